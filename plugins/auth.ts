@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto'
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { idRegExp } from '../src/schemas/common.ts'
+
+export interface Identity {
+  user: string
+  name?: string
+  /** Unix ms at which the token expires, when it has an `exp`. */
+  expiresAt?: number
+}
+
+export type TokenCheck = { ok: true, identity: Identity } | { ok: false, message: string }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Checks a JWT from any source (upgrade or refresh frame). */
+    verifyChatToken: (token: string) => TokenCheck
+    /**
+     * Decides who an upgrade request is: a JWT's `sub`, or in dev mode `?user=` or a guest
+     * id. Answers the request (400/401) and resolves undefined when it may not connect.
+     */
+    identifyUpgrade: (request: FastifyRequest, reply: FastifyReply) => Identity | undefined
+  }
+}
+
+interface Verifier { verify: (token: string) => Record<string, unknown> }
+
+function bearer (header: string | undefined): string | undefined {
+  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header)
+  return match?.[1]
+}
+
+function failureMessage (err: unknown): string {
+  const code = (err as { code?: string }).code ?? ''
+  if (code === 'FAST_JWT_EXPIRED') return 'token expired'
+  if (code === 'FAST_JWT_INACTIVE') return 'token not active yet'
+  if (code === 'FAST_JWT_MALFORMED') return 'token malformed'
+  if (code === 'FAST_JWT_INVALID_SIGNATURE') return 'token signature invalid'
+  if (code === 'FAST_JWT_INVALID_ALGORITHM') return 'token algorithm not accepted'
+  return 'token invalid'
+}
+
+async function registerVerifiers (fastify: FastifyInstance): Promise<Verifier[]> {
+  const { CHAT_JWT_SECRET: secret, CHAT_JWT_PUBLIC_KEY: publicKey } = fastify.config
+  const jwt = (): Record<string, Verifier> => (fastify as unknown as { jwt: Record<string, Verifier> }).jwt
+  const verifiers: Verifier[] = []
+  if (secret !== undefined) {
+    await fastify.register(fastifyJwt, { secret, namespace: 'hs', verify: { algorithms: ['HS256'] } })
+    verifiers.push(jwt().hs!)
+  }
+  if (publicKey !== undefined) {
+    await fastify.register(fastifyJwt, {
+      secret: { public: publicKey },
+      namespace: 'pk',
+      verify: { algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'EdDSA'] }
+    })
+    verifiers.push(jwt().pk!)
+  }
+  return verifiers
+}
+
+/**
+ * Who may open a WebSocket. JWTs are checked by @fastify/jwt (HS256 with
+ * CHAT_JWT_SECRET, RS/ES with CHAT_JWT_PUBLIC_KEY, or both during a key rotation).
+ * @see https://github.com/fastify/fastify-jwt
+ */
+export default fp(async (fastify) => {
+  const verifiers = await registerVerifiers(fastify)
+  const devMode = fastify.config.devMode
+  if (devMode) fastify.log.warn('dev mode: CHAT_JWT_SECRET is not set, so any client may connect as any ?user=')
+
+  function verifyChatToken (token: string): TokenCheck {
+    let message = 'token invalid'
+    for (const verifier of verifiers) {
+      let claims: Record<string, unknown>
+      try {
+        claims = verifier.verify(token)
+      } catch (err) {
+        message = failureMessage(err)
+        continue
+      }
+      const { sub, name, exp } = claims
+      if (typeof sub !== 'string' || !idRegExp.test(sub)) return { ok: false, message: 'token sub must be a user id matching ^[A-Za-z0-9_.-]{1,64}$' }
+      const identity: Identity = { user: sub }
+      if (typeof name === 'string' && name.length <= 128) identity.name = name
+      if (typeof exp === 'number') identity.expiresAt = exp * 1000
+      return { ok: true, identity }
+    }
+    return { ok: false, message }
+  }
+
+  function identifyUpgrade (request: FastifyRequest, reply: FastifyReply): Identity | undefined {
+    const query = request.query as Record<string, unknown>
+    if (!devMode) {
+      const token = typeof query.token === 'string' ? query.token : bearer(request.headers.authorization)
+      if (token === undefined || token === '') {
+        void reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'a JWT is required: ?token= or Authorization: Bearer' })
+        return undefined
+      }
+      const check = verifyChatToken(token)
+      if (!check.ok) {
+        void reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: check.message })
+        return undefined
+      }
+      return check.identity
+    }
+    const user = query.user
+    if (user === undefined || user === '') return { user: 'guest-' + randomBytes(6).toString('hex') }
+    if (typeof user !== 'string' || !idRegExp.test(user)) {
+      void reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'user must match ^[A-Za-z0-9_.-]{1,64}$' })
+      return undefined
+    }
+    return { user }
+  }
+
+  fastify.decorate('verifyChatToken', verifyChatToken)
+  fastify.decorate('identifyUpgrade', identifyUpgrade)
+}, { name: 'auth', dependencies: ['config'] })

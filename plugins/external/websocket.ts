@@ -1,0 +1,28 @@
+import fastifyWebsocket from '@fastify/websocket'
+import fp from 'fastify-plugin'
+
+/**
+ * @fastify/websocket with the limits of the contract: inbound frames over CHAT_MAX_PAYLOAD
+ * close with 1009 (ws defaults to 100 MiB), no compression (it costs CPU per member and
+ * opens compression-oracle attacks), and a shutdown that sends 1001 to every client.
+ * @see https://github.com/fastify/fastify-websocket
+ */
+export default fp(async (fastify) => {
+  await fastify.register(fastifyWebsocket, {
+    options: {
+      maxPayload: fastify.config.CHAT_MAX_PAYLOAD,
+      perMessageDeflate: false,
+      // The connection registry tracks clients; a second Set in ws would cost memory per connection.
+      clientTracking: false
+    },
+    // ws closes the socket itself on protocol errors (1007, 1009) after sending the close
+    // frame; terminating here, as the default handler does, could cut that frame off.
+    errorHandler (error, _socket, request) {
+      request.log.debug({ err: error }, 'websocket error')
+    },
+    preClose (done) {
+      fastify.rooms.closeAll()
+      done()
+    }
+  })
+}, { name: 'websocket', dependencies: ['config', 'rooms'] })

@@ -1,0 +1,144 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import type { RoomRecord } from '../../src/engine/types.ts'
+import { idRegExp } from '../../src/schemas/common.ts'
+import { postMessageBody } from '../../src/schemas/post-message.ts'
+import {
+  CreateRoomBody, GrantParams, HttpError, ListRoomsQuery, Message, MessageList, MessagesQuery,
+  OnlineList, PatchRoomBody, Room, RoomList, RoomParams
+} from '../../src/schemas/rest.ts'
+
+const encodeCursor = (id: string) => Buffer.from(id).toString('base64url')
+const decodeCursor = (cursor: string): string | undefined => {
+  const id = Buffer.from(cursor, 'base64url').toString()
+  return idRegExp.test(id) ? id : undefined
+}
+
+function notFound (reply: FastifyReply, id: string) {
+  return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `room ${id} does not exist` })
+}
+
+const errors = { 400: HttpError, 401: HttpError, 404: HttpError, 429: HttpError }
+
+/** Room administration for operators; every call goes through the hub, never to storage directly. */
+const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
+  const hub = fastify.rooms
+  const store = hub.store
+  const defaultLimit = fastify.config.CHAT_HISTORY_LIMIT
+  const describe = (record: RoomRecord) => hub.describe(record, defaultLimit)
+
+  fastify.addHook('onRequest', fastify.requireAdmin)
+  const security = [{ adminToken: [] }]
+
+  fastify.post('/rooms', {
+    schema: {
+      tags: ['rooms'], summary: 'Create a room', security, body: CreateRoomBody,
+      response: { 201: Room, 409: HttpError, ...errors }
+    }
+  }, async (request, reply) => {
+    const record = await store.createRoom(request.body)
+    if (record === undefined) {
+      return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: `room ${request.body.id} already exists` })
+    }
+    return reply.code(201).send(await describe(record))
+  })
+
+  fastify.get('/rooms', {
+    schema: { tags: ['rooms'], summary: 'List rooms by id', security, querystring: ListRoomsQuery, response: { 200: RoomList, ...errors } }
+  }, async (request, reply) => {
+    const { limit, cursor } = request.query
+    const after = cursor === undefined ? undefined : decodeCursor(cursor)
+    if (cursor !== undefined && after === undefined) {
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'cursor is not one this API returned' })
+    }
+    const page = await store.listRooms(limit, after)
+    const last = page.rooms.at(-1)
+    return {
+      rooms: await Promise.all(page.rooms.map(describe)),
+      nextCursor: page.hasMore && last !== undefined ? encodeCursor(last.id) : null
+    }
+  })
+
+  fastify.get('/rooms/:id', {
+    schema: { tags: ['rooms'], summary: 'Get a room', security, params: RoomParams, response: { 200: Room, ...errors } }
+  }, async (request, reply) => {
+    const record = await store.getRoom(request.params.id)
+    return record === undefined ? notFound(reply, request.params.id) : describe(record)
+  })
+
+  fastify.patch('/rooms/:id', {
+    schema: {
+      tags: ['rooms'], summary: 'Change a room', security, params: RoomParams, body: PatchRoomBody,
+      response: { 200: Room, ...errors }
+    }
+  }, async (request, reply) => {
+    const record = await store.updateRoom(request.params.id, request.body ?? {})
+    return record === undefined ? notFound(reply, request.params.id) : describe(record)
+  })
+
+  fastify.delete('/rooms/:id', {
+    schema: {
+      tags: ['rooms'], summary: 'Delete a room; members get room_deleted', security, params: RoomParams,
+      response: { 204: { type: 'null', description: 'deleted' }, ...errors }
+    }
+  }, async (request, reply) => {
+    if (!await hub.deleteRoom(request.params.id)) return notFound(reply, request.params.id)
+    return reply.code(204).send(null)
+  })
+
+  fastify.get('/rooms/:id/online', {
+    schema: { tags: ['rooms'], summary: 'Users online in a room', security, params: RoomParams, response: { 200: OnlineList, ...errors } }
+  }, async (request, reply) => {
+    if (await store.getRoom(request.params.id) === undefined) return notFound(reply, request.params.id)
+    return { users: await hub.online(request.params.id) }
+  })
+
+  fastify.put('/rooms/:id/grants/:user', {
+    schema: {
+      tags: ['rooms'], summary: 'Let a user join the private room', security, params: GrantParams,
+      response: { 204: { type: 'null', description: 'granted' }, ...errors }
+    }
+  }, async (request, reply) => {
+    const { id, user } = request.params
+    if (await store.getRoom(id) === undefined) return notFound(reply, id)
+    await store.setGrant(id, user)
+    return reply.code(204).send(null)
+  })
+
+  fastify.delete('/rooms/:id/grants/:user', {
+    schema: {
+      tags: ['rooms'], summary: "Revoke a user's grant; the user's connections in the room get kicked", security,
+      params: GrantParams, response: { 204: { type: 'null', description: 'revoked' }, ...errors }
+    }
+  }, async (request, reply) => {
+    const { id, user } = request.params
+    if (await store.getRoom(id) === undefined) return notFound(reply, id)
+    await hub.revokeGrant(id, user)
+    return reply.code(204).send(null)
+  })
+
+  fastify.get('/rooms/:id/messages', {
+    schema: {
+      tags: ['rooms'], summary: 'Message history, ascending', security, params: RoomParams, querystring: MessagesQuery,
+      response: { 200: MessageList, ...errors }
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    if (await store.getRoom(id) === undefined) return notFound(reply, id)
+    return { messages: await store.history(id, request.query.limit, request.query.before) }
+  })
+
+  fastify.post('/rooms/:id/messages', {
+    schema: {
+      tags: ['rooms'], summary: 'Post a message to the room as `user` (default `system`)', security,
+      params: RoomParams, body: postMessageBody(fastify.config.CHAT_MAX_TEXT), response: { 201: Message, ...errors }
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    const message = await hub.postMessage(id, request.body.user ?? 'system', request.body.text)
+    if (message === undefined) return notFound(reply, id)
+    return reply.code(201).send(message)
+  })
+}
+
+export default rooms

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { RawData, WebSocket } from 'ws'
+import type { Identity } from '../../plugins/auth.ts'
+import { CloseCode, Connection } from '../../src/hub/connection.ts'
+import type { ClientFrame, RefreshFrame } from '../../src/schemas/frames.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest { chatIdentity: Identity | null }
+}
+
+/** Timers cannot be set further ahead than this; a later expiry re-arms on the way. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** GET /ws: the chat protocol (docs/protocol.md). */
+const ws: FastifyPluginAsync = async (fastify) => {
+  const config = fastify.config
+  const hub = fastify.rooms
+  const registry = fastify.connectionRegistry
+  const parseFrame = fastify.parseFrame
+  const welcomeHeartbeat = config.CHAT_HEARTBEAT_MS
+  const expiryTimers = new WeakMap<Connection, NodeJS.Timeout>()
+
+  fastify.decorateRequest('chatIdentity', null)
+
+  /** Everything that may refuse a client happens here, before the upgrade. */
+  async function admit (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const origin = request.headers.origin
+    if (config.allowedOrigins !== undefined && origin !== undefined && !config.allowedOrigins.has(origin)) {
+      return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: `origin ${origin} is not allowed` })
+    }
+    const identity = fastify.identifyUpgrade(request, reply)
+    if (identity === undefined) return reply
+    if (registry.countForUser(identity.user) >= config.CHAT_MAX_CONNECTIONS_PER_USER) {
+      return reply.code(429).send({
+        statusCode: 429, error: 'Too Many Requests',
+        message: `user ${identity.user} already has ${config.CHAT_MAX_CONNECTIONS_PER_USER} connections (CHAT_MAX_CONNECTIONS_PER_USER)`
+      })
+    }
+    request.chatIdentity = identity
+  }
+
+  function armExpiry (connection: Connection): void {
+    clearTimeout(expiryTimers.get(connection))
+    if (connection.expiresAt === undefined) return
+    const delay = Math.min(Math.max(0, connection.expiresAt - Date.now()), MAX_TIMER_MS)
+    expiryTimers.set(connection, setTimeout(() => {
+      if (connection.expiresAt !== undefined && connection.expiresAt > Date.now()) return armExpiry(connection)
+      connection.log.info('token expired')
+      connection.close(CloseCode.policy, 'token expired')
+    }, delay).unref())
+  }
+
+  function refresh (connection: Connection, frame: RefreshFrame): void {
+    const { ref } = frame
+    if (config.devMode) return connection.send({ type: 'error', code: 'bad_request', message: 'dev mode uses no tokens', ref })
+    const check = fastify.verifyChatToken(frame.token)
+    if (!check.ok) return connection.send({ type: 'error', code: 'unauthorized', message: check.message, ref })
+    if (check.identity.user !== connection.user) {
+      return connection.send({ type: 'error', code: 'unauthorized', message: 'token is for another user', ref })
+    }
+    connection.expiresAt = check.identity.expiresAt
+    armExpiry(connection)
+    const expiresAt = connection.expiresAt === undefined ? undefined : new Date(connection.expiresAt).toISOString()
+    connection.send({ type: 'refreshed', expiresAt, ref })
+  }
+
+  function handle (connection: Connection, frame: ClientFrame): void | Promise<void> {
+    switch (frame.type) {
+      case 'join': return hub.join(connection, frame)
+      case 'leave': return hub.leave(connection, frame)
+      case 'message': return hub.message(connection, frame)
+      case 'history': return hub.history(connection, frame)
+      case 'ping': return connection.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref })
+      case 'refresh': return refresh(connection, frame)
+    }
+  }
+
+  function onMessage (connection: Connection, data: RawData, isBinary: boolean): void {
+    if (connection.closed) return
+    if (isBinary) {
+      connection.send({ type: 'error', code: 'bad_request', message: 'binary frames are not supported; send JSON text frames' })
+      return
+    }
+    const parsed = parseFrame(data.toString())
+    if (!connection.bucket.take()) {
+      const ref = parsed.ok ? parsed.frame.ref : parsed.ref
+      connection.send({ type: 'error', code: 'rate_limited', message: `more than ${config.CHAT_MSG_RATE} frames a second; frame dropped`, ref })
+      if (connection.bucket.flooding()) {
+        connection.log.warn('closing a connection that keeps flooding')
+        connection.close(CloseCode.policy, 'rate limit exceeded')
+        void hub.disconnect(connection)
+      }
+      return
+    }
+    if (!parsed.ok) {
+      connection.send({ type: 'error', code: 'bad_request', message: parsed.message, ref: parsed.ref })
+      return
+    }
+    const frame = parsed.frame
+    connection.run(() => {
+      try {
+        const result = handle(connection, frame)
+        if (result instanceof Promise) return result.catch((err: unknown) => fail(connection, frame, err))
+      } catch (err) {
+        fail(connection, frame, err)
+      }
+    })
+  }
+
+  function fail (connection: Connection, frame: ClientFrame, err: unknown): void {
+    connection.log.error({ err, frameType: frame.type }, 'frame failed')
+    connection.send({ type: 'error', code: 'internal', message: `${frame.type} failed; try again`, ref: frame.ref })
+  }
+
+  function onSocket (socket: WebSocket, request: FastifyRequest): void {
+    const identity = request.chatIdentity!
+    const id = randomUUID()
+    const connection = new Connection({
+      id,
+      user: identity.user,
+      name: identity.name,
+      socket,
+      log: request.log.child({ connectionId: id, user: identity.user }),
+      sendBufferLimit: config.CHAT_SEND_BUFFER,
+      messageRate: config.CHAT_MSG_RATE,
+      expiresAt: identity.expiresAt,
+      onSlowConsumer: (slow) => hub.dropSlowConsumer(slow)
+    })
+    // Listeners first: a frame that arrives before them would be lost.
+    socket.on('message', (data, isBinary) => onMessage(connection, data, isBinary))
+    socket.on('pong', () => { connection.alive = true })
+    socket.on('close', (code) => {
+      clearTimeout(expiryTimers.get(connection))
+      connection.log.debug({ code }, 'connection closed')
+      void hub.disconnect(connection)
+    })
+    if (registry.countForUser(identity.user) >= config.CHAT_MAX_CONNECTIONS_PER_USER) {
+      connection.close(CloseCode.policy, 'too many connections for this user')
+      return
+    }
+    registry.add(connection)
+    armExpiry(connection)
+    connection.log.debug('connection opened')
+    connection.send({ type: 'welcome', connectionId: id, user: identity.user, heartbeatMs: welcomeHeartbeat })
+  }
+
+  fastify.route({
+    method: 'GET',
+    url: '/ws',
+    schema: { hide: true },
+    onRequest: admit,
+    handler: (_request, reply) => reply.code(426).header('upgrade', 'websocket')
+      .send({ statusCode: 426, error: 'Upgrade Required', message: 'GET /ws is a WebSocket endpoint' }),
+    wsHandler: onSocket
+  })
+}
+
+export default ws

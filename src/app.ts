@@ -1,0 +1,81 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import type { DestinationStream } from 'pino'
+import adminAuth from '../plugins/admin-auth.ts'
+import auth from '../plugins/auth.ts'
+import configPlugin from '../plugins/config.ts'
+import connectionRegistry from '../plugins/connection-registry.ts'
+import rateLimit from '../plugins/external/rate-limit.ts'
+import swagger from '../plugins/external/swagger.ts'
+import websocket from '../plugins/external/websocket.ts'
+import heartbeat from '../plugins/heartbeat.ts'
+import messageSchemas from '../plugins/message-schemas.ts'
+import metrics from '../plugins/metrics.ts'
+import rooms from '../plugins/rooms.ts'
+import storage from '../plugins/storage.ts'
+import health from '../routes/health.ts'
+import roomRoutes from '../routes/rooms/index.ts'
+import wsRoutes from '../routes/ws/index.ts'
+import type { Config } from './config.ts'
+import { loggerOptions } from './logger.ts'
+
+export interface AppOptions {
+  /** Where log lines go (tests capture them); stdout by default. */
+  logStream?: DestinationStream
+}
+
+/** Builds the service: plugins in dependency order, then the routes. */
+export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(config.LOG_LEVEL, options.logStream),
+    requestIdHeader: 'x-request-id',
+    bodyLimit: 64 * 1024,
+    connectionTimeout: 30_000,
+    keepAliveTimeout: 72_000,
+    requestTimeout: 30_000,
+    return503OnClosing: true
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(configPlugin, { config })
+  await app.register(storage)
+  await app.register(connectionRegistry)
+  await app.register(messageSchemas)
+  await app.register(rooms)
+  await app.register(heartbeat)
+  await app.register(auth)
+  await app.register(adminAuth)
+  await app.register(metrics)
+  // Both work through onRoute, so they come before every route.
+  await app.register(rateLimit)
+  await app.register(websocket)
+  await app.register(swagger)
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const statusCode = error.statusCode ?? 500
+    if (statusCode >= 500) {
+      request.log.error({ err: error }, 'request failed')
+      return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' })
+    }
+    return reply.code(statusCode).send({
+      statusCode, error: reasonPhrase(statusCode), message: error.message
+    })
+  })
+  app.setNotFoundHandler({
+    preHandler: config.CHAT_RATE_LIMIT > 0 ? app.rateLimit() : undefined
+  }, (request, reply) => reply.code(404).send({
+    statusCode: 404, error: 'Not Found', message: `route ${request.method} ${request.url.split('?')[0]} not found`
+  }))
+
+  await app.register(health)
+  await app.register(wsRoutes)
+  await app.register(roomRoutes)
+  return app
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  406: 'Not Acceptable', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests'
+}
+function reasonPhrase (statusCode: number): string {
+  return REASONS[statusCode] ?? 'Error'
+}

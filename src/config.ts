@@ -1,0 +1,143 @@
+import Type, { type Static } from 'typebox'
+import { Compile } from 'typebox/compile'
+
+const PositiveInt = (def: number, description: string, minimum = 1) =>
+  Type.Integer({ minimum, default: def, description })
+
+/**
+ * Every environment variable the service reads, with its default. The table in the README
+ * mirrors this schema; `describeConfig()` prints it.
+ */
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'listen port' }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'listen address' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', description: 'pino level' }
+  ),
+  NODE_ENV: Type.String({ default: 'development', description: '`production` requires the secrets' }),
+  CHAT_DB: Type.String({ minLength: 1, default: './data/chat.sqlite', description: 'SQLite file; `:memory:` for ephemeral' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'redis:// URL of the Redis engine' })),
+  CHAT_JWT_SECRET: Type.Optional(Type.String({ minLength: 1, description: 'HS256 secret for WS JWTs' })),
+  CHAT_JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1, description: 'PEM public key (RS256/ES256) for WS JWTs' })),
+  CHAT_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'bearer token for /rooms' })),
+  CHAT_ALLOWED_ORIGINS: Type.Optional(Type.String({ description: 'comma-separated allowed Origins' })),
+  CHAT_HEARTBEAT_MS: PositiveInt(30000, 'server ping interval', 100),
+  CHAT_MAX_PAYLOAD: PositiveInt(16384, 'largest inbound WS frame in bytes', 64),
+  CHAT_MAX_TEXT: PositiveInt(4000, 'longest message text in characters'),
+  CHAT_MSG_RATE: PositiveInt(20, 'inbound WS frames per second per connection'),
+  CHAT_SEND_BUFFER: PositiveInt(1048576, 'outbound bytes buffered per connection before 1013', 1024),
+  CHAT_RATE_LIMIT: Type.Integer({ minimum: 0, default: 600, description: 'REST requests and WS upgrades per minute per IP; 0 = off' }),
+  CHAT_AUTO_CREATE_ROOMS: Type.Boolean({ default: true, description: 'joining an unknown room creates it' }),
+  CHAT_HISTORY_LIMIT: PositiveInt(1000, 'messages kept per room by default'),
+  CHAT_SHUTDOWN_MS: PositiveInt(10000, 'grace period for shutdown'),
+  CHAT_MAX_ROOMS_PER_CONNECTION: PositiveInt(100, 'rooms one connection may join'),
+  CHAT_MAX_CONNECTIONS_PER_USER: PositiveInt(20, 'simultaneous connections of one user')
+})
+
+type RawConfig = Static<typeof ConfigSchema>
+
+export interface Config extends Omit<RawConfig, 'CHAT_ALLOWED_ORIGINS'> {
+  /** Parsed `CHAT_ALLOWED_ORIGINS`, or undefined when every origin is allowed. */
+  allowedOrigins?: Set<string>
+  /** True when neither JWT secret nor public key is set: `?user=` names the user. */
+  devMode: boolean
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const validator = Compile(ConfigSchema)
+const keys = Object.keys(ConfigSchema.properties) as (keyof RawConfig)[]
+
+function expectedForm(key: keyof RawConfig): string {
+  const schema = ConfigSchema.properties[key] as unknown as Record<string, unknown>
+  if (key === 'LOG_LEVEL') return 'one of fatal, error, warn, info, debug, trace, silent'
+  if (schema.type === 'integer') {
+    const max = schema.maximum === undefined ? '' : ` and at most ${String(schema.maximum)}`
+    return `an integer of at least ${String(schema.minimum)}${max}`
+  }
+  if (schema.type === 'boolean') return 'true or false'
+  if (schema.pattern) return `a string matching ${String(schema.pattern)}`
+  return 'a non-empty string'
+}
+
+function coerce(key: keyof RawConfig, raw: string): unknown {
+  const schema = ConfigSchema.properties[key] as unknown as Record<string, unknown>
+  const text = raw.trim()
+  if (schema.type === 'integer') return /^-?\d+$/.test(text) ? Number(text) : raw
+  if (schema.type === 'boolean') {
+    if (/^(true|1|yes|on)$/i.test(text)) return true
+    if (/^(false|0|no|off)$/i.test(text)) return false
+    return raw
+  }
+  return text
+}
+
+function parseOrigins(list: string): Set<string> {
+  const origins = new Set<string>()
+  for (const entry of list.split(',')) {
+    const origin = entry.trim()
+    if (origin === '') continue
+    let url: URL
+    try {
+      url = new URL(origin)
+    } catch {
+      throw new ConfigError(`CHAT_ALLOWED_ORIGINS: "${origin}" is not an origin; expected a comma-separated list such as https://chat.example.com,http://localhost:5173`)
+    }
+    if (url.origin === 'null' || url.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError(`CHAT_ALLOWED_ORIGINS: "${origin}" is not an origin (scheme://host[:port], no path); expected a comma-separated list such as https://chat.example.com`)
+    }
+    origins.add(url.origin)
+  }
+  return origins
+}
+
+/**
+ * Reads and validates the configuration. Throws a ConfigError naming the first bad variable
+ * and the form it expects, so the process can refuse to start with a useful message.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, unknown> = {}
+  for (const key of keys) {
+    const raw = env[key]
+    if (raw === undefined || raw === '') continue
+    input[key] = coerce(key, raw)
+  }
+  for (const key of keys) {
+    const schema = ConfigSchema.properties[key] as { default?: unknown }
+    if (input[key] === undefined && schema.default !== undefined) input[key] = schema.default
+  }
+  if (!validator.Check(input)) {
+    const first = [...validator.Errors(input)][0]
+    const key = (first?.instancePath.split('/')[1] ?? 'configuration') as keyof RawConfig
+    throw new ConfigError(`${key}: invalid value ${JSON.stringify(env[key])}; expected ${expectedForm(key)}`)
+  }
+  const raw = input as RawConfig
+  if (raw.CHAT_JWT_PUBLIC_KEY !== undefined && !raw.CHAT_JWT_PUBLIC_KEY.includes('-----BEGIN')) {
+    throw new ConfigError('CHAT_JWT_PUBLIC_KEY: expected a PEM public key (-----BEGIN PUBLIC KEY-----…)')
+  }
+  const devMode = raw.CHAT_JWT_SECRET === undefined && raw.CHAT_JWT_PUBLIC_KEY === undefined
+  if (raw.NODE_ENV === 'production' && (devMode || raw.CHAT_ADMIN_TOKEN === undefined)) {
+    const missing = [
+      devMode ? 'CHAT_JWT_SECRET (or CHAT_JWT_PUBLIC_KEY)' : undefined,
+      raw.CHAT_ADMIN_TOKEN === undefined ? 'CHAT_ADMIN_TOKEN' : undefined
+    ].filter(Boolean).join(' and ')
+    throw new ConfigError(`NODE_ENV=production requires ${missing} to be set`)
+  }
+  const { CHAT_ALLOWED_ORIGINS, ...rest } = raw
+  const allowedOrigins = CHAT_ALLOWED_ORIGINS === undefined || CHAT_ALLOWED_ORIGINS.trim() === ''
+    ? undefined
+    : parseOrigins(CHAT_ALLOWED_ORIGINS)
+  return { ...rest, allowedOrigins, devMode }
+}
+
+/** A config for tests and embedding: defaults, then the given overrides, validated. */
+export function configFrom(overrides: Record<string, string | number | boolean | undefined> = {}): Config {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value !== undefined) env[key] = String(value)
+  }
+  return loadConfig(env)
+}

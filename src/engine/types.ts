@@ -1,0 +1,95 @@
+import type { Message } from '../schemas/common.ts'
+
+/** A room as stored; `historyLimit` is null when the room follows CHAT_HISTORY_LIMIT. */
+export interface RoomRecord {
+  id: string
+  name: string
+  private: boolean
+  historyLimit: number | null
+  createdAt: string
+}
+
+export interface RoomInput {
+  id: string
+  name?: string
+  private?: boolean
+  historyLimit?: number
+}
+
+export interface RoomPatch {
+  name?: string
+  private?: boolean
+  historyLimit?: number | null
+}
+
+export interface Recovery {
+  /** The room's latest seq when the messages were read. */
+  latestSeq: number
+  /** Messages with seq > since, ascending. */
+  messages: Message[]
+  /** False when retained history no longer reaches back to since + 1. */
+  recovered: boolean
+}
+
+/** Durable state: rooms, grants, messages. */
+export interface ChatStore {
+  /** Resolves undefined when a room with that id exists. */
+  createRoom(input: RoomInput): Promise<RoomRecord | undefined>
+  getRoom(id: string): Promise<RoomRecord | undefined>
+  /** Rooms ordered by id, after the given id. */
+  listRooms(limit: number, afterId?: string): Promise<{ rooms: RoomRecord[], hasMore: boolean }>
+  updateRoom(id: string, patch: RoomPatch): Promise<RoomRecord | undefined>
+  deleteRoom(id: string): Promise<boolean>
+  setGrant(room: string, user: string): Promise<void>
+  deleteGrant(room: string, user: string): Promise<void>
+  hasGrant(room: string, user: string): Promise<boolean>
+  /**
+   * Stores a message, assigning the room's next seq in the same transaction as the insert.
+   * Resolves once the message is durable; rejects with NotFoundError when the room is gone.
+   */
+  append(room: string, user: string, text: string): Promise<Message>
+  latestSeq(room: string): Promise<number>
+  /** The newest `limit` messages with seq < before (or the newest overall), ascending. */
+  history(room: string, limit: number, before?: number): Promise<Message[]>
+  /** Every retained message with seq > since, for a reconnecting client. */
+  recover(room: string, since: number): Promise<Recovery>
+  ready(): Promise<boolean>
+  close(): Promise<void>
+}
+
+export type RoomEvent =
+  | { kind: 'message', message: Message }
+  | { kind: 'presence', room: string, event: 'join' | 'leave', user: string, time: string }
+  | { kind: 'kick', room: string, user: string, reason: string }
+  | { kind: 'room_deleted', room: string }
+
+export interface OnlineUser { user: string, connections: number }
+
+/**
+ * Fan-out and presence across every node. The local engine keeps both in this process;
+ * a broker-backed engine carries events to every node and presence in the shared store.
+ */
+export interface ChatBroker {
+  publish(event: RoomEvent): void
+  subscribe(listener: (event: RoomEvent) => void): void
+  /** Counts one connection of the user in the room; true when it is the user's first. */
+  presenceAdd(room: string, user: string, connectionId: string): Promise<boolean>
+  /** Uncounts it; true when it was the user's last. */
+  presenceRemove(room: string, user: string, connectionId: string): Promise<boolean>
+  /** Users online in the room with their connection counts. */
+  online(room: string): Promise<OnlineUser[]>
+  /** Forgets every presence entry of a deleted room. */
+  presenceClear(room: string): Promise<void>
+  ready(): Promise<boolean>
+  close(): Promise<void>
+}
+
+export interface ChatEngine {
+  name: 'local' | 'redis'
+  store: ChatStore
+  broker: ChatBroker
+}
+
+export class NotFoundError extends Error {
+  override name = 'NotFoundError'
+}

@@ -1,0 +1,346 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { ChatEngine, OnlineUser, RoomEvent, RoomRecord } from '../engine/types.ts'
+import { NotFoundError } from '../engine/types.ts'
+import type { ErrorCode, Message } from '../schemas/common.ts'
+import type { HistoryFrame, JoinFrame, LeaveFrame, MessageFrame, ServerFrame } from '../schemas/frames.ts'
+import { CloseCode, type Connection } from './connection.ts'
+import type { ConnectionRegistry } from './connection-registry.ts'
+import { type Framed, frameText } from './framing.ts'
+
+/** A frame held for a connection whose join is still reading history. */
+interface Held { seq: number | undefined, framed: Framed, text: string }
+
+/** A join in progress: the frames that arrived meanwhile, and whether it repeats a join. */
+interface Joining { held: Held[], rejoin: boolean }
+
+/** This process's members of one room. */
+interface RoomMembers {
+  /** Connections receiving live frames. */
+  live: Set<Connection>
+  /** Connections whose join is in progress. */
+  joining: Map<Connection, Joining>
+}
+
+export interface HubOptions {
+  engine: ChatEngine
+  registry: ConnectionRegistry
+  log: FastifyBaseLogger
+  autoCreateRooms: boolean
+  maxRoomsPerConnection: number
+}
+
+export interface HubStats {
+  messagesStored: number
+  deliveries: number
+  slowConsumers: number
+}
+
+const HISTORY_DEFAULT_LIMIT = 50
+
+/**
+ * The hub: room membership on this node, presence, and fan-out. Every state change that
+ * must not race with a broadcast is synchronous; where the engine must be awaited (a join
+ * reading history), the connection is registered first and frames that arrive meanwhile
+ * are held and replayed in seq order, so nothing is lost and nothing is sent twice.
+ */
+export class ChatHub {
+  readonly stats: HubStats = { messagesStored: 0, deliveries: 0, slowConsumers: 0 }
+  private readonly rooms = new Map<string, RoomMembers>()
+  private readonly engine: ChatEngine
+  private readonly registry: ConnectionRegistry
+  private readonly log: FastifyBaseLogger
+  private readonly options: HubOptions
+
+  constructor (options: HubOptions) {
+    this.options = options
+    this.engine = options.engine
+    this.registry = options.registry
+    this.log = options.log
+    this.engine.broker.subscribe((event) => this.onEvent(event))
+  }
+
+  get store () {
+    return this.engine.store
+  }
+
+  /** Serializes and frames once, then writes the same bytes to every live member here. */
+  broadcast (room: string, frame: ServerFrame, seq?: number, skipUser?: string): void {
+    const members = this.rooms.get(room)
+    if (members === undefined) return
+    const text = JSON.stringify(frame)
+    const framed = frameText(text)
+    let delivered = 0
+    for (const connection of members.live) {
+      if (connection.user === skipUser) continue
+      connection.sendFramed(framed, text)
+      delivered++
+    }
+    this.stats.deliveries += delivered
+    for (const [connection, joining] of members.joining) {
+      if (connection.user !== skipUser) joining.held.push({ seq, framed, text })
+    }
+  }
+
+  // ---- WebSocket frames -------------------------------------------------------------
+
+  async join (connection: Connection, frame: JoinFrame): Promise<void> {
+    const { room, since, ref } = frame
+    const rejoin = connection.rooms.has(room)
+    if (!rejoin && connection.rooms.size >= this.options.maxRoomsPerConnection) {
+      return this.reply(connection, 'forbidden', `a connection may join at most ${this.options.maxRoomsPerConnection} rooms`, ref)
+    }
+    const record = await this.roomForJoin(room)
+    if (record === undefined) return this.reply(connection, 'not_found', `room ${room} does not exist`, ref)
+    if (record.private && !(await this.store.hasGrant(room, connection.user))) {
+      return this.reply(connection, 'forbidden', `room ${room} is private and ${connection.user} has no grant`, ref)
+    }
+    if (connection.closed) return
+
+    // From here on, frames for this room are held for the connection until it is caught up.
+    const members = this.membersOf(room)
+    const joining: Joining = { held: [], rejoin }
+    members.live.delete(connection)
+    members.joining.set(connection, joining)
+    connection.rooms.add(room)
+
+    let first = false
+    let recovery
+    let online: OnlineUser[]
+    try {
+      if (!rejoin) {
+        connection.presence.add(room)
+        first = await this.engine.broker.presenceAdd(room, connection.user, connection.id)
+      }
+      recovery = since === undefined
+        ? { latestSeq: await this.store.latestSeq(room), messages: [] as Message[], recovered: true }
+        : await this.store.recover(room, since)
+      online = await this.engine.broker.online(room)
+    } catch (err) {
+      connection.log.error({ err, room }, 'join failed')
+      const announced = this.detach(connection, room)
+      await this.leftRoom(connection, room, announced).catch(() => {})
+      return this.reply(connection, 'internal', 'join failed; try again', ref)
+    }
+
+    // Kicked, deleted or disconnected while reading: that exit path has cleaned up.
+    if (members.joining.get(connection) !== joining) return
+
+    const joined: ServerFrame = {
+      type: 'joined', room, seq: recovery.latestSeq, members: online.map((entry) => entry.user)
+    }
+    if (since !== undefined) joined.recovered = recovery.recovered
+    if (ref !== undefined) joined.ref = ref
+    connection.send(joined)
+    for (const message of recovery.messages) connection.send({ type: 'message', ...message })
+    for (const frame of joining.held) {
+      if (frame.seq === undefined || frame.seq > recovery.latestSeq) connection.sendFramed(frame.framed, frame.text)
+    }
+    members.joining.delete(connection)
+    members.live.add(connection)
+
+    if (first) this.publishPresence(room, 'join', connection.user)
+  }
+
+  async leave (connection: Connection, frame: LeaveFrame): Promise<void> {
+    const { room, ref } = frame
+    if (!connection.rooms.has(room)) return this.reply(connection, 'not_member', `not a member of room ${room}`, ref)
+    const announced = this.detach(connection, room)
+    connection.send(ref === undefined ? { type: 'left', room } : { type: 'left', room, ref })
+    await this.leftRoom(connection, room, announced)
+  }
+
+  message (connection: Connection, frame: MessageFrame): void {
+    const { room, text, ref } = frame
+    if (!connection.rooms.has(room)) return this.reply(connection, 'not_member', `join room ${room} before sending to it`, ref)
+    this.store.append(room, connection.user, text).then((message) => {
+      this.published(message)
+      if (!connection.closed) {
+        connection.send(ref === undefined
+          ? { type: 'ack', room, seq: message.seq, id: message.id }
+          : { type: 'ack', ref, room, seq: message.seq, id: message.id })
+      }
+    }, (err: unknown) => {
+      if (err instanceof NotFoundError) return this.reply(connection, 'not_found', `room ${room} no longer exists`, ref)
+      connection.log.error({ err, room }, 'storing a message failed')
+      this.reply(connection, 'internal', 'the message was not stored', ref)
+    })
+  }
+
+  async history (connection: Connection, frame: HistoryFrame): Promise<void> {
+    const { room, before, limit = HISTORY_DEFAULT_LIMIT, ref } = frame
+    if (!connection.rooms.has(room)) {
+      const record = await this.store.getRoom(room)
+      if (record === undefined) return this.reply(connection, 'not_found', `room ${room} does not exist`, ref)
+      if (record.private && !(await this.store.hasGrant(room, connection.user))) {
+        return this.reply(connection, 'forbidden', `room ${room} is private`, ref)
+      }
+    }
+    const messages = await this.store.history(room, limit, before)
+    connection.send(ref === undefined ? { type: 'history', room, messages } : { type: 'history', room, messages, ref })
+  }
+
+  /** Every exit path of a connection ends here; it runs once. */
+  async disconnect (connection: Connection): Promise<void> {
+    if (connection.closed) return
+    connection.closed = true
+    this.registry.remove(connection)
+    const rooms = [...connection.rooms].map((room) => ({ room, announced: this.detach(connection, room) }))
+    for (const { room, announced } of rooms) {
+      await this.leftRoom(connection, room, announced)
+        .catch((err: unknown) => this.log.error({ err, room }, 'presence update failed'))
+    }
+  }
+
+  /** Closes a connection that cannot keep up, and frees its place in every room at once. */
+  dropSlowConsumer (connection: Connection): void {
+    if (connection.closed) return
+    this.stats.slowConsumers++
+    connection.log.warn({ bufferedAmount: connection.socket.bufferedAmount }, 'slow consumer closed')
+    // ws queues the close frame behind the buffered data and destroys the socket if the
+    // peer never reads it (closeTimeout, 30 s).
+    connection.close(CloseCode.tryAgainLater, 'slow consumer')
+    void this.disconnect(connection)
+  }
+
+  // ---- operations over REST ---------------------------------------------------------
+
+  async postMessage (room: string, user: string, text: string): Promise<Message | undefined> {
+    try {
+      const message = await this.store.append(room, user, text)
+      this.published(message)
+      return message
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined
+      throw err
+    }
+  }
+
+  async deleteRoom (room: string): Promise<boolean> {
+    const deleted = await this.store.deleteRoom(room)
+    if (deleted) {
+      await this.engine.broker.presenceClear(room)
+      this.engine.broker.publish({ kind: 'room_deleted', room })
+    }
+    return deleted
+  }
+
+  async revokeGrant (room: string, user: string): Promise<void> {
+    await this.store.deleteGrant(room, user)
+    this.engine.broker.publish({ kind: 'kick', room, user, reason: 'access revoked' })
+  }
+
+  online (room: string): Promise<OnlineUser[]> {
+    return this.engine.broker.online(room)
+  }
+
+  /** Room object for REST: the stored record plus its online user count. */
+  async describe (record: RoomRecord, defaultHistoryLimit: number) {
+    const online = await this.engine.broker.online(record.id)
+    return {
+      id: record.id,
+      name: record.name,
+      private: record.private,
+      historyLimit: record.historyLimit ?? defaultHistoryLimit,
+      online: online.length,
+      createdAt: record.createdAt
+    }
+  }
+
+  /** Closes every connection with 1001, for shutdown. */
+  closeAll (): void {
+    for (const connection of this.registry) connection.close(CloseCode.goingAway, 'server shutting down')
+  }
+
+  // ---- internals ---------------------------------------------------------------------
+
+  private published (message: Message): void {
+    this.stats.messagesStored++
+    this.engine.broker.publish({ kind: 'message', message })
+  }
+
+  private onEvent (event: RoomEvent): void {
+    switch (event.kind) {
+      case 'message':
+        this.broadcast(event.message.room, { type: 'message', ...event.message }, event.message.seq)
+        return
+      case 'presence':
+        this.broadcast(event.room, {
+          type: 'presence', room: event.room, event: event.event, user: event.user, time: event.time
+        }, undefined, event.user)
+        return
+      case 'kick':
+        this.kick(event.room, event.user, event.reason)
+        return
+      case 'room_deleted':
+        this.roomDeleted(event.room)
+    }
+  }
+
+  private kick (room: string, user: string, reason: string): void {
+    const members = this.rooms.get(room)
+    if (members === undefined) return
+    const kicked = [...members.live, ...members.joining.keys()]
+      .filter((connection) => connection.user === user)
+      .map((connection) => ({ connection, announced: this.detach(connection, room) }))
+    for (const { connection } of kicked) connection.send({ type: 'kicked', room, reason })
+    for (const { connection, announced } of kicked) {
+      this.leftRoom(connection, room, announced)
+        .catch((err: unknown) => this.log.error({ err, room }, 'presence update failed'))
+    }
+  }
+
+  private roomDeleted (room: string): void {
+    const members = this.rooms.get(room)
+    if (members === undefined) return
+    this.rooms.delete(room)
+    const text = JSON.stringify({ type: 'room_deleted', room })
+    for (const connection of [...members.live, ...members.joining.keys()]) {
+      connection.rooms.delete(room)
+      connection.presence.delete(room)
+      connection.sendText(text)
+    }
+    members.joining.clear()
+  }
+
+  private async roomForJoin (room: string): Promise<RoomRecord | undefined> {
+    const record = await this.store.getRoom(room)
+    if (record !== undefined || !this.options.autoCreateRooms) return record
+    return (await this.store.createRoom({ id: room })) ?? await this.store.getRoom(room)
+  }
+
+  private membersOf (room: string): RoomMembers {
+    let members = this.rooms.get(room)
+    if (members === undefined) this.rooms.set(room, members = { live: new Set(), joining: new Map() })
+    return members
+  }
+
+  /**
+   * Removes the connection from the room on this node, synchronously. Returns whether the
+   * others had been told of its join, so that a leave is announced only after a join was.
+   */
+  private detach (connection: Connection, room: string): boolean {
+    connection.rooms.delete(room)
+    const members = this.rooms.get(room)
+    if (members === undefined) return false
+    const joining = members.joining.get(connection)
+    const announced = members.live.delete(connection) || joining?.rejoin === true
+    members.joining.delete(connection)
+    if (members.live.size === 0 && members.joining.size === 0) this.rooms.delete(room)
+    return announced
+  }
+
+  /** After a detach: uncounts presence and tells the others when the user's last connection left. */
+  private async leftRoom (connection: Connection, room: string, announce: boolean): Promise<void> {
+    if (!connection.presence.delete(room)) return
+    const last = await this.engine.broker.presenceRemove(room, connection.user, connection.id)
+    if (last && announce) this.publishPresence(room, 'leave', connection.user)
+  }
+
+  private publishPresence (room: string, event: 'join' | 'leave', user: string): void {
+    this.engine.broker.publish({ kind: 'presence', room, event, user, time: new Date().toISOString() })
+  }
+
+  private reply (connection: Connection, code: ErrorCode, message: string, ref: string | undefined): void {
+    connection.send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref })
+  }
+}

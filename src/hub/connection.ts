@@ -1,0 +1,124 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { WebSocket } from 'ws'
+import type { ServerFrame } from '../schemas/frames.ts'
+import { type Framed, writeFramed } from './framing.ts'
+import { TokenBucket } from './token-bucket.ts'
+
+export const CloseCode = {
+  goingAway: 1001,
+  invalidData: 1007,
+  policy: 1008,
+  tooLarge: 1009,
+  tryAgainLater: 1013
+} as const
+
+type Task = () => void | Promise<void>
+
+export interface ConnectionInit {
+  id: string
+  user: string
+  name?: string
+  socket: WebSocket
+  log: FastifyBaseLogger
+  sendBufferLimit: number
+  messageRate: number
+  /** Unix ms at which the connection's token expires, if it does. */
+  expiresAt?: number
+  onSlowConsumer: (connection: Connection) => void
+}
+
+/**
+ * One client socket and what the server knows about it. Frames from one client are
+ * handled one at a time, in order (`run`), so a `message` sent right after a `join`
+ * always finds the join done, even when the join had to wait for storage.
+ */
+export class Connection {
+  readonly id: string
+  readonly user: string
+  readonly name: string | undefined
+  readonly socket: WebSocket
+  readonly log: FastifyBaseLogger
+  /** Rooms joined or being joined. */
+  readonly rooms = new Set<string>()
+  /** Rooms where this connection is counted in presence. */
+  readonly presence = new Set<string>()
+  readonly bucket: TokenBucket
+  /** Cleared on every heartbeat, set by every pong. */
+  alive = true
+  /** Set once, when the connection leaves every structure. */
+  closed = false
+  expiresAt: number | undefined
+  private readonly sendBufferLimit: number
+  private readonly onSlowConsumer: (connection: Connection) => void
+  private readonly tasks: Task[] = []
+  private busy = false
+
+  constructor (init: ConnectionInit) {
+    this.id = init.id
+    this.user = init.user
+    this.name = init.name
+    this.socket = init.socket
+    this.log = init.log
+    this.sendBufferLimit = init.sendBufferLimit
+    this.onSlowConsumer = init.onSlowConsumer
+    this.expiresAt = init.expiresAt
+    this.bucket = new TokenBucket(init.messageRate, init.messageRate * 2)
+  }
+
+  send (frame: ServerFrame): void {
+    this.sendText(JSON.stringify(frame))
+  }
+
+  sendText (text: string): void {
+    if (this.closed || this.socket.readyState !== WebSocket.OPEN) return
+    this.socket.send(text)
+    this.checkBuffer()
+  }
+
+  /** Writes bytes framed once for many connections (see framing.ts). */
+  sendFramed (framed: Framed, text: string): void {
+    if (this.closed) return
+    writeFramed(this.socket, framed, text)
+    this.checkBuffer()
+  }
+
+  /** Runs frame handlers one after another; a handler that returns a promise holds the next. */
+  run (task: Task): void {
+    if (this.busy) {
+      this.tasks.push(task)
+      return
+    }
+    this.execute(task)
+  }
+
+  close (code: number, reason: string): void {
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.close(code, reason)
+    }
+  }
+
+  private execute (task: Task | undefined): void {
+    while (task !== undefined) {
+      let result: void | Promise<void>
+      try {
+        result = task()
+      } catch (err) {
+        this.log.error({ err }, 'frame handler failed')
+        result = undefined
+      }
+      if (result instanceof Promise) {
+        this.busy = true
+        result.catch((err: unknown) => this.log.error({ err }, 'frame handler failed')).finally(() => {
+          this.busy = false
+          this.execute(this.tasks.shift())
+        })
+        return
+      }
+      task = this.tasks.shift()
+    }
+  }
+
+  private checkBuffer (): void {
+    if (this.socket.bufferedAmount > this.sendBufferLimit) this.onSlowConsumer(this)
+  }
+}

@@ -1,0 +1,26 @@
+import Type, { type Static } from 'typebox'
+
+/** User ids and room ids: the contract's id pattern. */
+export const ID_PATTERN = '^[A-Za-z0-9_.-]{1,64}$'
+export const idRegExp = new RegExp(ID_PATTERN)
+
+export const Id = Type.String({ pattern: ID_PATTERN, description: 'matches ' + ID_PATTERN })
+export const Seq = Type.Integer({ minimum: 0 })
+export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50 })
+export const IsoTime = Type.String({ format: 'date-time' })
+
+export const ERROR_CODES = [
+  'bad_request', 'unauthorized', 'forbidden', 'not_found', 'not_member', 'rate_limited', 'internal'
+] as const
+export type ErrorCode = typeof ERROR_CODES[number]
+
+/** A stored chat message, the same object over WS and REST. */
+export const Message = Type.Object({
+  room: Id,
+  seq: Type.Integer({ minimum: 1 }),
+  id: Type.String(),
+  user: Id,
+  text: Type.String(),
+  time: IsoTime
+})
+export type Message = Static<typeof Message>

@@ -1,0 +1,89 @@
+import Type, { type Static } from 'typebox'
+import { Id, IsoTime, Message, Seq } from './common.ts'
+
+/** `ref`: an optional client string echoed on every reply to the frame. */
+export const Ref = Type.String({ maxLength: 64 })
+
+const frame = <K extends string, T extends Type.TProperties>(type: K, properties: T) =>
+  Type.Object({ type: Type.Literal(type), ...properties, ref: Type.Optional(Ref) })
+
+// Client → server. Unknown fields are ignored (objects stay open).
+export const JoinFrame = frame('join', { room: Id, since: Type.Optional(Seq) })
+export const LeaveFrame = frame('leave', { room: Id })
+export const MessageFrame = frame('message', { room: Id, text: Type.String({ minLength: 1 }) })
+export const HistoryFrame = frame('history', {
+  room: Id,
+  before: Type.Optional(Type.Integer({ minimum: 1 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 }))
+})
+export const PingFrame = frame('ping', {})
+/** Extension: a fresh JWT that extends the connection past its token's expiry. */
+export const RefreshFrame = frame('refresh', { token: Type.String({ minLength: 1, maxLength: 8192 }) })
+
+export const clientFrameSchemas = {
+  join: JoinFrame,
+  leave: LeaveFrame,
+  message: MessageFrame,
+  history: HistoryFrame,
+  ping: PingFrame,
+  refresh: RefreshFrame
+}
+export type ClientFrameType = keyof typeof clientFrameSchemas
+export type JoinFrame = Static<typeof JoinFrame>
+export type LeaveFrame = Static<typeof LeaveFrame>
+export type MessageFrame = Static<typeof MessageFrame>
+export type HistoryFrame = Static<typeof HistoryFrame>
+export type PingFrame = Static<typeof PingFrame>
+export type RefreshFrame = Static<typeof RefreshFrame>
+export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame
+
+// Server → client.
+const OptionalRef = { ref: Type.Optional(Type.String()) }
+export const WelcomeFrame = Type.Object({
+  type: Type.Literal('welcome'), connectionId: Type.String(), user: Id, heartbeatMs: Type.Integer()
+})
+export const JoinedFrame = Type.Object({
+  type: Type.Literal('joined'), room: Id, seq: Seq, members: Type.Array(Id),
+  recovered: Type.Optional(Type.Boolean()), ...OptionalRef
+})
+export const LeftFrame = Type.Object({ type: Type.Literal('left'), room: Id, ...OptionalRef })
+export const MessageOutFrame = Type.Object({ type: Type.Literal('message'), ...Message.properties })
+export const AckFrame = Type.Object({
+  type: Type.Literal('ack'), ref: Type.Optional(Type.String()), room: Id, seq: Type.Integer(), id: Type.String()
+})
+export const PresenceFrame = Type.Object({
+  type: Type.Literal('presence'), room: Id, event: Type.Union([Type.Literal('join'), Type.Literal('leave')]),
+  user: Id, time: IsoTime
+})
+export const HistoryOutFrame = Type.Object({
+  type: Type.Literal('history'), room: Id, messages: Type.Array(Message), ...OptionalRef
+})
+export const PongFrame = Type.Object({ type: Type.Literal('pong'), ...OptionalRef })
+export const KickedFrame = Type.Object({ type: Type.Literal('kicked'), room: Id, reason: Type.String() })
+export const RoomDeletedFrame = Type.Object({ type: Type.Literal('room_deleted'), room: Id })
+export const RefreshedFrame = Type.Object({ type: Type.Literal('refreshed'), expiresAt: Type.Optional(IsoTime), ...OptionalRef })
+export const ErrorFrame = Type.Object({
+  type: Type.Literal('error'),
+  code: Type.Union([
+    Type.Literal('bad_request'), Type.Literal('unauthorized'), Type.Literal('forbidden'), Type.Literal('not_found'),
+    Type.Literal('not_member'), Type.Literal('rate_limited'), Type.Literal('internal')
+  ]),
+  message: Type.String(),
+  ...OptionalRef
+})
+
+export type WelcomeFrame = Static<typeof WelcomeFrame>
+export type JoinedFrame = Static<typeof JoinedFrame>
+export type LeftFrame = Static<typeof LeftFrame>
+export type MessageOutFrame = Static<typeof MessageOutFrame>
+export type AckFrame = Static<typeof AckFrame>
+export type PresenceFrame = Static<typeof PresenceFrame>
+export type HistoryOutFrame = Static<typeof HistoryOutFrame>
+export type PongFrame = Static<typeof PongFrame>
+export type KickedFrame = Static<typeof KickedFrame>
+export type RoomDeletedFrame = Static<typeof RoomDeletedFrame>
+export type RefreshedFrame = Static<typeof RefreshedFrame>
+export type ErrorFrame = Static<typeof ErrorFrame>
+export type ServerFrame =
+  | WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame
+  | HistoryOutFrame | PongFrame | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame

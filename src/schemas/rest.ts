@@ -1,0 +1,58 @@
+import Type, { type Static } from 'typebox'
+import { Id, IsoTime, Message } from './common.ts'
+
+export const RoomName = Type.String({ minLength: 1, maxLength: 200 })
+export const HistoryLimit = Type.Integer({ minimum: 1, maximum: 1_000_000 })
+
+export const Room = Type.Object({
+  id: Id,
+  name: Type.String(),
+  private: Type.Boolean(),
+  historyLimit: Type.Integer(),
+  online: Type.Integer({ minimum: 0, description: 'distinct users online in the room' }),
+  createdAt: IsoTime
+})
+export type Room = Static<typeof Room>
+
+export const CreateRoomBody = Type.Object({
+  id: Id,
+  name: Type.Optional(RoomName),
+  private: Type.Optional(Type.Boolean()),
+  historyLimit: Type.Optional(HistoryLimit)
+})
+
+export const PatchRoomBody = Type.Object({
+  name: Type.Optional(RoomName),
+  private: Type.Optional(Type.Boolean()),
+  historyLimit: Type.Optional(Type.Union([HistoryLimit, Type.Null()], { description: 'null: back to CHAT_HISTORY_LIMIT' }))
+})
+
+export const RoomParams = Type.Object({ id: Id })
+export const GrantParams = Type.Object({ id: Id, user: Id })
+
+export const ListRoomsQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 128 }))
+})
+export const RoomList = Type.Object({
+  rooms: Type.Array(Room),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' })
+})
+
+export const MessagesQuery = Type.Object({
+  before: Type.Optional(Type.Integer({ minimum: 1, description: 'only messages with a lower seq' })),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 })
+})
+export const MessageList = Type.Object({ messages: Type.Array(Message) })
+
+export const OnlineList = Type.Object({
+  users: Type.Array(Type.Object({ user: Id, connections: Type.Integer({ minimum: 1 }) }))
+})
+
+export const HttpError = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String()
+})
+
+export { Message }

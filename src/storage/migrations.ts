@@ -1,0 +1,48 @@
+import type { Database } from 'better-sqlite3'
+
+/**
+ * Versioned schema. Each entry moves the database from version i to i + 1; the current
+ * version lives in `PRAGMA user_version`, so a file written by an older release upgrades
+ * in place and a newer one is refused rather than misread.
+ */
+const migrations: string[] = [
+  `
+  CREATE TABLE rooms (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    private INTEGER NOT NULL DEFAULT 0,
+    history_limit INTEGER,
+    created_at TEXT NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  CREATE TABLE grants (
+    room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    user TEXT NOT NULL,
+    PRIMARY KEY (room, user)
+  ) WITHOUT ROWID;
+  CREATE TABLE messages (
+    room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    user TEXT NOT NULL,
+    text TEXT NOT NULL,
+    time TEXT NOT NULL,
+    PRIMARY KEY (room, seq)
+  ) WITHOUT ROWID;
+  `
+]
+
+export const SCHEMA_VERSION = migrations.length
+
+export function migrate(db: Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`CHAT_DB: database schema version ${current} is newer than this release supports (${SCHEMA_VERSION})`)
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.exec(migrations[version]!)
+      db.pragma(`user_version = ${version + 1}`)
+    })()
+  }
+}
