@@ -1,0 +1,217 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import type { DestinationStream } from 'pino'
+import { WebSocket, type ClientOptions } from 'ws'
+import { buildApp } from '../src/app.ts'
+import { configFrom } from '../src/config.ts'
+
+export const ROOT = new URL('..', import.meta.url).pathname
+
+/** Frames as the tests see them: loose JSON objects. */
+export type Frame = Record<string, any>
+
+export type Overrides = Record<string, string | number | boolean | undefined>
+
+export interface TestServer {
+  app: FastifyInstance
+  /** http://127.0.0.1:port */
+  url: string
+  /** ws://127.0.0.1:port/ws */
+  wsUrl: string
+}
+
+/** Test defaults: an in-memory database, no logs, no per-IP limit. */
+export const testDefaults: Overrides = { CHAT_DB: ':memory:', LOG_LEVEL: 'silent', CHAT_RATE_LIMIT: 0 }
+
+/** Builds the whole app on a free loopback port; it is closed when the test ends. */
+export async function startServer (t: TestContext, overrides: Overrides = {}, logStream?: DestinationStream): Promise<TestServer> {
+  const app = await buildApp(configFrom({ ...testDefaults, ...overrides }), { logStream })
+  t.after(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  return { app, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws` }
+}
+
+/** A temporary directory removed when the test ends. */
+export function tempDir (t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chat-test-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/**
+ * A real `ws` client that queues every frame it receives, so a test can wait for the next
+ * frame matching a predicate without missing one that arrived early.
+ */
+export class TestClient {
+  readonly ws: WebSocket
+  readonly frames: Frame[] = []
+  readonly closed: Promise<{ code: number, reason: string }>
+  private waiters: { match: (frame: Frame) => boolean, resolve: (frame: Frame) => void }[] = []
+  private refCounter = 0
+
+  constructor (url: string, options: ClientOptions = {}) {
+    this.ws = new WebSocket(url, options)
+    this.ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as Frame
+      const index = this.waiters.findIndex((waiter) => waiter.match(frame))
+      if (index >= 0) {
+        const [waiter] = this.waiters.splice(index, 1)
+        waiter!.resolve(frame)
+      } else {
+        this.frames.push(frame)
+      }
+    })
+    this.closed = new Promise((resolve) => {
+      this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))
+    })
+    this.ws.on('error', () => {})
+  }
+
+  /** Resolves with the next frame that matches (default: any), waiting up to `timeoutMs`. */
+  next (match: ((frame: Frame) => boolean) | string = () => true, timeoutMs = 5000): Promise<Frame> {
+    const predicate = typeof match === 'string' ? (frame: Frame) => frame.type === match : match
+    const index = this.frames.findIndex(predicate)
+    if (index >= 0) return Promise.resolve(this.frames.splice(index, 1)[0]!)
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        match: predicate,
+        resolve: (frame: Frame) => {
+          clearTimeout(timer)
+          resolve(frame)
+        }
+      }
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter)
+        reject(new Error(`no matching frame within ${timeoutMs} ms; queued: ${JSON.stringify(this.frames).slice(0, 500)}`))
+      }, timeoutMs)
+      this.waiters.push(waiter)
+    })
+  }
+
+  /** Asserts nothing matching arrives within `ms`. */
+  async nothing (match: ((frame: Frame) => boolean) | string = () => true, ms = 200): Promise<void> {
+    try {
+      const frame = await this.next(match, ms)
+      throw new Error(`unexpected frame: ${JSON.stringify(frame)}`)
+    } catch (err) {
+      if ((err as Error).message.startsWith('unexpected frame')) throw err
+    }
+  }
+
+  send (frame: Frame | string): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
+  }
+
+  /** Sends a frame with a fresh ref and resolves with the reply that echoes it. */
+  request (frame: Frame, timeoutMs = 5000): Promise<Frame> {
+    const ref = `r${++this.refCounter}`
+    this.send({ ...frame, ref })
+    return this.next((reply) => reply.ref === ref && reply.type !== 'message', timeoutMs)
+  }
+
+  async join (room: string, extra: Frame = {}): Promise<Frame> {
+    const reply = await this.request({ type: 'join', room, ...extra })
+    if (reply.type !== 'joined') throw new Error(`join ${room} failed: ${JSON.stringify(reply)}`)
+    return reply
+  }
+
+  close (): void {
+    this.ws.close()
+  }
+}
+
+/** Opens a client and resolves once its `welcome` frame arrived. */
+export async function connect (url: string, options: ClientOptions = {}): Promise<{ client: TestClient, welcome: Frame }> {
+  const client = new TestClient(url, options)
+  const welcome = await client.next('welcome')
+  return { client, welcome }
+}
+
+/** Connects as `user` in dev mode and closes the client when the test ends. */
+export async function connectAs (t: TestContext, server: TestServer, user: string, options: ClientOptions = {}): Promise<TestClient> {
+  const { client } = await connect(`${server.wsUrl}?user=${encodeURIComponent(user)}`, options)
+  t.after(() => client.ws.terminate())
+  return client
+}
+
+/** A REST call: JSON in, status and parsed JSON (or text) out. */
+export async function http (base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(base + path, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+  })
+  const text = await response.text()
+  let json: any
+  try {
+    json = text === '' ? undefined : JSON.parse(text)
+  } catch {
+    json = undefined
+  }
+  return { status: response.status, headers: response.headers, body: json, text }
+}
+
+/** Polls `check` every 20 ms until it returns true or `timeoutMs` passes. */
+export async function eventually (check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await sleep(20)
+  }
+  throw new Error(`${what} not reached within ${timeoutMs} ms`)
+}
+
+export interface ServerProcess {
+  child: ChildProcess
+  url: string
+  wsUrl: string
+  output: () => string
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+}
+
+/** Runs src/server.ts as a real process (for signals, restarts and start-up errors). */
+export async function spawnServer (t: TestContext, env: Record<string, string>, waitForListen = true): Promise<ServerProcess> {
+  const port = String(await freePort())
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/server.ts')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: port, LOG_LEVEL: 'info', CHAT_RATE_LIMIT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }))
+  })
+  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
+  const server: ServerProcess = {
+    child, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws`, output: () => output, exited
+  }
+  if (waitForListen) {
+    await Promise.race([
+      eventually(() => output.includes('Server listening'), 20_000, 'server start'),
+      exited.then(({ code }) => { throw new Error(`server exited with ${code}: ${output}`) })
+    ])
+  }
+  return server
+}
+
+/** A free loopback TCP port. */
+export async function freePort (): Promise<number> {
+  const { createServer } = await import('node:net')
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
