@@ -20,9 +20,9 @@ export default fp(async (fastify) => {
     errorHandler (error, _socket, request) {
       request.log.debug({ err: error }, 'websocket error')
     },
-    preClose (done) {
-      fastify.rooms.closeAll()
-      done()
+    // Half the shutdown grace goes to closing handshakes, the rest to flushing storage.
+    async preClose () {
+      await fastify.rooms.closeAll(Math.max(100, fastify.config.CHAT_SHUTDOWN_MS / 2))
     }
   })
 }, { name: 'websocket', dependencies: ['config', 'rooms'] })

@@ -127,6 +127,10 @@ const ws: FastifyPluginAsync = async (fastify) => {
       expiresAt: identity.expiresAt,
       onSlowConsumer: (slow) => hub.dropSlowConsumer(slow)
     })
+    // @fastify/websocket's error listener holds the request and reply for the life of the
+    // socket; ours holds only the connection. ws closes the socket itself after an error.
+    socket.removeAllListeners('error')
+    socket.on('error', (err) => connection.log.debug({ err }, 'websocket error'))
     // Listeners first: a frame that arrives before them would be lost.
     socket.on('message', (data, isBinary) => onMessage(connection, data, isBinary))
     socket.on('pong', () => { connection.alive = true })

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { ChatEngine, OnlineUser, RoomEvent, RoomRecord } from '../engine/types.ts'
 import { NotFoundError } from '../engine/types.ts'
@@ -246,9 +247,18 @@ export class ChatHub {
     }
   }
 
-  /** Closes every connection with 1001, for shutdown. */
-  closeAll (): void {
+  /**
+   * Shutdown: sends every client a close frame with 1001 so it reconnects elsewhere, waits
+   * up to `graceMs` for the closing handshakes, then cuts whatever is left.
+   */
+  async closeAll (graceMs: number): Promise<void> {
     for (const connection of this.registry) connection.close(CloseCode.goingAway, 'server shutting down')
+    const deadline = Date.now() + graceMs
+    while (this.registry.size > 0 && Date.now() < deadline) await sleep(20)
+    for (const connection of this.registry) {
+      connection.socket.terminate()
+      await this.disconnect(connection)
+    }
   }
 
   // ---- internals ---------------------------------------------------------------------
