@@ -24,7 +24,11 @@ export const CreateRoomBody = Type.Object({
 export const PatchRoomBody = Type.Object({
   name: Type.Optional(RoomName),
   private: Type.Optional(Type.Boolean()),
-  historyLimit: Type.Optional(Type.Union([HistoryLimit, Type.Null()], { description: 'null: back to CHAT_HISTORY_LIMIT' }))
+  // A type list, not a union: Fastify's ajv coerces 0 to null in a union's null branch, so
+  // {historyLimit: 0} would silently reset the limit instead of being refused.
+  historyLimit: Type.Optional(Type.Unsafe<number | null>({
+    type: ['integer', 'null'], minimum: 1, maximum: 1_000_000, description: 'null: back to CHAT_HISTORY_LIMIT'
+  }))
 })
 
 export const RoomParams = Type.Object({ id: Id })
