@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { WebSocket } from 'ws'
+import { connectAs, eventually, http, startServer } from '../helper.ts'
+
+const HEARTBEAT_MS = 200
+
+test('a peer that never answers pings is terminated and cleaned up everywhere', async (t) => {
+  const server = await startServer(t, { CHAT_HEARTBEAT_MS: HEARTBEAT_MS })
+  const alice = await connectAs(t, server, 'alice')
+  // ws answers pings by itself unless told not to.
+  const mute = await connectAs(t, server, 'mute', { autoPong: false })
+  await alice.join('room')
+  await mute.join('room')
+  assert.equal((await alice.next('presence')).event, 'join')
+  assert.equal(server.app.connectionRegistry.size, 2)
+  let pings = 0
+  mute.ws.on('ping', () => { pings++ })
+
+  // The contract allows two intervals after the last pong; the bound here is generous.
+  const closed = await Promise.race([
+    mute.closed,
+    new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('mute peer still connected')), 20 * HEARTBEAT_MS).unref())
+  ])
+  assert.equal(closed.code, 1006, 'terminated, not closed politely')
+  assert.ok(pings >= 1, 'it was pinged before being dropped')
+
+  const leave = await alice.next('presence')
+  assert.deepEqual([leave.room, leave.event, leave.user], ['room', 'leave', 'mute'])
+  await eventually(() => server.app.connectionRegistry.size === 1, 5000, 'registry cleanup')
+  const online = await http(server.url, 'GET', '/rooms/room/online')
+  assert.deepEqual(online.body, { users: [{ user: 'alice', connections: 1 }] })
+  const room = await http(server.url, 'GET', '/rooms/room')
+  assert.equal(room.body.online, 1)
+  // A message to the room now reaches alice alone, without error.
+  const ack = await alice.request({ type: 'message', room: 'room', text: 'anyone?' })
+  assert.equal(ack.type, 'ack')
+})
+
+test('a client that answers pings stays connected across many intervals', async (t) => {
+  const server = await startServer(t, { CHAT_HEARTBEAT_MS: HEARTBEAT_MS })
+  const alice = await connectAs(t, server, 'alice')
+  const bob = await connectAs(t, server, 'bob')
+  await alice.join('room')
+  await bob.join('room')
+  let pings = 0
+  alice.ws.on('ping', () => { pings++ })
+
+  await eventually(() => pings >= 5, 30 * HEARTBEAT_MS, 'five pings')
+  assert.equal(alice.ws.readyState, WebSocket.OPEN)
+  assert.equal(bob.ws.readyState, WebSocket.OPEN)
+  assert.equal(server.app.connectionRegistry.size, 2)
+  await bob.nothing('presence', 50)
+  assert.equal((await alice.request({ type: 'ping' })).type, 'pong')
+  await alice.request({ type: 'message', room: 'room', text: 'still here' })
+  assert.equal((await bob.next('message')).text, 'still here')
+  const online = await http(server.url, 'GET', '/rooms/room/online')
+  assert.equal(online.body.users.length, 2)
+})
