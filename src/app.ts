@@ -33,7 +33,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     connectionTimeout: 30_000,
     keepAliveTimeout: 72_000,
     requestTimeout: 30_000,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Behind a load balancer the per-IP rate limit needs the client's address, not the proxy's.
+    trustProxy: config.trustProxy
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(configPlugin, { config })

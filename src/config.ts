@@ -32,12 +32,18 @@ export const ConfigSchema = Type.Object({
   CHAT_HISTORY_LIMIT: PositiveInt(1000, 'messages kept per room by default'),
   CHAT_SHUTDOWN_MS: PositiveInt(10000, 'grace period for shutdown'),
   CHAT_MAX_ROOMS_PER_CONNECTION: PositiveInt(100, 'rooms one connection may join'),
-  CHAT_MAX_CONNECTIONS_PER_USER: PositiveInt(20, 'simultaneous connections of one user')
+  CHAT_MAX_CONNECTIONS_PER_USER: PositiveInt(20, 'simultaneous connections of one user'),
+  CHAT_TRUST_PROXY: Type.Optional(Type.String({
+    pattern: '^(true|false|\\d+|[0-9A-Fa-f:./]+(\\s*,\\s*[0-9A-Fa-f:./]+)*)$',
+    description: 'which proxies to trust for the client IP: true, a hop count, or comma-separated addresses/CIDRs'
+  }))
 })
 
 type RawConfig = Static<typeof ConfigSchema>
 
-export interface Config extends Omit<RawConfig, 'CHAT_ALLOWED_ORIGINS'> {
+export interface Config extends Omit<RawConfig, 'CHAT_ALLOWED_ORIGINS' | 'CHAT_TRUST_PROXY'> {
+  /** Fastify's trustProxy, from CHAT_TRUST_PROXY: false unless set. */
+  trustProxy: boolean | number | string[]
   /** Parsed `CHAT_ALLOWED_ORIGINS`, or undefined when every origin is allowed. */
   allowedOrigins?: Set<string>
   /** True when neither JWT secret nor public key is set: `?user=` names the user. */
@@ -94,6 +100,13 @@ function parseOrigins(list: string): Set<string> {
   return origins
 }
 
+function parseTrustProxy (value: string | undefined): boolean | number | string[] {
+  if (value === undefined || value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) return Number(value)
+  return value.split(',').map((entry) => entry.trim())
+}
+
 /**
  * Reads and validates the configuration. Throws a ConfigError naming the first bad variable
  * and the form it expects, so the process can refuse to start with a useful message.
@@ -126,11 +139,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ].filter(Boolean).join(' and ')
     throw new ConfigError(`NODE_ENV=production requires ${missing} to be set`)
   }
-  const { CHAT_ALLOWED_ORIGINS, ...rest } = raw
+  const { CHAT_ALLOWED_ORIGINS, CHAT_TRUST_PROXY, ...rest } = raw
   const allowedOrigins = CHAT_ALLOWED_ORIGINS === undefined || CHAT_ALLOWED_ORIGINS.trim() === ''
     ? undefined
     : parseOrigins(CHAT_ALLOWED_ORIGINS)
-  return { ...rest, allowedOrigins, devMode }
+  return { ...rest, allowedOrigins, devMode, trustProxy: parseTrustProxy(CHAT_TRUST_PROXY) }
 }
 
 /** A config for tests and embedding: defaults, then the given overrides, validated. */
