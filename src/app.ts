@@ -35,7 +35,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     requestTimeout: 30_000,
     return503OnClosing: true,
     // Behind a load balancer the per-IP rate limit needs the client's address, not the proxy's.
-    trustProxy: config.trustProxy
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(configPlugin, { config })
@@ -72,6 +72,11 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(wsRoutes)
   await app.register(roomRoutes)
   return app
+}
+
+/** Trusts the nearest `hops` proxies (Fastify types a hop count only as a function). */
+function trustHops (hops: number) {
+  return (_address: string, hop: number) => hop < hops
 }
 
 const REASONS: Record<number, string> = {
