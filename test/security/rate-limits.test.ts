@@ -112,8 +112,10 @@ test('a client flooding far past its limit is closed with 1008; others are unaff
   await bystander.join('lobby')
   const flooder = await connectAs(t, server, 'flooder')
   await flooder.join('lobby')
+  const floodStart = performance.now()
   for (let i = 0; i < 600; i++) flooder.send({ type: 'message', room: 'lobby', text: `spam ${i}`, ref: `f${i}` })
   const closed = await flooder.closed
+  const floodSeconds = (performance.now() - floodStart) / 1000
   assert.equal(closed.code, 1008)
   await eventually(async () => {
     const online = await http(server.url, 'GET', '/rooms/lobby/online')
@@ -123,8 +125,10 @@ test('a client flooding far past its limit is closed with 1008; others are unaff
   assert.equal(ack.type, 'ack')
   const stored = (await http(server.url, 'GET', '/rooms/lobby/messages?limit=100')).body.messages as Frame[]
   const flooded = stored.filter((message) => message.user === 'flooder').length
-  // The join took one token of the ten the bucket starts with.
-  assert.ok(flooded <= 9, `only the bucket's worth was stored: ${flooded}`)
+  // The join took one token of the ten the bucket starts with; the bucket refills at 5/s
+  // while the flood is being read, so a loaded machine may let a few more through.
+  const allowed = 9 + Math.ceil(floodSeconds * 5)
+  assert.ok(flooded <= allowed, `only the bucket's worth was stored: ${flooded} > ${allowed}`)
   assert.equal(stored.at(-1)?.text, 'still here')
 })
 
