@@ -70,6 +70,10 @@ export default fp(async (fastify) => {
   const verifiers = await registerVerifiers(fastify)
   const devMode = fastify.config.devMode
   if (devMode) fastify.log.warn('dev mode: CHAT_JWT_SECRET is not set, so any client may connect as any ?user=')
+  const secret = fastify.config.CHAT_JWT_SECRET
+  if (secret !== undefined && secret.length < 32) {
+    fastify.log.warn('CHAT_JWT_SECRET is shorter than 32 characters; HS256 secrets should be at least 32 random bytes')
+  }
 
   function verifyChatToken (token: string): TokenCheck {
     let message = 'token invalid'
