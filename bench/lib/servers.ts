@@ -1,0 +1,170 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import ts from 'typescript'
+import { taskset } from './system.ts'
+
+export const ROOT = new URL('../..', import.meta.url).pathname
+const DIST = join(ROOT, 'dist', 'bench')
+
+/** The servers the benchmark can start: the service and its references. */
+export type ServerKind = 'service' | 'bare' | 'socketio' | 'fastify'
+
+export interface ServerHandle {
+  kind: ServerKind
+  pid: number
+  port: number
+  /** Where the inspector opens on SIGUSR1 (see inspector.ts). */
+  inspectPort: number
+  httpUrl: string
+  /** Where clients connect: ws://…/ws for our protocol, http://… for Socket.IO. */
+  clientUrl: string
+  /** stdout and stderr so far (the last 64 KiB). */
+  output: () => string
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  stop: (graceMs?: number) => Promise<void>
+}
+
+export interface StartOptions {
+  /** Core to pin the server to, when taskset exists. */
+  cpu?: number
+}
+
+/**
+ * Transpiles the reference servers and the load generator to plain JavaScript under
+ * dist/bench, so every server runs as `node file.js` the way the service itself does, with
+ * no loader in the process.
+ */
+export function compileBench (): { servers: string, worker: string } {
+  for (const folder of ['servers', 'load']) {
+    const source = join(ROOT, 'bench', folder)
+    const target = join(DIST, folder)
+    mkdirSync(target, { recursive: true })
+    for (const file of readdirSync(source).filter((name) => name.endsWith('.ts'))) {
+      const { outputText } = ts.transpileModule(readFileSync(join(source, file), 'utf8'), {
+        fileName: file,
+        compilerOptions: {
+          module: ts.ModuleKind.ESNext,
+          target: ts.ScriptTarget.ES2022,
+          rewriteRelativeImportExtensions: true,
+          verbatimModuleSyntax: true
+        }
+      })
+      writeFileSync(join(target, basename(file, '.ts') + '.js'), outputText)
+    }
+  }
+  return { servers: join(DIST, 'servers'), worker: join(DIST, 'load', 'worker.js') }
+}
+
+/** A free loopback TCP port. */
+export function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function canConnect (port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+const running = new Set<ChildProcess>()
+
+/** Kills every server still running; for the orchestrator's exit paths. */
+export function killAll (): void {
+  for (const child of running) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+}
+
+export async function startServer (kind: ServerKind, serversDir: string, options: StartOptions = {}): Promise<ServerHandle> {
+  const port = await freePort()
+  const inspectPort = await freePort()
+  const dataDir = mkdtempSync(join(tmpdir(), `chat-bench-${kind}-`))
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: String(port)
+  }
+  let script: string
+  if (kind === 'service') {
+    script = join(ROOT, 'dist', 'src', 'server.js')
+    Object.assign(env, {
+      CHAT_DB: join(dataDir, 'chat.sqlite'),
+      LOG_LEVEL: 'warn',
+      CHAT_RATE_LIMIT: '0',
+      CHAT_MSG_RATE: '1000000',
+      CHAT_MAX_CONNECTIONS_PER_USER: '1000000',
+      CHAT_SEND_BUFFER: String(64 * 1024 * 1024)
+    })
+  } else {
+    script = join(serversDir, { bare: 'bare-ws.js', socketio: 'socketio.js', fastify: 'bare-fastify.js' }[kind])
+    if (kind === 'fastify') env.CHAT_DB = join(dataDir, 'chat.sqlite')
+  }
+  // --inspect-port only says where the inspector would listen; it stays closed until SIGUSR1.
+  const nodeArgs = [`--inspect-port=127.0.0.1:${inspectPort}`]
+  const pin = taskset()
+  const command = [...(pin !== null && options.cpu !== undefined ? [pin, '-c', String(options.cpu)] : []), process.execPath, ...nodeArgs, script]
+  // The shell raises the open-file limit as far as it may, then becomes the server (same pid).
+  const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'bench-server', ...command], {
+    cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']
+  })
+  running.add(child)
+  let output = ''
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-65536)
+  }
+  child.stdout!.on('data', keep)
+  child.stderr!.on('data', keep)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    running.delete(child)
+    resolve()
+  }))
+
+  const deadline = Date.now() + 30_000
+  while (!(await canConnect(port))) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      rmSync(dataDir, { recursive: true, force: true })
+      throw new Error(`${kind} server exited before listening:\n${output}`)
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      rmSync(dataDir, { recursive: true, force: true })
+      throw new Error(`${kind} server did not listen within 30 s:\n${output}`)
+    }
+    await sleep(50)
+  }
+
+  const httpUrl = `http://127.0.0.1:${port}`
+  return {
+    kind,
+    pid: child.pid!,
+    port,
+    inspectPort,
+    httpUrl,
+    clientUrl: kind === 'socketio' ? httpUrl : `ws://127.0.0.1:${port}/ws`,
+    output: () => output,
+    async stop (graceMs = 20_000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+        await exited
+        clearTimeout(timer)
+      }
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+}

@@ -1,0 +1,210 @@
+import { parentPort } from 'node:worker_threads'
+import { type BenchClient, ChatClient, type Sink, SocketIoClient } from './clients.ts'
+import {
+  type ClientSpec, type Collected, type Command, type ConnectResult, type Counts, type Reply, type Request,
+  type SendResult, type Wire, now, stampedText
+} from './protocol.ts'
+
+/** One load-generator thread: holds some of the clients and counts what they receive. */
+
+interface Member { client: BenchClient, room: string }
+
+let members: Member[] = []
+let latencies = new Float64Array(1 << 16)
+let received = 0
+let lastAt = 0
+let dropped = 0
+let errors = 0
+let firstError: string | undefined
+
+const sink: Sink = {
+  delivery (stamp) {
+    const at = now()
+    if (received === latencies.length) {
+      const grown = new Float64Array(latencies.length * 2)
+      grown.set(latencies)
+      latencies = grown
+    }
+    latencies[received++] = at - stamp
+    lastAt = at
+  },
+  dropped (reason) {
+    dropped++
+    noteError(`connection dropped: ${reason}`)
+  }
+}
+
+function noteError (message: string): void {
+  errors++
+  firstError ??= message
+}
+
+const messageOf = (error: unknown) => error instanceof Error ? error.message : String(error)
+
+let ioFactory: typeof import('socket.io-client').io | undefined
+
+async function createClient (wire: Wire, url: string, user: string): Promise<BenchClient> {
+  if (wire === 'chat') return new ChatClient(url, user, sink)
+  ioFactory ??= (await import('socket.io-client')).io
+  return new SocketIoClient(ioFactory, url, user, sink)
+}
+
+async function connect (wire: Wire, url: string, specs: ClientSpec[], concurrency: number, timeoutMs: number): Promise<ConnectResult> {
+  const result: ConnectResult = { opened: 0, joined: 0, failed: 0, startedAt: now(), finishedAt: 0 }
+  let next = 0
+  async function lane (): Promise<void> {
+    while (next < specs.length) {
+      const spec = specs[next++]!
+      const client = await createClient(wire, url, spec.user)
+      try {
+        await client.open(timeoutMs)
+        result.opened++
+        await client.join(spec.room, timeoutMs)
+        result.joined++
+        members.push({ client, room: spec.room })
+      } catch (error) {
+        result.failed++
+        result.firstError ??= messageOf(error)
+        client.close()
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, lane))
+  result.finishedAt = now()
+  return result
+}
+
+/** The first client sends `count` messages with at most `window` awaiting their ack. */
+function burst (count: number, window: number, timeoutMs: number): Promise<SendResult> {
+  const sender = members[0]
+  const result: SendResult = { sent: 0, acked: 0, errors: 0 }
+  if (sender === undefined) return Promise.resolve(result)
+  return new Promise((resolve) => {
+    let inFlight = 0
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
+      clearTimeout(deadline)
+      resolve(result)
+    }
+    const deadline = setTimeout(finish, timeoutMs)
+    const pump = () => {
+      while (!done && inFlight < window && result.sent < count) {
+        inFlight++
+        result.sent++
+        sender.client.send(sender.room, stampedText(), timeoutMs).then(() => {
+          result.acked++
+        }, (error: unknown) => {
+          result.errors++
+          result.firstError ??= messageOf(error)
+        }).finally(() => {
+          inFlight--
+          if (result.acked + result.errors === count) finish()
+          else pump()
+        })
+      }
+    }
+    pump()
+  })
+}
+
+/** Every client sends once per interval, at its own phase, until the duration is over. */
+function steady (startAt: number, durationMs: number, intervalMs: number, phases: number[], ackTimeoutMs: number): Promise<SendResult> {
+  const result: SendResult = { sent: 0, acked: 0, errors: 0 }
+  const order = members.map((member, index) => ({ member, phase: phases[index] ?? 0 }))
+    .sort((a, b) => a.phase - b.phase)
+  if (order.length === 0) return Promise.resolve(result)
+  return new Promise((resolve) => {
+    let pointer = 0
+    let round = 0
+    let pending = 0
+    let sending = true
+    const settle = () => {
+      if (!sending && pending === 0) resolve(result)
+    }
+    const tick = () => {
+      const elapsed = now() - startAt
+      while (sending) {
+        const due = round * intervalMs + order[pointer]!.phase
+        if (due >= durationMs) {
+          sending = false
+          clearInterval(timer)
+          break
+        }
+        if (due > elapsed) break
+        const { member } = order[pointer]!
+        if (++pointer === order.length) {
+          pointer = 0
+          round++
+        }
+        if (!member.client.isOpen) continue
+        result.sent++
+        pending++
+        member.client.send(member.room, stampedText(), ackTimeoutMs).then(() => {
+          result.acked++
+        }, (error: unknown) => {
+          result.errors++
+          result.firstError ??= messageOf(error)
+        }).finally(() => {
+          pending--
+          settle()
+        })
+      }
+      settle()
+    }
+    const timer = setInterval(tick, 2)
+  })
+}
+
+function counts (): Counts {
+  let open = 0
+  for (const member of members) if (member.client.isOpen) open++
+  return { received, lastAt, dropped, open, errors, firstError }
+}
+
+function reset (): void {
+  received = 0
+  lastAt = 0
+  errors = 0
+  dropped = 0
+  firstError = undefined
+}
+
+async function handle (command: Command): Promise<{ result: unknown, transfer?: ArrayBuffer[] }> {
+  switch (command.cmd) {
+    case 'connect':
+      return { result: await connect(command.wire, command.url, command.clients, command.concurrency, command.timeoutMs) }
+    case 'reset':
+      reset()
+      return { result: null }
+    case 'burst':
+      return { result: await burst(command.count, command.window, command.timeoutMs) }
+    case 'steady':
+      return { result: await steady(command.startAt, command.durationMs, command.intervalMs, command.phases, command.ackTimeoutMs) }
+    case 'counts':
+      return { result: counts() }
+    case 'collect': {
+      const collected: Collected = { ...counts(), latencies: latencies.slice(0, received) }
+      reset()
+      return { result: collected, transfer: [collected.latencies.buffer as ArrayBuffer] }
+    }
+    case 'close': {
+      for (const member of members) member.client.close()
+      members = []
+      latencies = new Float64Array(1 << 16)
+      reset()
+      return { result: null }
+    }
+  }
+}
+
+parentPort!.on('message', (request: Request) => {
+  handle(request.command).then(({ result, transfer }) => {
+    const reply: Reply = { id: request.id, ok: true, result }
+    parentPort!.postMessage(reply, transfer ?? [])
+  }, (error: unknown) => {
+    const reply: Reply = { id: request.id, ok: false, error: messageOf(error) }
+    parentPort!.postMessage(reply)
+  })
+})

@@ -1,0 +1,248 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, dirname, join, relative } from 'node:path'
+import { parseArgs } from 'node:util'
+import { LoadWorker } from './load/pool.ts'
+import {
+  type Results, type RunRecord, SCENARIOS, type Scenario, type ScenarioRecord, chart, checkTargets, table, targetsText
+} from './lib/report.ts'
+import { FULL, type Load, type Metrics, type Params, type Probe, SMOKE, fanout, idle, rest, rooms } from './lib/scenarios.ts'
+import { ROOT, type ServerHandle, type ServerKind, compileBench, killAll, startServer } from './lib/servers.ts'
+import { machine, pinSelf } from './lib/system.ts'
+import { RemoteProfiler } from './lib/inspector.ts'
+import { profileText, summarizeProfile } from './profile-summary.ts'
+
+const USAGE = `npm run bench -- [options]
+  --scenario fanout|rooms|idle|rest|all   (default all; a comma-separated list works too)
+  --rounds N          rounds per target, targets alternating A B C A B C… (default 3)
+  --targets list      of service,bare,socketio (default all three; rest compares service with bare Fastify)
+  --smoke             100 clients, 1 round, short durations; no thresholds (for CI)
+  --out path          JSON results (default bench/results/latest.json); scenarios not run are kept from it
+  --chart path        SVG chart (default bench/chart.svg; bench/results/chart-smoke.svg with --smoke)
+  --window N          fan-out messages awaiting their ack at most (default 1)
+  --profile           one round, the service only (unless --targets), fanout unless --scenario: profiles
+                      each server over the measured window (V8 sampling profiler through the inspector)
+                      and summarises the profile; results are not written
+  --profile-dir dir   where the .cpuprofile files go (default a new directory under /tmp)
+  --report            print the tables and targets (markdown) from --out and redraw the chart; run nothing`
+
+const { values: args } = parseArgs({
+  options: {
+    scenario: { type: 'string', default: 'all' },
+    rounds: { type: 'string' },
+    targets: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench/results/latest.json' },
+    chart: { type: 'string' },
+    window: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'profile-dir': { type: 'string' },
+    report: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false }
+  }
+})
+
+if (args.help) {
+  process.stdout.write(USAGE + '\n')
+  process.exit(0)
+}
+
+const mode: Results['mode'] = args.profile ? 'profile' : args.smoke ? 'smoke' : 'full'
+const outPath = join(ROOT, args.out)
+const chartPath = join(ROOT, args.chart ?? (mode === 'full' ? 'bench/chart.svg' : `bench/results/chart-${mode}.svg`))
+const log = (line: string) => process.stdout.write(line + '\n')
+
+function fail (message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}\n`)
+  process.exit(2)
+}
+
+const scenarios: Scenario[] = args.scenario === 'all'
+  ? args.profile ? ['fanout'] : [...SCENARIOS]
+  : args.scenario.split(',').map((name) => {
+    if (!(SCENARIOS as readonly string[]).includes(name)) fail(`unknown scenario ${name}`)
+    return name as Scenario
+  })
+const wsTargets: ServerKind[] = (args.targets ?? (args.profile ? 'service' : 'service,bare,socketio')).split(',').map((name) => {
+  if (!['service', 'bare', 'socketio'].includes(name)) fail(`unknown target ${name}`)
+  return name as ServerKind
+})
+const rounds = args.smoke || args.profile ? 1 : Number(args.rounds ?? 3)
+if (!Number.isInteger(rounds) || rounds < 1) fail('--rounds must be a positive integer')
+const params: Params = structuredClone(args.smoke ? SMOKE : FULL)
+if (args.window !== undefined) params.fanout.window = Number(args.window)
+if (!Number.isInteger(params.fanout.window) || params.fanout.window < 1) fail('--window must be a positive integer')
+
+function revision (): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
+    const changes = execFileSync('git', ['status', '--porcelain', '--', 'src', 'plugins', 'routes'], { cwd: ROOT, encoding: 'utf8' }).trim()
+    return changes === '' ? commit : `${commit}+modified`
+  } catch {
+    return 'unknown'
+  }
+}
+
+function previousResults (): Results | undefined {
+  if (!existsSync(outPath)) return undefined
+  try {
+    const previous = JSON.parse(readFileSync(outPath, 'utf8')) as Results
+    return previous.version === 1 && previous.mode === mode ? previous : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function report (results: Results, markdown: boolean): void {
+  for (const scenario of SCENARIOS) {
+    const record = results.scenarios[scenario]
+    if (record === undefined) continue
+    log(`\n${markdown ? '### ' : '== '}${scenario} (${record.rounds} round${record.rounds === 1 ? '' : 's'}, ${record.at.slice(0, 16)}; ratios: median / median of ${record.baseline})`)
+    if (markdown) log('')
+    log(table(record, markdown))
+    const failures = record.runs.filter((run) => run.error !== undefined)
+    for (const run of failures) log(`  round ${run.round} ${run.target} failed: ${run.error}`)
+  }
+  log(`\n${markdown ? '### ' : '== '}targets${mode === 'full' ? '' : ` (${mode} run: thresholds not evaluated)`}`)
+  if (markdown) log('')
+  log(targetsText(checkTargets(results), markdown))
+}
+
+function writeOutputs (results: Results): void {
+  mkdirSync(dirname(outPath), { recursive: true })
+  writeFileSync(outPath, JSON.stringify(results, null, 2) + '\n')
+  mkdirSync(dirname(chartPath), { recursive: true })
+  writeFileSync(chartPath, chart(results))
+}
+
+if (args.report) {
+  const results = previousResults()
+  if (results === undefined) fail(`no ${mode} results in ${args.out}`)
+  report(results, true)
+  writeOutputs(results)
+  log(`\nchart: ${relative(ROOT, chartPath)}`)
+  process.exit(0)
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll()
+    process.exit(130)
+  })
+}
+process.once('exit', killAll)
+
+const pinned = pinSelf(1)
+const info = machine()
+log(`machine: ${info.cpuModel}, ${info.cores} cores, Node ${info.node}, CLK_TCK ${info.clkTck}, open files ${info.openFilesLimit}; service at ${revision()}`)
+log(pinned
+  ? 'pinning: servers on CPU 0, load generator (this process and its workers) on CPU 1'
+  : `pinning: off (${info.taskset ? 'fewer than 2 cores' : 'taskset not found'}); servers and load share the cores`)
+if (params.idle.connections + 1000 > info.openFilesLimit && scenarios.includes('idle')) {
+  log(`warning: the open-file limit (${info.openFilesLimit}) is low for ${params.idle.connections} client connections`)
+}
+
+const compiled = compileBench()
+const workers = [0, 1, 2].map(() => new LoadWorker(compiled.worker))
+const profileDir = args.profile ? (args['profile-dir'] ?? mkdtempSync(join(tmpdir(), 'chat-bench-prof-'))) : undefined
+if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true })
+const profiles: string[] = []
+let profileName = ''
+let profiler: RemoteProfiler | undefined
+const probe: Probe | undefined = profileDir === undefined ? undefined : {
+  async start (server) {
+    profiler = await RemoteProfiler.start(server.pid, server.inspectPort)
+  },
+  async stop () {
+    const file = join(profileDir, `${profileName}.cpuprofile`)
+    await profiler?.stop(file)
+    profiler = undefined
+    profiles.push(file)
+  }
+}
+const load: Load = { sender: workers[0]!, receivers: workers.slice(1), all: workers, probe }
+
+const results: Results = previousResults() ?? {
+  version: 1, mode, machine: info, revision: '', command: '', updatedAt: '', scenarios: {}
+}
+results.machine = info
+results.revision = revision()
+results.command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
+
+async function measure (scenario: Scenario, server: ServerHandle): Promise<Metrics> {
+  switch (scenario) {
+    case 'fanout': return fanout(server, load, params)
+    case 'rooms': return rooms(server, load, params)
+    case 'idle': return idle(server, load, params)
+    case 'rest': return rest(server, params, probe)
+  }
+}
+
+function brief (scenario: Scenario, metrics: Metrics): string {
+  const f = (value: number | undefined, digits = 2) => value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits)
+  switch (scenario) {
+    case 'fanout':
+    case 'rooms':
+      return `${f(metrics.cpuUsPerDelivery)} µs/delivery, ${f(metrics.deliveriesPerSec, 0)} deliveries/s, p50 ${f(metrics.p50Ms)} ms, p99 ${f(metrics.p99Ms)} ms, sent ${metrics.sent}, lost ${metrics.lost}${metrics.timedOut === 1 ? ' (TIMED OUT)' : ''}, cores ${f(metrics.core0Busy, 0)}%/${f(metrics.core1Busy, 0)}%`
+    case 'idle':
+      return `${f(metrics.rssKiBPerConn)} KiB/connection, ${f(metrics.connectsPerSec, 0)} connects/s, held ${metrics.held}, failed ${metrics.failed}`
+    case 'rest':
+      return `GET ${f(metrics.getRps, 0)} req/s (p99 ${f(metrics.getP99Ms, 1)} ms), POST ${f(metrics.postRps, 0)} req/s (p99 ${f(metrics.postP99Ms, 1)} ms), errors ${metrics.getErrors}/${metrics.postErrors}`
+  }
+}
+
+const started = Date.now()
+for (const scenario of scenarios) {
+  const targets: ServerKind[] = scenario === 'rest'
+    ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(args.profile ? [] : ['fastify' as const])]
+    : wsTargets
+  const record: ScenarioRecord = {
+    scenario,
+    baseline: scenario === 'rest' ? 'fastify' : 'bare',
+    targets,
+    rounds,
+    params: { fanout: params.fanout, rooms: params.rooms, idle: params.idle, rest: params.rest }[scenario],
+    at: new Date().toISOString(),
+    runs: []
+  }
+  log(`\n== ${scenario}: ${targets.join(', ')} × ${rounds} round${rounds === 1 ? '' : 's'}`)
+  for (let round = 1; round <= rounds; round++) {
+    for (const target of targets) {
+      const run: RunRecord = { target, round, at: new Date().toISOString() }
+      const t0 = Date.now()
+      let server: ServerHandle | undefined
+      profileName = `${scenario}-${target}-round${round}`
+      try {
+        server = await startServer(target, compiled.servers, { cpu: pinned ? 0 : undefined })
+        run.metrics = await measure(scenario, server)
+        log(`  round ${round} ${target.padEnd(8)} ${brief(scenario, run.metrics)}  [${((Date.now() - t0) / 1000).toFixed(0)} s]`)
+      } catch (error) {
+        run.error = error instanceof Error ? error.message : String(error)
+        log(`  round ${round} ${target.padEnd(8)} FAILED: ${run.error}`)
+        if (server !== undefined) log(server.output().split('\n').slice(-10).join('\n'))
+      } finally {
+        await Promise.all(workers.map((worker) => worker.close().catch(() => {})))
+        await server?.stop()
+      }
+      record.runs.push(run)
+    }
+  }
+  results.scenarios[scenario] = record
+  results.updatedAt = new Date().toISOString()
+  if (!args.profile) writeOutputs(results)
+}
+
+await Promise.all(workers.map((worker) => worker.terminate()))
+report(results, false)
+log(`\nresults: ${relative(ROOT, outPath)}${args.profile ? ' (not written in --profile mode)' : ''}`)
+if (!args.profile) log(`chart: ${relative(ROOT, chartPath)}`)
+log(`took ${((Date.now() - started) / 1000).toFixed(0)} s`)
+
+if (profileDir !== undefined) {
+  if (profiles.length === 0) log(`\nno profile was written to ${profileDir}`)
+  for (const file of profiles) {
+    log(`\n== profile of ${basename(file, '.cpuprofile')} over the measured window: ${file}\n`)
+    log(profileText(summarizeProfile(file), 30))
+  }
+}
