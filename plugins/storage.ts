@@ -8,7 +8,7 @@ declare module 'fastify' {
 
 /** The storage and fan-out engine: SQLite locally, Redis when REDIS_URL is set. */
 export default fp(async (fastify) => {
-  const engine = await createEngine(fastify.config)
+  const engine = await createEngine(fastify.config, fastify.log)
   fastify.decorate('engine', engine)
   fastify.addHook('onClose', async () => {
     await engine.broker.close()

@@ -9,7 +9,7 @@ import type { ConnectionRegistry } from './connection-registry.ts'
 import { type Framed, frameText } from './framing.ts'
 
 /** A frame held for a connection whose join is still reading history. */
-interface Held { seq: number | undefined, framed: Framed, text: string }
+interface Held { seq: number | undefined, framed: Framed, text: string, presence?: { event: 'join' | 'leave', user: string } }
 
 /** A join in progress: the frames that arrived meanwhile, and whether it repeats a join. */
 interface Joining { held: Held[], rejoin: boolean }
@@ -77,8 +77,10 @@ export class ChatHub {
       delivered++
     }
     this.stats.deliveries += delivered
+    if (members.joining.size === 0) return
+    const presence = frame.type === 'presence' ? { event: frame.event, user: frame.user } : undefined
     for (const [connection, joining] of members.joining) {
-      if (connection.user !== skipUser) joining.held.push({ seq, framed, text })
+      if (connection.user !== skipUser) joining.held.push({ seq, framed, text, presence })
     }
   }
 
@@ -133,8 +135,19 @@ export class ChatHub {
     if (ref !== undefined) joined.ref = ref
     connection.send(joined)
     for (const message of recovery.messages) connection.send({ type: 'message', ...message })
+    // Held presence that `members` already shows is not news (with a broker, events arrive
+    // after the change they announce, so a join read just now may still be on its way).
+    const present = new Set(joined.members)
     for (const frame of joining.held) {
-      if (frame.seq === undefined || frame.seq > recovery.latestSeq) connection.sendFramed(frame.framed, frame.text)
+      if (frame.presence !== undefined) {
+        const { event, user } = frame.presence
+        if ((event === 'join') === present.has(user)) continue
+        if (event === 'join') present.add(user)
+        else present.delete(user)
+      } else if (frame.seq !== undefined && frame.seq <= recovery.latestSeq) {
+        continue
+      }
+      connection.sendFramed(frame.framed, frame.text)
     }
     members.joining.delete(connection)
     members.live.add(connection)

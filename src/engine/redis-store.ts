@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { Message } from '../schemas/common.ts'
+import type { ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from './types.ts'
+import { NotFoundError } from './types.ts'
+import { answers, redisKeys as keys } from './redis-scripts.ts'
+
+export interface RedisStoreOptions {
+  /** A connection with the engine's scripts defined. */
+  redis: Redis
+  defaultHistoryLimit: number
+  /**
+   * Resolves once every event published before the call has reached this node's listeners.
+   * Reads that a join depends on wait for it, so a message already counted in the seq they
+   * return is held (and skipped) by the hub instead of arriving after the join as a duplicate.
+   */
+  barrier: () => Promise<void>
+  /** Called once the store is closed and its last command has been answered. */
+  onClose: () => Promise<void>
+}
+
+interface PendingAppend {
+  room: string
+  user: string
+  text: string
+  resolve: (message: Message) => void
+  reject: (error: Error) => void
+}
+
+const parseMessage = (member: string) => JSON.parse(member) as Message
+
+function toRecord (id: string, hash: Record<string, string>): RoomRecord | undefined {
+  if (hash.createdAt === undefined) return undefined
+  return {
+    id,
+    name: hash.name ?? id,
+    private: hash.private === '1',
+    historyLimit: hash.historyLimit === undefined || hash.historyLimit === '' ? null : Number(hash.historyLimit),
+    createdAt: hash.createdAt
+  }
+}
+
+/**
+ * Rooms, grants and history in Redis, with the same semantics as the SQLite store. Appends
+ * issued in one turn of the event loop go out as one pipeline of append scripts on the next.
+ */
+export function createRedisStore (options: RedisStoreOptions): ChatStore {
+  const { redis, barrier } = options
+  const defaultLimit = String(options.defaultHistoryLimit)
+  let queue: PendingAppend[] = []
+  let flushScheduled = false
+  let closed = false
+  const inFlight = new Set<Promise<void>>()
+
+  async function writeBatch (batch: PendingAppend[]): Promise<void> {
+    const pipeline = redis.pipeline()
+    const drafts = batch.map((pending) => {
+      const draft = { id: randomUUID(), time: new Date().toISOString() }
+      // The script puts the seq between the two halves, so the stored member, the published
+      // event and the object resolved here are the same JSON.
+      const head = `{"room":${JSON.stringify(pending.room)},"seq":`
+      const tail = `,"id":${JSON.stringify(draft.id)},"user":${JSON.stringify(pending.user)},` +
+        `"text":${JSON.stringify(pending.text)},"time":${JSON.stringify(draft.time)}}`
+      pipeline.chatAppend(keys.room(pending.room), keys.messages(pending.room), head, tail, defaultLimit, keys.channel)
+      return draft
+    })
+    let results: [Error | null, unknown][] | null
+    try {
+      results = await pipeline.exec()
+    } catch (error) {
+      for (const pending of batch) pending.reject(error as Error)
+      return
+    }
+    // Senders hear back after their message has reached this node's listeners, as with the
+    // local engine: the message frame comes before the ack.
+    await barrier()
+    batch.forEach((pending, i) => {
+      const [error, seq] = results?.[i] ?? [new Error('no reply from Redis'), null]
+      if (error !== null) return pending.reject(error)
+      if (seq === null) return pending.reject(new NotFoundError(`room ${pending.room} does not exist`))
+      const draft = drafts[i]!
+      pending.resolve({ room: pending.room, seq: Number(seq), id: draft.id, user: pending.user, text: pending.text, time: draft.time })
+    })
+  }
+
+  function flush (): void {
+    flushScheduled = false
+    if (queue.length === 0) return
+    const batch = queue
+    queue = []
+    const done = writeBatch(batch).finally(() => inFlight.delete(done))
+    inFlight.add(done)
+  }
+
+  async function room (id: string): Promise<RoomRecord | undefined> {
+    return toRecord(id, await redis.hgetall(keys.room(id)))
+  }
+
+  return {
+    async createRoom (input: RoomInput) {
+      const record: RoomRecord = {
+        id: input.id,
+        name: input.name ?? input.id,
+        private: input.private ?? false,
+        historyLimit: input.historyLimit ?? null,
+        createdAt: new Date().toISOString()
+      }
+      const created = await redis.chatCreateRoom(keys.room(record.id), keys.rooms, record.id, record.name,
+        record.private ? '1' : '0', record.historyLimit === null ? '' : String(record.historyLimit), record.createdAt)
+      return created === 1 ? record : undefined
+    },
+    getRoom: room,
+    async listRooms (limit, afterId = '') {
+      const ids = await redis.zrangebylex(keys.rooms, afterId === '' ? '-' : `(${afterId}`, '+', 'LIMIT', 0, limit + 1)
+      const page = ids.slice(0, limit)
+      const pipeline = redis.pipeline()
+      for (const id of page) pipeline.hgetall(keys.room(id))
+      const hashes = page.length === 0 ? [] : (await pipeline.exec()) ?? []
+      const rooms: RoomRecord[] = []
+      page.forEach((id, i) => {
+        const [error, hash] = hashes[i] ?? [null, {}]
+        if (error !== null) throw error
+        // A room deleted between the two reads is left out.
+        const record = toRecord(id, hash as Record<string, string>)
+        if (record !== undefined) rooms.push(record)
+      })
+      return { rooms, hasMore: ids.length > limit }
+    },
+    async updateRoom (id, patch: RoomPatch) {
+      const flag = (value: unknown) => (value === undefined ? '0' : '1')
+      const result = await redis.chatUpdateRoom(keys.room(id), keys.messages(id),
+        flag(patch.name), patch.name ?? '',
+        flag(patch.private), patch.private === true ? '1' : '0',
+        flag(patch.historyLimit), patch.historyLimit === undefined || patch.historyLimit === null ? '' : String(patch.historyLimit),
+        defaultLimit)
+      if (result === null) return undefined
+      const [name, priv, historyLimit, createdAt] = result
+      return toRecord(id, { name, private: priv, historyLimit, createdAt })
+    },
+    async deleteRoom (id) {
+      // Appends still queued for this room fail with NotFoundError when their batch runs.
+      return await redis.chatDeleteRoom(keys.room(id), keys.messages(id), keys.grants(id), keys.rooms, id) === 1
+    },
+    async setGrant (roomId, user) {
+      const done = await redis.chatSetGrant(keys.room(roomId), keys.grants(roomId), user)
+      if (done === null) throw new NotFoundError(`room ${roomId} does not exist`)
+    },
+    async deleteGrant (roomId, user) {
+      await redis.srem(keys.grants(roomId), user)
+    },
+    async hasGrant (roomId, user) {
+      return await redis.sismember(keys.grants(roomId), user) === 1
+    },
+    append (roomId, user, text) {
+      if (closed) return Promise.reject(new Error('store is closed'))
+      return new Promise<Message>((resolve, reject) => {
+        queue.push({ room: roomId, user, text, resolve, reject })
+        if (!flushScheduled) {
+          flushScheduled = true
+          setImmediate(flush)
+        }
+      })
+    },
+    async latestSeq (roomId) {
+      const seq = await redis.hget(keys.room(roomId), 'lastSeq')
+      await barrier()
+      return seq === null ? 0 : Number(seq)
+    },
+    async history (roomId, limit, before) {
+      const max = before === undefined ? '+inf' : `(${before}`
+      const members = await redis.zrevrangebyscore(keys.messages(roomId), max, '-inf', 'LIMIT', 0, limit)
+      return members.reverse().map(parseMessage)
+    },
+    async recover (roomId, since): Promise<Recovery> {
+      const reply = await redis.chatRecover(keys.room(roomId), keys.messages(roomId), String(since), defaultLimit)
+      await barrier()
+      const latestSeq = Number(reply[0])
+      if (latestSeq < 0) return { latestSeq: 0, messages: [], recovered: since === 0 }
+      if (since >= latestSeq) return { latestSeq, messages: [], recovered: since === latestSeq }
+      const oldest = Number(reply[1])
+      const messages = (reply.slice(2) as string[]).map(parseMessage)
+      return { latestSeq, messages, recovered: oldest > 0 && oldest <= since + 1 }
+    },
+    async ready () {
+      return !closed && await answers(redis)
+    },
+    async close () {
+      if (closed) return
+      closed = true
+      flush()
+      await Promise.allSettled([...inFlight])
+      await options.onClose()
+    }
+  }
+}
