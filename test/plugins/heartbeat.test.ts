@@ -4,23 +4,26 @@ import { WebSocket } from 'ws'
 import { connectAs, eventually, http, startServer } from '../helper.ts'
 
 const HEARTBEAT_MS = 200
+const MUTE_HEARTBEAT_MS = 1000
 
 test('a peer that never answers pings is terminated and cleaned up everywhere', async (t) => {
-  const server = await startServer(t, { CHAT_HEARTBEAT_MS: HEARTBEAT_MS })
+  // Long enough for the joins below to finish before the mute peer's first missed pong,
+  // even on a loaded machine.
+  const server = await startServer(t, { CHAT_HEARTBEAT_MS: MUTE_HEARTBEAT_MS })
   const alice = await connectAs(t, server, 'alice')
   // ws answers pings by itself unless told not to.
   const mute = await connectAs(t, server, 'mute', { autoPong: false })
+  let pings = 0
+  mute.ws.on('ping', () => { pings++ })
   await alice.join('room')
   await mute.join('room')
   assert.equal((await alice.next('presence')).event, 'join')
   assert.equal(server.app.connectionRegistry.size, 2)
-  let pings = 0
-  mute.ws.on('ping', () => { pings++ })
 
   // The contract allows two intervals after the last pong; the bound here is generous.
   const closed = await Promise.race([
     mute.closed,
-    new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('mute peer still connected')), 20 * HEARTBEAT_MS).unref())
+    new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('mute peer still connected')), 20 * MUTE_HEARTBEAT_MS).unref())
   ])
   assert.equal(closed.code, 1006, 'terminated, not closed politely')
   assert.ok(pings >= 1, 'it was pinged before being dropped')
