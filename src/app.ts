@@ -18,6 +18,7 @@ import roomRoutes from '../routes/rooms/index.ts'
 import wsRoutes from '../routes/ws/index.ts'
 import type { Config } from './config.ts'
 import { loggerOptions } from './logger.ts'
+import { validatorCompiler } from './validation.ts'
 
 export interface AppOptions {
   /** Where log lines go (tests capture them); stdout by default. */
@@ -38,6 +39,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  app.setValidatorCompiler(validatorCompiler)
   await app.register(configPlugin, { config })
   await app.register(storage)
   await app.register(connectionRegistry)

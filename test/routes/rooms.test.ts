@@ -592,3 +592,17 @@ describe('operations and other routes', () => {
     assertError(await http(s.url, 'POST', '/rooms/a/b/c', { x: 1 }), 404)
   })
 })
+
+test('JSON bodies are checked as sent: wrong types are 400, never converted', async (t) => {
+  const server = await startServer(t)
+  for (const body of [{ id: 5 }, { id: ['e'] }, { id: 'a', private: 1 }, { id: 'a', private: 'true' }, { id: 'a', historyLimit: '7' }, { id: 'a', name: 7 }]) {
+    const response = await http(server.url, 'POST', '/rooms', body)
+    assert.equal(response.status, 400, JSON.stringify(body))
+    assert.match(response.body.message, /^body\//)
+  }
+  assert.deepEqual((await http(server.url, 'GET', '/rooms')).body.rooms, [])
+  assert.equal((await http(server.url, 'POST', '/rooms', { id: 'kept', historyLimit: 7 })).status, 201)
+  assert.equal((await http(server.url, 'PATCH', '/rooms/kept', { historyLimit: '' })).status, 400)
+  assert.equal((await http(server.url, 'GET', '/rooms/kept')).body.historyLimit, 7)
+  assert.equal((await http(server.url, 'GET', '/rooms?limit=2.5')).status, 400)
+})
