@@ -42,7 +42,12 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
   db.pragma('synchronous = NORMAL')
   db.pragma('foreign_keys = ON')
   db.pragma('busy_timeout = 5000')
-  migrate(db)
+  try {
+    migrate(db)
+  } catch (err) {
+    db.close()
+    throw err
+  }
 
   const statements = {
     insertRoom: db.prepare(`INSERT INTO rooms (id, name, private, history_limit, created_at)
