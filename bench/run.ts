@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, dirname, join, relative } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { LoadWorker } from './load/pool.ts'
 import {
@@ -25,6 +25,7 @@ const USAGE = `npm run bench -- [options]
                       each server over the measured window (V8 sampling profiler through the inspector)
                       and summarises the profile; results are not written
   --profile-dir dir   where the .cpuprofile files go (default a new directory under /tmp)
+  --service file      the service entry to run (default dist/src/server.js), e.g. another build to compare
   --report            print the tables and targets (markdown) from --out and redraw the chart; run nothing`
 
 const { values: args } = parseArgs({
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     'profile-dir': { type: 'string' },
     report: { type: 'boolean', default: false },
+    service: { type: 'string' },
     help: { type: 'boolean', default: false }
   }
 })
@@ -154,8 +156,8 @@ const probe: Probe | undefined = profileDir === undefined ? undefined : {
   async start (server) {
     profiler = await RemoteProfiler.start(server.pid, server.inspectPort)
   },
-  async stop () {
-    const file = join(profileDir, `${profileName}.cpuprofile`)
+  async stop (_server, part) {
+    const file = join(profileDir, `${profileName}${part === undefined ? '' : `-${part}`}.cpuprofile`)
     await profiler?.stop(file)
     profiler = undefined
     profiles.push(file)
@@ -167,7 +169,7 @@ const results: Results = previousResults() ?? {
   version: 1, mode, machine: info, revision: '', command: '', updatedAt: '', scenarios: {}
 }
 results.machine = info
-results.revision = revision()
+results.revision = args.service === undefined ? revision() : `${args.service} (given with --service)`
 results.command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
 
 async function measure (scenario: Scenario, server: ServerHandle): Promise<Metrics> {
@@ -195,7 +197,7 @@ function brief (scenario: Scenario, metrics: Metrics): string {
 const started = Date.now()
 for (const scenario of scenarios) {
   const targets: ServerKind[] = scenario === 'rest'
-    ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(args.profile ? [] : ['fastify' as const])]
+    ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(!args.profile || wsTargets.includes('bare') ? ['fastify' as const] : [])]
     : wsTargets
   const record: ScenarioRecord = {
     scenario,
@@ -214,7 +216,10 @@ for (const scenario of scenarios) {
       let server: ServerHandle | undefined
       profileName = `${scenario}-${target}-round${round}`
       try {
-        server = await startServer(target, compiled.servers, { cpu: pinned ? 0 : undefined })
+        server = await startServer(target, compiled.servers, {
+          cpu: pinned ? 0 : undefined,
+          serviceEntry: args.service === undefined ? undefined : resolve(args.service)
+        })
         run.metrics = await measure(scenario, server)
         log(`  round ${round} ${target.padEnd(8)} ${brief(scenario, run.metrics)}  [${((Date.now() - t0) / 1000).toFixed(0)} s]`)
       } catch (error) {

@@ -11,10 +11,12 @@ import { WebSocket } from 'ws'
 export class InspectorSession {
   private ids = 0
   private readonly pending = new Map<number, { resolve: (result: unknown) => void, reject: (error: Error) => void }>()
+  private readonly listeners = new Map<string, (params: unknown) => void>()
 
   private constructor (private readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
-      const reply = JSON.parse(data.toString()) as { id?: number, result?: unknown, error?: { message: string } }
+      const reply = JSON.parse(data.toString()) as { id?: number, method?: string, params?: unknown, result?: unknown, error?: { message: string } }
+      if (reply.method !== undefined) this.listeners.get(reply.method)?.(reply.params)
       const entry = reply.id === undefined ? undefined : this.pending.get(reply.id)
       if (entry === undefined) return
       this.pending.delete(reply.id!)
@@ -75,6 +77,11 @@ export class InspectorSession {
       })
       this.ws.send(JSON.stringify({ id, method, params }))
     })
+  }
+
+  /** Listens to one kind of event (one listener per method). */
+  on (method: string, listener: (params: unknown) => void): void {
+    this.listeners.set(method, listener)
   }
 
   close (): void {

@@ -14,7 +14,8 @@ export type Metrics = Record<string, number>
 /** Called around a measured window, e.g. to profile the server over exactly that window. */
 export interface Probe {
   start: (server: ServerHandle) => Promise<void>
-  stop: (server: ServerHandle) => Promise<void>
+  /** `part` names a window when a scenario has several. */
+  stop: (server: ServerHandle, part?: string) => Promise<void>
 }
 
 export interface Load {
@@ -254,8 +255,8 @@ export async function rest (server: ServerHandle, params: Params, probe?: Probe)
   ]
   let core0 = 0
   let core1 = 0
-  await probe?.start(server)
   for (const run of runs) {
+    await probe?.start(server)
     const measured = new Window(server.pid)
     const result = await autocannon({
       url: server.httpUrl + run.path,
@@ -266,6 +267,7 @@ export async function rest (server: ServerHandle, params: Params, probe?: Probe)
       duration: durationS
     })
     const end = measured.end()
+    await probe?.stop(server, run.name)
     const ok = result['2xx']
     metrics[`${run.name}Rps`] = ok / result.duration
     metrics[`${run.name}P99Ms`] = result.latency.p99
@@ -274,7 +276,6 @@ export async function rest (server: ServerHandle, params: Params, probe?: Probe)
     core0 += end.core0Busy / runs.length
     core1 += end.core1Busy / runs.length
   }
-  await probe?.stop(server)
   metrics.serverRssMiB = processRssKiB(server.pid) / 1024
   metrics.core0Busy = core0
   metrics.core1Busy = core1

@@ -29,6 +29,8 @@ export interface ServerHandle {
 }
 
 export interface StartOptions {
+  /** The service's entry point; dist/src/server.js unless given. */
+  serviceEntry?: string
   /** Core to pin the server to, when taskset exists. */
   cpu?: number
 }
@@ -101,7 +103,7 @@ export async function startServer (kind: ServerKind, serversDir: string, options
   }
   let script: string
   if (kind === 'service') {
-    script = join(ROOT, 'dist', 'src', 'server.js')
+    script = options.serviceEntry ?? join(ROOT, 'dist', 'src', 'server.js')
     Object.assign(env, {
       CHAT_DB: join(dataDir, 'chat.sqlite'),
       LOG_LEVEL: 'warn',
