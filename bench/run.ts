@@ -18,8 +18,10 @@ const USAGE = `npm run bench -- [options]
   --rounds N          rounds per target, targets alternating A B C A B C… (default 3)
   --targets list      of service,bare,socketio (default all three; rest compares service with bare Fastify)
   --smoke             100 clients, 1 round, short durations; no thresholds (for CI)
-  --out path          JSON results (default bench/results/latest.json); scenarios not run are kept from it
-  --chart path        SVG chart (default bench/chart.svg; bench/results/chart-smoke.svg with --smoke)
+  --out path          JSON results (default bench/results/latest.json, smoke.json with --smoke); a run
+                      keeps the scenarios it did not run from that file
+  --chart path        SVG chart (default bench/chart.svg for a full run into the default --out with the
+                      built service; otherwise bench/results/chart-<out>.svg)
   --window N          fan-out messages awaiting their ack at most (default 1)
   --profile           one round, the service only (unless --targets), fanout unless --scenario: profiles
                       each server over the measured window (V8 sampling profiler through the inspector)
@@ -34,7 +36,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     targets: { type: 'string' },
     smoke: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'bench/results/latest.json' },
+    out: { type: 'string' },
     chart: { type: 'string' },
     window: { type: 'string' },
     profile: { type: 'boolean', default: false },
@@ -51,8 +53,12 @@ if (args.help) {
 }
 
 const mode: Results['mode'] = args.profile ? 'profile' : args.smoke ? 'smoke' : 'full'
-const outPath = join(ROOT, args.out)
-const chartPath = join(ROOT, args.chart ?? (mode === 'full' ? 'bench/chart.svg' : `bench/results/chart-${mode}.svg`))
+// A smoke run keeps its own file, so it never replaces the results of a full run.
+const out = args.out ?? (mode === 'smoke' ? 'bench/results/smoke.json' : 'bench/results/latest.json')
+const outPath = join(ROOT, out)
+// Only a full run with the default results and the built service redraws the committed chart.
+const defaultChart = mode === 'full' && out === 'bench/results/latest.json' && args.service === undefined
+const chartPath = join(ROOT, args.chart ?? (defaultChart ? 'bench/chart.svg' : `bench/results/chart-${basename(out, '.json')}.svg`))
 const log = (line: string) => process.stdout.write(line + '\n')
 
 function fail (message: string): never {
@@ -120,7 +126,7 @@ function writeOutputs (results: Results): void {
 
 if (args.report) {
   const results = previousResults()
-  if (results === undefined) fail(`no ${mode} results in ${args.out}`)
+  if (results === undefined) fail(`no ${mode} results in ${out}`)
   report(results, true)
   writeOutputs(results)
   log(`\nchart: ${relative(ROOT, chartPath)}`)

@@ -114,6 +114,7 @@ export function summarize (record: ScenarioRecord): Summary {
 
 export function format (value: number, unit = ''): string {
   if (!Number.isFinite(value)) return '–'
+  if (Number.isInteger(value)) return String(value)
   const abs = Math.abs(value)
   const digits = unit === '%' || abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3
   return value.toFixed(digits)
@@ -194,8 +195,9 @@ export function checkTargets (results: Results): TargetCheck[] {
         const wanted = params?.connections ?? NaN
         const heldAll = serviceRuns.length > 0 && serviceRuns.every((run) =>
           run.metrics !== undefined && run.metrics.held === wanted && run.metrics.failed === 0)
+        const outcomes = [...new Set(serviceRuns.map((run) => run.metrics === undefined ? 'error' : `${run.metrics.held} held, ${run.metrics.failed} failed`))]
         add(scenario, `${wanted} connections held, no error (every round)`, heldAll ? 1 : 0,
-          serviceRuns.map((run) => run.metrics === undefined ? 'error' : `${run.metrics.held} held, ${run.metrics.failed} failed`).join('; '),
+          outcomes.length === 1 ? `${outcomes[0]} (${serviceRuns.length} of ${serviceRuns.length} rounds)` : outcomes.join('; '),
           (v) => v === 1)
         break
       }
@@ -353,6 +355,7 @@ function niceStep (value: number): number {
 
 function shortNumber (value: number): string {
   if (!Number.isFinite(value)) return '–'
+  if (Number.isInteger(value) && value < 10_000) return String(value)
   if (value >= 10_000) return `${(value / 1000).toFixed(0)}k`
   if (value >= 1000) return `${(value / 1000).toFixed(1)}k`
   if (value >= 100) return value.toFixed(0)
