@@ -31,7 +31,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     logger: loggerOptions(config.LOG_LEVEL, options.logStream),
     requestIdHeader: 'x-request-id',
     bodyLimit: 64 * 1024,
-    connectionTimeout: 30_000,
+    // No idle timer on sockets: it would outlive every WebSocket upgrade and be refreshed on
+    // each write. Slow requests are bounded by requestTimeout, idle keep-alives by keepAliveTimeout.
+    connectionTimeout: 0,
     keepAliveTimeout: 72_000,
     requestTimeout: 30_000,
     return503OnClosing: true,

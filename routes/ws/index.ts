@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
 import type { Identity } from '../../plugins/auth.ts'
@@ -9,8 +11,23 @@ declare module 'fastify' {
   interface FastifyRequest { chatIdentity: Identity | null }
 }
 
+const kConnection = Symbol('chat connection')
+type SocketWithConnection = WebSocket & { [kConnection]: Connection }
+const connectionOf = (socket: WebSocket) => (socket as SocketWithConnection)[kConnection]
+
 /** Timers cannot be set further ahead than this; a later expiry re-arms on the way. */
 const MAX_TIMER_MS = 2 ** 31 - 1
+
+/**
+ * The upgrade's HTTP response stays assigned to the TCP socket, and through its listeners
+ * keeps the request, reply and headers alive as long as the WebSocket lives (kilobytes per
+ * idle connection). The response is finished once upgraded, so it is detached here.
+ */
+function releaseHttpResponse (socket: WebSocket): void {
+  const tcp = (socket as unknown as { _socket?: Socket & { _httpMessage?: ServerResponse | null } })._socket
+  const response = tcp?._httpMessage
+  if (tcp !== undefined && response != null) response.detachSocket(tcp)
+}
 
 /** GET /ws: the chat protocol (docs/protocol.md). */
 const ws: FastifyPluginAsync = async (fastify) => {
@@ -113,6 +130,23 @@ const ws: FastifyPluginAsync = async (fastify) => {
     connection.send({ type: 'error', code: 'internal', message: `${frame.type} failed; try again`, ref: frame.ref })
   }
 
+  const onSlowConsumer = (slow: Connection) => hub.dropSlowConsumer(slow)
+  function onSocketMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
+    onMessage(connectionOf(this), data, isBinary)
+  }
+  function onSocketPong (this: WebSocket): void {
+    connectionOf(this).alive = true
+  }
+  function onSocketError (this: WebSocket, err: Error): void {
+    connectionOf(this).debug({ err }, 'websocket error')
+  }
+  function onSocketClose (this: WebSocket, code: number): void {
+    const connection = connectionOf(this)
+    clearTimeout(expiryTimers.get(connection))
+    connection.debug({ code }, 'connection closed')
+    void hub.disconnect(connection)
+  }
+
   function onSocket (socket: WebSocket, request: FastifyRequest): void {
     const identity = request.chatIdentity!
     const id = randomUUID()
@@ -121,31 +155,34 @@ const ws: FastifyPluginAsync = async (fastify) => {
       user: identity.user,
       name: identity.name,
       socket,
-      log: request.log.child({ connectionId: id, user: identity.user }),
+      // A child of the root logger, not of request.log: children of per-request loggers get
+      // a hidden class of their own, which costs memory on every long-lived connection.
+      logger: fastify.log,
+      reqId: request.id,
       sendBufferLimit: config.CHAT_SEND_BUFFER,
       messageRate: config.CHAT_MSG_RATE,
       expiresAt: identity.expiresAt,
-      onSlowConsumer: (slow) => hub.dropSlowConsumer(slow)
+      onSlowConsumer
     })
     // @fastify/websocket's error listener holds the request and reply for the life of the
     // socket; ours holds only the connection. ws closes the socket itself after an error.
     socket.removeAllListeners('error')
-    socket.on('error', (err) => connection.log.debug({ err }, 'websocket error'))
-    // Listeners first: a frame that arrives before them would be lost.
-    socket.on('message', (data, isBinary) => onMessage(connection, data, isBinary))
-    socket.on('pong', () => { connection.alive = true })
-    socket.on('close', (code) => {
-      clearTimeout(expiryTimers.get(connection))
-      connection.log.debug({ code }, 'connection closed')
-      void hub.disconnect(connection)
-    })
+    releaseHttpResponse(socket)
+    // Listeners first: a frame that arrives before them would be lost. They are shared by
+    // every socket and find the connection on it, so an idle connection holds no closures.
+    const holder = socket as SocketWithConnection
+    holder[kConnection] = connection
+    socket.on('error', onSocketError)
+    socket.on('message', onSocketMessage)
+    socket.on('pong', onSocketPong)
+    socket.on('close', onSocketClose)
     if (registry.countForUser(identity.user) >= config.CHAT_MAX_CONNECTIONS_PER_USER) {
       connection.close(CloseCode.policy, 'too many connections for this user')
       return
     }
     registry.add(connection)
     armExpiry(connection)
-    connection.log.debug('connection opened')
+    connection.debug({}, 'connection opened')
     connection.send({ type: 'welcome', connectionId: id, user: identity.user, heartbeatMs: welcomeHeartbeat })
   }
 

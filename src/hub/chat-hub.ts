@@ -47,6 +47,11 @@ const HISTORY_DEFAULT_LIMIT = 50
 export class ChatHub {
   readonly stats: HubStats = { messagesStored: 0, deliveries: 0, slowConsumers: 0 }
   private readonly rooms = new Map<string, RoomMembers>()
+  /**
+   * Per room, this node's connections counted in the broker's presence. Kept apart from
+   * membership because a connection leaves the room at once but is uncounted after an await.
+   */
+  private readonly counted = new Map<string, Set<Connection>>()
   private readonly engine: ChatEngine
   private readonly registry: ConnectionRegistry
   private readonly log: FastifyBaseLogger
@@ -111,7 +116,7 @@ export class ChatHub {
     let online: OnlineUser[]
     try {
       if (!rejoin) {
-        connection.presence.add(room)
+        this.countIn(room, connection)
         first = await this.engine.broker.presenceAdd(room, connection.user, connection.id)
       }
       recovery = since === undefined
@@ -314,12 +319,12 @@ export class ChatHub {
 
   private roomDeleted (room: string): void {
     const members = this.rooms.get(room)
+    this.counted.delete(room)
     if (members === undefined) return
     this.rooms.delete(room)
     const text = JSON.stringify({ type: 'room_deleted', room })
     for (const connection of [...members.live, ...members.joining.keys()]) {
       connection.rooms.delete(room)
-      connection.presence.delete(room)
       connection.sendText(text)
     }
     members.joining.clear()
@@ -329,6 +334,12 @@ export class ChatHub {
     const record = await this.store.getRoom(room)
     if (record !== undefined || !this.options.autoCreateRooms) return record
     return (await this.store.createRoom({ id: room })) ?? await this.store.getRoom(room)
+  }
+
+  private countIn (room: string, connection: Connection): void {
+    let counted = this.counted.get(room)
+    if (counted === undefined) this.counted.set(room, counted = new Set())
+    counted.add(connection)
   }
 
   private membersOf (room: string): RoomMembers {
@@ -354,7 +365,9 @@ export class ChatHub {
 
   /** After a detach: uncounts presence and tells the others when the user's last connection left. */
   private async leftRoom (connection: Connection, room: string, announce: boolean): Promise<void> {
-    if (!connection.presence.delete(room)) return
+    const counted = this.counted.get(room)
+    if (counted === undefined || !counted.delete(connection)) return
+    if (counted.size === 0) this.counted.delete(room)
     const last = await this.engine.broker.presenceRemove(room, connection.user, connection.id)
     if (last && announce) this.publishPresence(room, 'leave', connection.user)
   }

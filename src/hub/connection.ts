@@ -19,7 +19,10 @@ export interface ConnectionInit {
   user: string
   name?: string
   socket: WebSocket
-  log: FastifyBaseLogger
+  /** The parent logger; the connection's child logger is made on first use. */
+  logger: FastifyBaseLogger
+  /** Id of the upgrade request, bound into the connection's log lines. */
+  reqId: string
   sendBufferLimit: number
   messageRate: number
   /** Unix ms at which the connection's token expires, if it does. */
@@ -37,11 +40,8 @@ export class Connection {
   readonly user: string
   readonly name: string | undefined
   readonly socket: WebSocket
-  readonly log: FastifyBaseLogger
   /** Rooms joined or being joined. */
   readonly rooms = new Set<string>()
-  /** Rooms where this connection is counted in presence. */
-  readonly presence = new Set<string>()
   readonly bucket: TokenBucket
   /** Cleared on every heartbeat, set by every pong. */
   alive = true
@@ -50,7 +50,10 @@ export class Connection {
   expiresAt: number | undefined
   private readonly sendBufferLimit: number
   private readonly onSlowConsumer: (connection: Connection) => void
-  private readonly tasks: Task[] = []
+  private readonly reqId: string
+  private logger: FastifyBaseLogger
+  private childLogger = false
+  private tasks: Task[] | undefined
   private busy = false
 
   constructor (init: ConnectionInit) {
@@ -58,11 +61,30 @@ export class Connection {
     this.user = init.user
     this.name = init.name
     this.socket = init.socket
-    this.log = init.log
+    this.logger = init.logger
+    this.reqId = init.reqId
     this.sendBufferLimit = init.sendBufferLimit
     this.onSlowConsumer = init.onSlowConsumer
     this.expiresAt = init.expiresAt
     this.bucket = new TokenBucket(init.messageRate, init.messageRate * 2)
+  }
+
+  /**
+   * The connection's child logger (request id, connection id, user). Made on first use:
+   * most connections never log, and an idle connection should cost as little as possible.
+   */
+  get log (): FastifyBaseLogger {
+    if (!this.childLogger) {
+      this.logger = this.logger.child({ reqId: this.reqId, connectionId: this.id, user: this.user })
+      this.childLogger = true
+    }
+    return this.logger
+  }
+
+  /** Debug lines without making a child logger when debug is off (the usual case). */
+  debug (details: object, message: string): void {
+    const level = this.logger.level
+    if (level === 'debug' || level === 'trace') this.log.debug(details, message)
   }
 
   send (frame: ServerFrame): void {
@@ -85,7 +107,7 @@ export class Connection {
   /** Runs frame handlers one after another; a handler that returns a promise holds the next. */
   run (task: Task): void {
     if (this.busy) {
-      this.tasks.push(task)
+      (this.tasks ??= []).push(task)
       return
     }
     this.execute(task)
@@ -110,11 +132,11 @@ export class Connection {
         this.busy = true
         result.catch((err: unknown) => this.log.error({ err }, 'frame handler failed')).finally(() => {
           this.busy = false
-          this.execute(this.tasks.shift())
+          this.execute(this.tasks?.shift())
         })
         return
       }
-      task = this.tasks.shift()
+      task = this.tasks?.shift()
     }
   }
 
