@@ -29,6 +29,12 @@ const migrations: string[] = [
     time TEXT NOT NULL,
     PRIMARY KEY (room, seq)
   ) WITHOUT ROWID;
+  `,
+  // The latest seq of a room is MAX(seq) of its messages (a room always keeps its newest
+  // one), kept in memory by the store; a counter row updated on every commit cost a page
+  // write per batch.
+  `
+  ALTER TABLE rooms DROP COLUMN last_seq;
   `
 ]
 

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Worker } from 'node:worker_threads'
 import BetterSqlite3 from 'better-sqlite3'
 import type { Message } from '../schemas/common.ts'
 import type { ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from '../engine/types.ts'
@@ -15,12 +18,72 @@ interface RoomRow {
   createdAt: string
 }
 
+interface SeqState {
+  lastSeq: number
+  historyLimit: number | null
+}
+
 interface PendingAppend {
   room: string
   user: string
   text: string
   resolve: (message: Message) => void
   reject: (error: Error) => void
+}
+
+const CHECKPOINT_INTERVAL_MS = 1000
+
+/**
+ * The checkpoint thread's code. SQLite's automatic checkpoint runs inside a commit and
+ * fsyncs the database file, which on the event loop shows as a latency spike for every
+ * client; a second connection on its own thread copies the WAL into the database instead.
+ * PASSIVE never waits for the writer: what it cannot copy now, it copies on the next tick.
+ * It is source text run with `eval` so that it loads the same way from TypeScript sources
+ * (tests) and from the build, with better-sqlite3 resolved by the store.
+ */
+const CHECKPOINT_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads')
+const Database = require(workerData.driver)
+const db = new Database(workerData.path)
+db.pragma('busy_timeout = 1000')
+const checkpoint = () => {
+  try { db.pragma('wal_checkpoint(PASSIVE)') } catch (err) { parentPort.postMessage({ error: err.message }) }
+}
+const timer = setInterval(checkpoint, workerData.intervalMs)
+parentPort.on('message', (message) => {
+  if (message !== 'close') return
+  clearInterval(timer)
+  checkpoint()
+  db.close()
+  parentPort.close()
+})
+`
+
+/** Moves WAL checkpoints to a worker thread; if it cannot run, the connection checkpoints itself again. */
+function startCheckpointer (db: BetterSqlite3.Database, path: string) {
+  const worker = new Worker(CHECKPOINT_WORKER, {
+    eval: true,
+    workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS, driver: createRequire(import.meta.url).resolve('better-sqlite3') }
+  })
+  worker.unref()
+  db.pragma('wal_autocheckpoint = 0')
+  let running = true
+  const fallBack = () => {
+    if (!running) return
+    running = false
+    db.pragma('wal_autocheckpoint = 1000')
+  }
+  worker.on('error', fallBack)
+  worker.on('exit', fallBack)
+  return {
+    async stop (): Promise<void> {
+      if (!running) return
+      running = false
+      const exited = new Promise((resolve) => worker.once('exit', resolve))
+      worker.postMessage('close')
+      await Promise.race([exited, sleep(2000).then(() => worker.terminate())])
+    }
+  }
 }
 
 const toRecord = (row: RoomRow): RoomRecord => ({ ...row, private: row.private === 1 })
@@ -48,6 +111,7 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
     db.close()
     throw err
   }
+  const checkpointer = options.path === ':memory:' ? undefined : startCheckpointer(db, options.path)
 
   const statements = {
     insertRoom: db.prepare(`INSERT INTO rooms (id, name, private, history_limit, created_at)
@@ -59,9 +123,8 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
     setGrant: db.prepare<[string, string]>('INSERT INTO grants (room, user) VALUES (?, ?) ON CONFLICT DO NOTHING'),
     deleteGrant: db.prepare<[string, string]>('DELETE FROM grants WHERE room = ? AND user = ?'),
     hasGrant: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM grants WHERE room = ? AND user = ?'),
-    seqState: db.prepare<[string], { lastSeq: number, historyLimit: number | null }>(
-      'SELECT last_seq AS lastSeq, history_limit AS historyLimit FROM rooms WHERE id = ?'),
-    setSeq: db.prepare<[number, string]>('UPDATE rooms SET last_seq = ? WHERE id = ?'),
+    roomLimit: db.prepare<[string], { historyLimit: number | null }>('SELECT history_limit AS historyLimit FROM rooms WHERE id = ?'),
+    newestSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM messages WHERE room = ?'),
     insertMessage: db.prepare<[string, number, string, string, string, string]>(
       'INSERT INTO messages (room, seq, id, user, text, time) VALUES (?, ?, ?, ?, ?, ?)'),
     trim: db.prepare<[string, number]>('DELETE FROM messages WHERE room = ? AND seq <= ?'),
@@ -79,13 +142,30 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
   let flushScheduled = false
   let closed = false
 
+  /**
+   * Each room's latest seq and history limit, read once and then kept here: this process is
+   * the database's only writer, so a commit need not also update a counter row. A room
+   * always keeps at least its newest message, so MAX(seq) is the latest seq after a restart.
+   */
+  const seqStates = new Map<string, SeqState>()
+  function seqState(roomId: string): SeqState | undefined {
+    let state = seqStates.get(roomId)
+    if (state === undefined) {
+      const row = statements.roomLimit.get(roomId)
+      if (row === undefined) return undefined
+      state = { lastSeq: statements.newestSeq.get(roomId)?.seq ?? 0, historyLimit: row.historyLimit }
+      seqStates.set(roomId, state)
+    }
+    return state
+  }
+
   const writeBatch = db.transaction((batch: PendingAppend[]) => {
     const results: (Message | Error)[] = []
-    const rooms = new Map<string, { lastSeq: number, historyLimit: number | null }>()
+    const rooms = new Map<string, SeqState>()
     for (const pending of batch) {
       let state = rooms.get(pending.room)
       if (state === undefined) {
-        state = statements.seqState.get(pending.room)
+        state = seqState(pending.room)
         if (state === undefined) {
           results.push(new NotFoundError(`room ${pending.room} does not exist`))
           continue
@@ -103,10 +183,7 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
       statements.insertMessage.run(message.room, message.seq, message.id, message.user, message.text, message.time)
       results.push(message)
     }
-    for (const [room, state] of rooms) {
-      statements.setSeq.run(state.lastSeq, room)
-      statements.trim.run(room, state.lastSeq - limitOf(state.historyLimit))
-    }
+    for (const [room, state] of rooms) statements.trim.run(room, state.lastSeq - limitOf(state.historyLimit))
     return results
   })
 
@@ -119,6 +196,8 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
     try {
       results = writeBatch(batch)
     } catch (error) {
+      // Rolled back: the seqs counted in memory for this batch were never stored.
+      for (const pending of batch) seqStates.delete(pending.room)
       for (const pending of batch) pending.reject(error as Error)
       return
     }
@@ -162,15 +241,17 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
         private: patch.private ?? current.private,
         historyLimit: patch.historyLimit === undefined ? current.historyLimit : patch.historyLimit
       }
+      const state = seqState(id)!
       db.transaction(() => {
         statements.updateRoom.run({ id, name: next.name, private: next.private ? 1 : 0, historyLimit: next.historyLimit })
-        const state = statements.seqState.get(id)!
         statements.trim.run(id, state.lastSeq - limitOf(next.historyLimit))
       })()
+      state.historyLimit = next.historyLimit
       return next
     },
     async deleteRoom(id) {
       // Pending appends to this room fail with NotFoundError when their batch is written.
+      seqStates.delete(id)
       return statements.deleteRoom.run(id).changes === 1
     },
     async setGrant(roomId, user) {
@@ -193,7 +274,7 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
       })
     },
     async latestSeq(roomId) {
-      return statements.seqState.get(roomId)?.lastSeq ?? 0
+      return seqState(roomId)?.lastSeq ?? 0
     },
     async history(roomId, limit, before) {
       const rows = before === undefined
@@ -202,7 +283,7 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
       return rows.reverse()
     },
     async recover(roomId, since): Promise<Recovery> {
-      const state = statements.seqState.get(roomId)
+      const state = seqState(roomId)
       if (state === undefined) return { latestSeq: 0, messages: [], recovered: since === 0 }
       const latestSeq = state.lastSeq
       if (since >= latestSeq) return { latestSeq, messages: [], recovered: since === latestSeq }
@@ -221,6 +302,7 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
       if (closed) return
       closed = true
       flush()
+      await checkpointer?.stop()
       db.close()
     }
   }
