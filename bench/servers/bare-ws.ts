@@ -5,10 +5,11 @@ import * as wsModule from 'ws'
 import { WebSocket, WebSocketServer } from 'ws'
 
 /**
- * The reference hub: the smallest `ws` server that speaks the subset of our protocol the
- * benchmark uses (welcome; join → joined; message → broadcast to the room + ack), with
- * per-room seq in memory. Each broadcast is serialized and framed once and the same bytes
- * are written to every member's socket: the ceiling of any Node + ws chat stack.
+ * The reference hub: the smallest `ws` server that does the protocol work the benchmark
+ * exercises (welcome; join → joined with the members online, presence to the others on a
+ * user's first join and last leave; message → broadcast to the room + ack), with per-room
+ * seq in memory. Each broadcast is serialized and framed once and the same bytes are
+ * written to every member's socket: the ceiling of any Node + ws chat stack doing this job.
  */
 
 interface FrameOptions { fin: boolean, rsv1: boolean, opcode: number, mask: boolean, readOnly: boolean }
@@ -16,7 +17,7 @@ const Sender = (wsModule as unknown as { Sender: { frame: (data: Buffer, options
 const FRAME_OPTIONS: FrameOptions = { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: true }
 
 interface Member { ws: WebSocket, user: string }
-interface Room { seq: number, members: Set<Member> }
+interface Room { seq: number, members: Set<Member>, users: Map<string, number> }
 
 const rooms = new Map<string, Room>()
 const port = Number(process.env.PORT ?? 3100)
@@ -30,12 +31,17 @@ const wss = new WebSocketServer({
   server, path: '/ws', perMessageDeflate: false, clientTracking: false, maxPayload: 16384
 })
 
-function broadcast (room: Room, frame: object): void {
+function broadcast (room: Room, frame: object, skipUser?: string): void {
   const [header, payload] = Sender.frame(Buffer.from(JSON.stringify(frame)), FRAME_OPTIONS) as [Buffer, Buffer]
   const bytes = Buffer.concat([header, payload])
   for (const member of room.members) {
+    if (member.user === skipUser) continue
     if (member.ws.readyState === WebSocket.OPEN) (member.ws as unknown as { _socket: Socket })._socket.write(bytes)
   }
+}
+
+function presence (room: Room, name: string, event: 'join' | 'leave', user: string): void {
+  broadcast(room, { type: 'presence', room: name, event, user, time: new Date().toISOString() }, user)
 }
 
 function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void {
@@ -50,10 +56,15 @@ function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void
   const name = typeof frame.room === 'string' ? frame.room : ''
   if (frame.type === 'join') {
     let room = rooms.get(name)
-    if (room === undefined) rooms.set(name, room = { seq: 0, members: new Set() })
-    room.members.add(member)
-    joined.set(name, room)
-    member.ws.send(JSON.stringify({ type: 'joined', room: name, seq: room.seq, ref }))
+    if (room === undefined) rooms.set(name, room = { seq: 0, members: new Set(), users: new Map() })
+    const first = !joined.has(name) && !room.users.has(member.user)
+    if (!joined.has(name)) {
+      room.members.add(member)
+      room.users.set(member.user, (room.users.get(member.user) ?? 0) + 1)
+      joined.set(name, room)
+    }
+    member.ws.send(JSON.stringify({ type: 'joined', room: name, seq: room.seq, members: [...room.users.keys()], ref }))
+    if (first) presence(room, name, 'join', member.user)
   } else if (frame.type === 'message' && typeof frame.text === 'string') {
     const room = joined.get(name)
     if (room === undefined) {
@@ -78,6 +89,13 @@ wss.on('connection', (ws, request) => {
   ws.on('close', () => {
     for (const [name, room] of joined) {
       room.members.delete(member)
+      const count = (room.users.get(member.user) ?? 1) - 1
+      if (count > 0) {
+        room.users.set(member.user, count)
+      } else {
+        room.users.delete(member.user)
+        presence(room, name, 'leave', member.user)
+      }
       if (room.members.size === 0) rooms.delete(name)
     }
   })

@@ -3,9 +3,10 @@ import { createServer } from 'node:http'
 import { Server } from 'socket.io'
 
 /**
- * Socket.IO 4.8 doing the same chat work: rooms with socket.join, broadcasts with
- * io.to(room).emit (Socket.IO encodes a broadcast once), an ack callback to the sender and
- * per-room seq in memory. WebSocket transport only, no compression.
+ * Socket.IO 4.8 doing the same chat work: rooms with socket.join, the members online in the
+ * join's answer and presence to the others (socket.to(room).emit) on a user's first join and
+ * last leave, broadcasts with io.to(room).emit (Socket.IO encodes a broadcast once), an ack
+ * callback to the sender and per-room seq in memory. WebSocket transport only, no compression.
  */
 
 type Ack = (reply: unknown) => void
@@ -13,6 +14,7 @@ type Ack = (reply: unknown) => void
 const port = Number(process.env.PORT ?? 3200)
 const host = process.env.HOST ?? '127.0.0.1'
 const seqs = new Map<string, number>()
+const users = new Map<string, Map<string, number>>()
 
 const httpServer = createServer()
 const io = new Server(httpServer, {
@@ -23,7 +25,10 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: 16384
 })
 
-io.of('/').adapter.on('delete-room', (room: string) => seqs.delete(room))
+io.of('/').adapter.on('delete-room', (room: string) => {
+  seqs.delete(room)
+  users.delete(room)
+})
 
 io.on('connection', (socket) => {
   const raw = socket.handshake.query.user
@@ -31,8 +36,29 @@ io.on('connection', (socket) => {
 
   socket.on('join', (room: unknown, ack: unknown) => {
     if (typeof room !== 'string' || typeof ack !== 'function') return
-    void socket.join(room)
-    ;(ack as Ack)({ room, seq: seqs.get(room) ?? 0 })
+    let online = users.get(room)
+    if (online === undefined) users.set(room, online = new Map())
+    const first = !socket.rooms.has(room) && !online.has(user)
+    if (!socket.rooms.has(room)) {
+      online.set(user, (online.get(user) ?? 0) + 1)
+      void socket.join(room)
+    }
+    ;(ack as Ack)({ room, seq: seqs.get(room) ?? 0, members: [...online.keys()] })
+    if (first) socket.to(room).emit('presence', { room, event: 'join', user, time: new Date().toISOString() })
+  })
+
+  socket.on('disconnecting', () => {
+    for (const room of socket.rooms) {
+      const online = users.get(room)
+      if (online === undefined) continue
+      const count = (online.get(user) ?? 1) - 1
+      if (count > 0) {
+        online.set(user, count)
+        continue
+      }
+      online.delete(user)
+      socket.to(room).emit('presence', { room, event: 'leave', user, time: new Date().toISOString() })
+    }
   })
 
   socket.on('message', (frame: { room?: unknown, text?: unknown } | undefined, ack: unknown) => {
