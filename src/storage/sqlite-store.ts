@@ -183,7 +183,10 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
       statements.insertMessage.run(message.room, message.seq, message.id, message.user, message.text, message.time)
       results.push(message)
     }
-    for (const [room, state] of rooms) statements.trim.run(room, state.lastSeq - limitOf(state.historyLimit))
+    for (const [room, state] of rooms) {
+      const keepFrom = state.lastSeq - limitOf(state.historyLimit)
+      if (keepFrom > 0) statements.trim.run(room, keepFrom)
+    }
     return results
   })
 
