@@ -124,8 +124,10 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request, reply) => {
     const { id } = request.params
-    if (await store.getRoom(id) === undefined) return notFound(reply, id)
-    return { messages: await store.history(id, request.query.limit, request.query.before) }
+    const messages = await store.history(id, request.query.limit, request.query.before)
+    // Only an empty page can be an unknown room; the common case costs one query.
+    if (messages.length === 0 && await store.getRoom(id) === undefined) return notFound(reply, id)
+    return { messages }
   })
 
   fastify.post('/rooms/:id/messages', {
