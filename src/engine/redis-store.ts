@@ -4,6 +4,7 @@ import type { Message } from '../schemas/common.ts'
 import type { ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from './types.ts'
 import { NotFoundError } from './types.ts'
 import { answers, redisKeys as keys } from './redis-scripts.ts'
+import { createAppendBatcher, type PendingAppend } from '../storage/append-batcher.ts'
 
 export interface RedisStoreOptions {
   /** A connection with the engine's scripts defined. */
@@ -19,13 +20,6 @@ export interface RedisStoreOptions {
   onClose: () => Promise<void>
 }
 
-interface PendingAppend {
-  room: string
-  user: string
-  text: string
-  resolve: (message: Message) => void
-  reject: (error: Error) => void
-}
 
 const parseMessage = (member: string) => JSON.parse(member) as Message
 
@@ -47,8 +41,6 @@ function toRecord (id: string, hash: Record<string, string>): RoomRecord | undef
 export function createRedisStore (options: RedisStoreOptions): ChatStore {
   const { redis, barrier } = options
   const defaultLimit = String(options.defaultHistoryLimit)
-  let queue: PendingAppend[] = []
-  let flushScheduled = false
   let closed = false
   const inFlight = new Set<Promise<void>>()
 
@@ -83,14 +75,10 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     })
   }
 
-  function flush (): void {
-    flushScheduled = false
-    if (queue.length === 0) return
-    const batch = queue
-    queue = []
+  const batcher = createAppendBatcher((batch) => {
     const done = writeBatch(batch).finally(() => inFlight.delete(done))
     inFlight.add(done)
-  }
+  })
 
   async function room (id: string): Promise<RoomRecord | undefined> {
     return toRecord(id, await redis.hgetall(keys.room(id)))
@@ -153,13 +141,7 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     },
     append (roomId, user, text) {
       if (closed) return Promise.reject(new Error('store is closed'))
-      return new Promise<Message>((resolve, reject) => {
-        queue.push({ room: roomId, user, text, resolve, reject })
-        if (!flushScheduled) {
-          flushScheduled = true
-          setImmediate(flush)
-        }
-      })
+      return batcher.append(roomId, user, text)
     },
     async latestSeq (roomId) {
       const seq = await redis.hget(keys.room(roomId), 'lastSeq')
@@ -187,7 +169,7 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     async close () {
       if (closed) return
       closed = true
-      flush()
+      batcher.flush()
       await Promise.allSettled([...inFlight])
       await options.onClose()
     }

@@ -8,6 +8,7 @@ import BetterSqlite3 from 'better-sqlite3'
 import type { Message } from '../schemas/common.ts'
 import type { ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from '../engine/types.ts'
 import { NotFoundError } from '../engine/types.ts'
+import { createAppendBatcher, type PendingAppend } from './append-batcher.ts'
 import { migrate } from './migrations.ts'
 
 interface RoomRow {
@@ -23,13 +24,6 @@ interface SeqState {
   historyLimit: number | null
 }
 
-interface PendingAppend {
-  room: string
-  user: string
-  text: string
-  resolve: (message: Message) => void
-  reject: (error: Error) => void
-}
 
 const CHECKPOINT_INTERVAL_MS = 1000
 
@@ -138,8 +132,6 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
   }
 
   const limitOf = (historyLimit: number | null) => historyLimit ?? options.defaultHistoryLimit
-  let queue: PendingAppend[] = []
-  let flushScheduled = false
   let closed = false
 
   /**
@@ -190,11 +182,7 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
     return results
   })
 
-  function flush(): void {
-    flushScheduled = false
-    if (queue.length === 0) return
-    const batch = queue
-    queue = []
+  const batcher = createAppendBatcher((batch) => {
     let results: (Message | Error)[]
     try {
       results = writeBatch(batch)
@@ -209,7 +197,7 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
       if (result instanceof Error) batch[i]!.reject(result)
       else batch[i]!.resolve(result)
     }
-  }
+  })
 
   function room(id: string): RoomRecord | undefined {
     const row = statements.getRoom.get(id)
@@ -268,13 +256,7 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
     },
     append(roomId, user, text) {
       if (closed) return Promise.reject(new Error('store is closed'))
-      return new Promise<Message>((resolve, reject) => {
-        queue.push({ room: roomId, user, text, resolve, reject })
-        if (!flushScheduled) {
-          flushScheduled = true
-          setImmediate(flush)
-        }
-      })
+      return batcher.append(roomId, user, text)
     },
     async latestSeq(roomId) {
       return seqState(roomId)?.lastSeq ?? 0
@@ -304,7 +286,7 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
     async close() {
       if (closed) return
       closed = true
-      flush()
+      batcher.flush()
       await checkpointer?.stop()
       db.close()
     }
