@@ -5,6 +5,7 @@ import type { ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from './ty
 import { NotFoundError } from './types.ts'
 import { answers, redisKeys as keys } from './redis-scripts.ts'
 import { createAppendBatcher, type PendingAppend } from '../storage/append-batcher.ts'
+import { newRoomRecord } from './room-record.ts'
 
 export interface RedisStoreOptions {
   /** A connection with the engine's scripts defined. */
@@ -86,13 +87,7 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
 
   return {
     async createRoom (input: RoomInput) {
-      const record: RoomRecord = {
-        id: input.id,
-        name: input.name ?? input.id,
-        private: input.private ?? false,
-        historyLimit: input.historyLimit ?? null,
-        createdAt: new Date().toISOString()
-      }
+      const record = newRoomRecord(input)
       const created = await redis.chatCreateRoom(keys.room(record.id), keys.rooms, record.id, record.name,
         record.private ? '1' : '0', record.historyLimit === null ? '' : String(record.historyLimit), record.createdAt)
       return created === 1 ? record : undefined

@@ -40,6 +40,7 @@ export interface ChatStore {
   listRooms(limit: number, afterId?: string): Promise<{ rooms: RoomRecord[], hasMore: boolean }>
   updateRoom(id: string, patch: RoomPatch): Promise<RoomRecord | undefined>
   deleteRoom(id: string): Promise<boolean>
+  /** Rejects with NotFoundError when the room does not exist. */
   setGrant(room: string, user: string): Promise<void>
   deleteGrant(room: string, user: string): Promise<void>
   hasGrant(room: string, user: string): Promise<boolean>

@@ -10,6 +10,7 @@ import type { ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from '../e
 import { NotFoundError } from '../engine/types.ts'
 import { createAppendBatcher, type PendingAppend } from './append-batcher.ts'
 import { migrate } from './migrations.ts'
+import { newRoomRecord } from '../engine/room-record.ts'
 
 interface RoomRow {
   id: string
@@ -206,13 +207,7 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
 
   return {
     async createRoom(input: RoomInput) {
-      const record: RoomRecord = {
-        id: input.id,
-        name: input.name ?? input.id,
-        private: input.private ?? false,
-        historyLimit: input.historyLimit ?? null,
-        createdAt: new Date().toISOString()
-      }
+      const record = newRoomRecord(input)
       const { changes } = statements.insertRoom.run({ ...record, private: record.private ? 1 : 0 })
       return changes === 1 ? record : undefined
     },
@@ -246,7 +241,12 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
       return statements.deleteRoom.run(id).changes === 1
     },
     async setGrant(roomId, user) {
-      statements.setGrant.run(roomId, user)
+      try {
+        statements.setGrant.run(roomId, user)
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new NotFoundError(`room ${roomId} does not exist`)
+        throw err
+      }
     },
     async deleteGrant(roomId, user) {
       statements.deleteGrant.run(roomId, user)

@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test'
 import { Redis } from 'ioredis'
 import pino from 'pino'
 import { createRedisEngine } from '../../src/engine/redis-engine.ts'
-import { NotFoundError, type ChatEngine, type ChatStore, type RoomEvent } from '../../src/engine/types.ts'
+import { type ChatEngine, type ChatStore, type RoomEvent } from '../../src/engine/types.ts'
 import { eventually } from '../helper.ts'
 import { startRedis, type RedisServer } from '../redis-helper.ts'
 import { appendMany, range, seqs, storeContract } from '../storage/store-contract.ts'
@@ -60,13 +60,6 @@ test('deleting a room removes every key of it', async (t) => {
   assert.equal(await store.deleteRoom('gone'), true)
   assert.deepEqual((await client.keys('*gone*')).sort(), [], 'no key of the room is left')
   assert.deepEqual(await client.zrange('chat:rooms', 0, -1), ['kept'])
-})
-
-test('a grant on a missing room rejects with NotFoundError', async (t) => {
-  const store = await openStore(t)
-  if (store === undefined) return
-  await assert.rejects(store.setGrant('no-such-room', 'alice'), NotFoundError)
-  assert.equal(await store.hasGrant('no-such-room', 'alice'), false)
 })
 
 test('a message event reaches the subscribers once, before append resolves', async (t) => {

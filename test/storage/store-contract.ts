@@ -205,7 +205,8 @@ export function storeContract (engine: string, open: OpenStore): void {
     await store.deleteGrant('vip', 'alice')
     assert.equal(await store.hasGrant('vip', 'alice'), false)
     await store.deleteGrant('vip', 'alice') // revoking twice is harmless
-    await assert.rejects(store.setGrant('no-such-room', 'alice'), 'a grant needs an existing room')
+    await assert.rejects(store.setGrant('no-such-room', 'alice'), NotFoundError, 'a grant needs an existing room')
+    assert.equal(await store.hasGrant('no-such-room', 'alice'), false)
     assert.equal(await store.hasGrant('no-such-room', 'alice'), false)
   })
 
