@@ -126,6 +126,39 @@ export class TestClient {
   }
 }
 
+export interface UpgradeResult {
+  /** 101 when the upgrade was accepted, else the HTTP status the server answered. */
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  /** The JSON body of a refusal. */
+  body?: Frame
+  /** The client: open after a 101 (the caller closes it), closed after a refusal. */
+  ws: WebSocket
+}
+
+/** Tries an upgrade and resolves with what the server answered; rejects on a network error. */
+export function tryUpgrade (url: string, options: ClientOptions = {}): Promise<UpgradeResult> {
+  const ws = new WebSocket(url, options)
+  return new Promise((resolve, reject) => {
+    ws.on('unexpected-response', (_request, response) => {
+      let text = ''
+      response.on('data', (chunk: Buffer) => { text += chunk.toString() })
+      response.on('end', () => {
+        let body: Frame | undefined
+        try {
+          body = JSON.parse(text) as Frame
+        } catch {
+          body = undefined
+        }
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body, ws })
+        ws.terminate()
+      })
+    })
+    ws.on('open', () => resolve({ status: 101, headers: {}, ws }))
+    ws.on('error', reject)
+  })
+}
+
 /** Opens a client and resolves once its `welcome` frame arrived. */
 export async function connect (url: string, options: ClientOptions = {}): Promise<{ client: TestClient, welcome: Frame }> {
   const client = new TestClient(url, options)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test, type TestContext } from 'node:test'
 import { WebSocket, type ClientOptions } from 'ws'
-import { connect, eventually, type Frame, type TestClient, type TestServer, startServer } from '../helper.ts'
+import { connect, eventually, type Frame, type TestClient, type TestServer, startServer, tryUpgrade } from '../helper.ts'
 import { ecKeyPair, inSeconds, rsaKeyPair, signEs256, signHs256, signRs256, unsigned } from './jwt.ts'
 
 const SECRET = 'test-secret-0123456789abcdef'
@@ -14,23 +14,13 @@ async function open (t: TestContext, url: string, options: ClientOptions = {}): 
 }
 
 /** An upgrade the server must refuse: resolves with the HTTP status and JSON body it answered. */
-function refusal (url: string, options: ClientOptions = {}): Promise<{ status: number, body: Frame }> {
-  const ws = new WebSocket(url, options)
-  return new Promise((resolve, reject) => {
-    ws.on('unexpected-response', (_request, response) => {
-      let text = ''
-      response.on('data', (chunk: Buffer) => { text += chunk.toString() })
-      response.on('end', () => {
-        resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Frame })
-        ws.terminate()
-      })
-    })
-    ws.on('open', () => {
-      ws.terminate()
-      reject(new Error('the upgrade was accepted'))
-    })
-    ws.on('error', (err) => reject(err))
-  })
+async function refusal (url: string, options: ClientOptions = {}): Promise<{ status: number, body: Frame }> {
+  const result = await tryUpgrade(url, options)
+  if (result.status === 101) {
+    result.ws.terminate()
+    throw new Error('the upgrade was accepted')
+  }
+  return { status: result.status, body: result.body ?? {} }
 }
 
 async function assertRefused (server: TestServer, url: string, options: ClientOptions = {}, status = 401): Promise<Frame> {

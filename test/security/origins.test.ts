@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { WebSocket, type ClientOptions } from 'ws'
-import { connect, type Frame, startServer } from '../helper.ts'
+import type { ClientOptions } from 'ws'
+import { connect, type Frame, startServer, tryUpgrade } from '../helper.ts'
 import { inSeconds, signHs256 } from './jwt.ts'
 
 const ALLOWED = 'http://a.test:8080, https://chat.example.com'
 
 /** Resolves with 101 when the upgrade succeeds (the client is closed again), else the HTTP status and body. */
-function attempt (url: string, options: ClientOptions): Promise<{ status: number, body?: Frame }> {
-  const ws = new WebSocket(url, options)
-  return new Promise((resolve, reject) => {
-    ws.on('unexpected-response', (_request, response) => {
-      let text = ''
-      response.on('data', (chunk: Buffer) => { text += chunk.toString() })
-      response.on('end', () => {
-        resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Frame })
-        ws.terminate()
-      })
-    })
-    ws.on('open', () => {
-      resolve({ status: 101 })
-      ws.close()
-    })
-    ws.on('error', reject)
-  })
+async function attempt (url: string, options: ClientOptions): Promise<{ status: number, body?: Frame }> {
+  const result = await tryUpgrade(url, options)
+  if (result.status === 101) result.ws.close()
+  return result
 }
 
 test('CHAT_ALLOWED_ORIGINS: only exact origins may upgrade; no Origin is allowed', async (t) => {

@@ -2,24 +2,10 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { WebSocket } from 'ws'
-import { connectAs, eventually, type Frame, http, startServer, type TestClient } from '../helper.ts'
+import { connectAs, eventually, type Frame, http, startServer, type TestClient, tryUpgrade } from '../helper.ts'
 
 /** Resolves with 101 when the upgrade succeeds (the client stays open), else the HTTP status, headers and body. */
-function attempt (url: string): Promise<{ status: number, headers: Record<string, unknown>, body?: Frame, ws: WebSocket }> {
-  const ws = new WebSocket(url)
-  return new Promise((resolve, reject) => {
-    ws.on('unexpected-response', (_request, response) => {
-      let text = ''
-      response.on('data', (chunk: Buffer) => { text += chunk.toString() })
-      response.on('end', () => {
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: JSON.parse(text) as Frame, ws })
-        ws.terminate()
-      })
-    })
-    ws.on('open', () => resolve({ status: 101, headers: {}, ws }))
-    ws.on('error', reject)
-  })
-}
+const attempt = (url: string) => tryUpgrade(url)
 
 /** Sends `count` pings with refs p0, p1, … in one go and collects the reply to each. */
 async function burst (client: TestClient, count: number, prefix = 'p'): Promise<Frame[]> {
