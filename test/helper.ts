@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
@@ -236,8 +237,7 @@ export async function spawnServer (t: TestContext, env: Record<string, string>, 
 }
 
 /** A free loopback TCP port. */
-export async function freePort (): Promise<number> {
-  const { createServer } = await import('node:net')
+export function freePort (): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.unref()
