@@ -1,0 +1,51 @@
+import { createConnection, createServer, type Socket } from 'node:net'
+import type { TestContext } from 'node:test'
+
+export interface TcpProxy {
+  /** The proxy's port on 127.0.0.1. */
+  port: number
+  /**
+   * From now on, the connections open at this moment pass nothing in either direction and
+   * stay open: a link that died without a FIN or RST. Later connections pass as usual.
+   */
+  stall: () => void
+  /** Connections accepted so far. */
+  accepted: () => number
+}
+
+/** A loopback TCP proxy to `targetPort` that can stall its links; closed when the test ends. */
+export async function startTcpProxy (t: TestContext, targetPort: number): Promise<TcpProxy> {
+  const links = new Set<{ client: Socket, upstream: Socket, stalled: boolean }>()
+  let accepted = 0
+  const server = createServer((client) => {
+    accepted++
+    const upstream = createConnection({ host: '127.0.0.1', port: targetPort })
+    const link = { client, upstream, stalled: false }
+    links.add(link)
+    client.on('data', (chunk) => { if (!link.stalled) upstream.write(chunk) })
+    upstream.on('data', (chunk) => { if (!link.stalled) client.write(chunk) })
+    const end = () => {
+      links.delete(link)
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('close', end)
+    upstream.on('close', end)
+    client.on('error', end)
+    upstream.on('error', end)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => {
+    for (const link of links) {
+      link.client.destroy()
+      link.upstream.destroy()
+    }
+    server.close(() => resolve())
+  }))
+  const { port } = server.address() as { port: number }
+  return {
+    port,
+    stall: () => { for (const link of links) link.stalled = true },
+    accepted: () => accepted
+  }
+}
