@@ -6,6 +6,7 @@ import auth from '../plugins/auth.ts'
 import configPlugin from '../plugins/config.ts'
 import connectionRegistry from '../plugins/connection-registry.ts'
 import rateLimit from '../plugins/external/rate-limit.ts'
+import staticPages from '../plugins/external/static.ts'
 import swagger from '../plugins/external/swagger.ts'
 import websocket from '../plugins/external/websocket.ts'
 import heartbeat from '../plugins/heartbeat.ts'
@@ -13,6 +14,7 @@ import messageSchemas from '../plugins/message-schemas.ts'
 import metrics from '../plugins/metrics.ts'
 import rooms from '../plugins/rooms.ts'
 import storage from '../plugins/storage.ts'
+import clientConfig from '../routes/client-config.ts'
 import health from '../routes/health.ts'
 import roomRoutes from '../routes/rooms/index.ts'
 import wsRoutes from '../routes/ws/index.ts'
@@ -75,6 +77,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(health)
   await app.register(wsRoutes)
   await app.register(roomRoutes)
+  await app.register(clientConfig)
+  await app.register(staticPages)
   return app
 }
 
