@@ -132,14 +132,21 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.post('/rooms/:id/messages', {
     schema: {
-      tags: ['rooms'], summary: 'Post a message to the room as `user` (default `system`)', security,
-      params: RoomParams, body: postMessageBody(fastify.config.CHAT_MAX_TEXT), response: { 201: Message, ...errors }
+      tags: ['rooms'],
+      summary: 'Post a message to the room as `user` (default `system`)',
+      description: 'With a `clientId`, a repeat by the same user in the same room within 24 hours stores nothing and ' +
+        'answers 200 with the message stored the first time.',
+      security,
+      params: RoomParams,
+      body: postMessageBody(fastify.config.CHAT_MAX_TEXT),
+      response: { 201: Message, 200: Message, ...errors }
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const message = await hub.postMessage(id, request.body.user ?? 'system', request.body.text)
-    if (message === undefined) return notFound(reply, id)
-    return reply.code(201).send(message)
+    const { text, user = 'system', clientId } = request.body
+    const appended = await hub.postMessage(id, user, text, clientId)
+    if (appended === undefined) return notFound(reply, id)
+    return reply.code(appended.duplicate ? 200 : 201).send(appended.message)
   })
 }
 

@@ -8,6 +8,8 @@
  * - `rooms`           sorted set of room ids, all scores 0, listed with ZRANGEBYLEX after a cursor
  * - `grants:{room}`   set of users granted the private room
  * - `msgs:{room}`     sorted set of messages: score = seq, member = the message JSON
+ * - `sent:{room}:{user}:{clientId}` "seq id time" of a message sent with that clientId, set by
+ *                     the append script and expiring after CLIENT_ID_TTL_MS (25 h)
  * - `presence:{room}` hash: user → number of connections online in the room, over all nodes
  * - `node:{id}:presence` set of "room NUL user NUL connectionId", one node's share of presence
  * - `nodes`           sorted set of node ids scored by their last heartbeat (Redis clock, ms)
@@ -69,6 +71,8 @@ export interface RedisEngineOptions {
   staleMs?: number
   /** How long start-up waits for Redis before going on unready. */
   connectTimeoutMs?: number
+  /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
+  clientIdTtlMs?: number
 }
 
 const HEARTBEAT_MS = 2000
@@ -153,7 +157,9 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
 
   const engine: ChatEngine = {
     name: 'redis',
-    store: createRedisStore({ redis, defaultHistoryLimit: options.defaultHistoryLimit, barrier, onClose: release }),
+    store: createRedisStore({
+      redis, defaultHistoryLimit: options.defaultHistoryLimit, barrier, onClose: release, clientIdTtlMs: options.clientIdTtlMs
+    }),
     broker: createRedisBroker({
       redis,
       sub,

@@ -11,6 +11,8 @@ export const redisKeys = {
   rooms: `${PREFIX}rooms`,
   grants: (room: string) => `${PREFIX}grants:${room}`,
   messages: (room: string) => `${PREFIX}msgs:${room}`,
+  /** One (room, user, clientId) sent recently: "seq id time", expiring after CLIENT_ID_TTL_MS. */
+  sent: (room: string, user: string, clientId: string) => `${PREFIX}sent:${room}:${user}:${clientId}`,
   presence: (room: string) => `${PREFIX}presence:${room}`,
   nodes: `${PREFIX}nodes`,
   nodePresence: (nodeId: string) => `${PREFIX}node:${nodeId}:presence`,
@@ -75,21 +77,35 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return 1`
   },
   /**
-   * KEYS: room hash, messages. ARGV: the message JSON before and after its seq, the default
-   * history limit, the event channel. Assigns the next seq, stores, trims and publishes the
-   * message event in one step; nil when the room does not exist.
+   * KEYS: room hash, messages, the sent key of (room, user, clientId). ARGV: the message JSON
+   * before and after its seq, the default history limit, the event channel, '1' when the
+   * message has a clientId, its TTL (ms), and the id and time of the message.
+   * Assigns the next seq, stores, trims, records the clientId and publishes the message event
+   * in one step. Nil when the room does not exist; {1, seq} when stored; {0, "seq id time",
+   * the stored message or ''} when the clientId was sent before (nothing is stored).
    */
   chatAppend: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if ARGV[5] == '1' then
+  local sent = redis.call('GET', KEYS[3])
+  if sent then
+    local seq = tonumber(string.match(sent, '^%d+'))
+    local stored = redis.call('ZRANGEBYSCORE', KEYS[2], seq, seq)
+    return { 0, sent, stored[1] or '' }
+  end
+end
 local seq = redis.call('HINCRBY', KEYS[1], 'lastSeq', 1)
 local member = ARGV[1] .. seq .. ARGV[2]
 redis.call('ZADD', KEYS[2], seq, member)
 local limit = tonumber(redis.call('HGET', KEYS[1], 'historyLimit')) or tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', seq - limit)
+if ARGV[5] == '1' then
+  redis.call('SET', KEYS[3], seq .. ' ' .. ARGV[7] .. ' ' .. ARGV[8], 'PX', ARGV[6])
+end
 redis.call('PUBLISH', ARGV[4], '{"kind":"message","message":' .. member .. '}')
-return seq`
+return { 1, seq }`
   },
   /**
    * KEYS: room hash, messages. ARGV: since, default history limit.
@@ -191,7 +207,8 @@ declare module 'ioredis' {
     chatUpdateRoom(room: string, messages: string, ...args: string[]): Result<[string, string, string, string] | null, Context>
     chatDeleteRoom(room: string, messages: string, grants: string, rooms: string, id: string): Result<number, Context>
     chatSetGrant(room: string, grants: string, user: string): Result<number | null, Context>
-    chatAppend(room: string, messages: string, head: string, tail: string, defaultLimit: string, channel: string): Result<number | null, Context>
+    chatAppend(room: string, messages: string, sent: string, head: string, tail: string, defaultLimit: string, channel: string,
+      hasClientId: string, ttlMs: string, id: string, time: string): Result<[1, number] | [0, string, string] | null, Context>
     chatRecover(room: string, messages: string, since: string, defaultLimit: string): Result<(number | string)[], Context>
     chatPresenceAdd(presence: string, nodePresence: string, user: string, entry: string): Result<number, Context>
     chatPresenceRemove(presence: string, nodePresence: string, user: string, entry: string): Result<number, Context>

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Message } from '../schemas/common.ts'
-import type { ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from './types.ts'
-import { NotFoundError } from './types.ts'
+import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from './types.ts'
+import { CLIENT_ID_TTL_MS, NotFoundError } from './types.ts'
 import { answers, redisKeys as keys } from './redis-scripts.ts'
 import { createAppendBatcher, type PendingAppend } from '../storage/append-batcher.ts'
 import { newRoomRecord } from './room-record.ts'
@@ -19,7 +19,11 @@ export interface RedisStoreOptions {
   barrier: () => Promise<void>
   /** Called once the store is closed and its last command has been answered. */
   onClose: () => Promise<void>
+  /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
+  clientIdTtlMs?: number
 }
+
+type AppendReply = [1, number] | [0, string, string] | null
 
 
 const parseMessage = (member: string) => JSON.parse(member) as Message
@@ -42,6 +46,7 @@ function toRecord (id: string, hash: Record<string, string>): RoomRecord | undef
 export function createRedisStore (options: RedisStoreOptions): ChatStore {
   const { redis, barrier } = options
   const defaultLimit = String(options.defaultHistoryLimit)
+  const clientIdTtl = String(options.clientIdTtlMs ?? CLIENT_ID_TTL_MS)
   let closed = false
   const inFlight = new Set<Promise<void>>()
 
@@ -52,9 +57,11 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       // The script puts the seq between the two halves, so the stored member, the published
       // event and the object resolved here are the same JSON.
       const head = `{"room":${JSON.stringify(pending.room)},"seq":`
+      const clientId = pending.clientId === undefined ? '' : `,"clientId":${JSON.stringify(pending.clientId)}`
       const tail = `,"id":${JSON.stringify(draft.id)},"user":${JSON.stringify(pending.user)},` +
-        `"text":${JSON.stringify(pending.text)},"time":${JSON.stringify(draft.time)}}`
-      pipeline.chatAppend(keys.room(pending.room), keys.messages(pending.room), head, tail, defaultLimit, keys.channel)
+        `"text":${JSON.stringify(pending.text)},"time":${JSON.stringify(draft.time)}${clientId}}`
+      pipeline.chatAppend(keys.room(pending.room), keys.messages(pending.room), keys.sent(pending.room, pending.user, pending.clientId ?? ''),
+        head, tail, defaultLimit, keys.channel, pending.clientId === undefined ? '0' : '1', clientIdTtl, draft.id, draft.time)
       return draft
     })
     let results: [Error | null, unknown][] | null
@@ -68,12 +75,28 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     // local engine: the message frame comes before the ack.
     await barrier()
     batch.forEach((pending, i) => {
-      const [error, seq] = results?.[i] ?? [new Error('no reply from Redis'), null]
+      const [error, value] = results?.[i] ?? [new Error('no reply from Redis'), null]
       if (error !== null) return pending.reject(error)
-      if (seq === null) return pending.reject(new NotFoundError(`room ${pending.room} does not exist`))
-      const draft = drafts[i]!
-      pending.resolve({ room: pending.room, seq: Number(seq), id: draft.id, user: pending.user, text: pending.text, time: draft.time })
+      const reply = value as AppendReply
+      if (reply === null) return pending.reject(new NotFoundError(`room ${pending.room} does not exist`))
+      pending.resolve(reply[0] === 1 ? stored(pending, drafts[i]!, Number(reply[1])) : repeated(pending, reply[1], reply[2]))
     })
+  }
+
+  function stored (pending: PendingAppend, draft: { id: string, time: string }, seq: number): Appended {
+    const message: Message = { room: pending.room, seq, id: draft.id, user: pending.user, text: pending.text, time: draft.time }
+    if (pending.clientId !== undefined) message.clientId = pending.clientId
+    return { message, duplicate: false }
+  }
+
+  /** The first message of a repeated clientId, as it is now; rebuilt from the sent key when trimmed. */
+  function repeated (pending: PendingAppend, sent: string, member: string): Appended {
+    if (member !== '') return { message: parseMessage(member), duplicate: true }
+    const [seq, id, time] = sent.split(' ') as [string, string, string]
+    return {
+      message: { room: pending.room, seq: Number(seq), id, user: pending.user, text: pending.text, time, clientId: pending.clientId },
+      duplicate: true
+    }
   }
 
   const batcher = createAppendBatcher((batch) => {
@@ -134,9 +157,9 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     async hasGrant (roomId, user) {
       return await redis.sismember(keys.grants(roomId), user) === 1
     },
-    append (roomId, user, text) {
+    append (roomId, user, text, clientId) {
       if (closed) return Promise.reject(new Error('store is closed'))
-      return batcher.append(roomId, user, text)
+      return batcher.append(roomId, user, text, clientId)
     },
     async latestSeq (roomId) {
       const seq = await redis.hget(keys.room(roomId), 'lastSeq')

@@ -31,6 +31,16 @@ export interface Recovery {
   recovered: boolean
 }
 
+/** What an append did: stored a new message, or found the first one sent with the same clientId. */
+export interface Appended {
+  message: Message
+  /** True when (room, user, clientId) was sent before: nothing was stored or published. */
+  duplicate: boolean
+}
+
+/** How long a clientId is remembered: the contract's 24 hours, and an hour to spare. */
+export const CLIENT_ID_TTL_MS = 25 * 3600 * 1000
+
 /** Durable state: rooms, grants, messages. */
 export interface ChatStore {
   /** Resolves undefined when a room with that id exists. */
@@ -47,8 +57,11 @@ export interface ChatStore {
   /**
    * Stores a message, assigning the room's next seq in the same transaction as the insert.
    * Resolves once the message is durable; rejects with NotFoundError when the room is gone.
+   * With a clientId, the key (room, user, clientId) is recorded in that same transaction and
+   * kept for CLIENT_ID_TTL_MS, even after the message leaves history: a repeat stores nothing
+   * and resolves with the first message (as it is now) and `duplicate: true`.
    */
-  append(room: string, user: string, text: string): Promise<Message>
+  append(room: string, user: string, text: string, clientId?: string): Promise<Appended>
   latestSeq(room: string): Promise<number>
   /** The newest `limit` messages with seq < before (or the newest overall), ascending. */
   history(room: string, limit: number, before?: number): Promise<Message[]>

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
-import type { ChatEngine, OnlineUser, RoomEvent, RoomRecord } from '../engine/types.ts'
+import type { Appended, ChatEngine, OnlineUser, RoomEvent, RoomRecord } from '../engine/types.ts'
 import { NotFoundError } from '../engine/types.ts'
 import type { ErrorCode, Message } from '../schemas/common.ts'
-import type { HistoryFrame, JoinFrame, LeaveFrame, MessageFrame, ServerFrame } from '../schemas/frames.ts'
+import type { AckFrame, HistoryFrame, JoinFrame, LeaveFrame, MessageFrame, ServerFrame } from '../schemas/frames.ts'
 import { CloseCode, type Connection } from './connection.ts'
 import type { ConnectionRegistry } from './connection-registry.ts'
 import { type Framed, frameText } from './framing.ts'
@@ -169,15 +169,15 @@ export class ChatHub {
   }
 
   message (connection: Connection, frame: MessageFrame): void {
-    const { room, text, ref } = frame
+    const { room, text, clientId, ref } = frame
     if (!connection.rooms.has(room)) return this.reply(connection, 'not_member', `join room ${room} before sending to it`, ref)
-    this.store.append(room, connection.user, text).then((message) => {
-      this.published(message)
-      if (!connection.closed) {
-        connection.send(ref === undefined
-          ? { type: 'ack', room, seq: message.seq, id: message.id }
-          : { type: 'ack', ref, room, seq: message.seq, id: message.id })
-      }
+    this.store.append(room, connection.user, text, clientId).then(({ message, duplicate }) => {
+      if (!duplicate) this.published(message)
+      if (connection.closed) return
+      const ack: AckFrame = { type: 'ack', room, seq: message.seq, id: message.id }
+      if (ref !== undefined) ack.ref = ref
+      if (duplicate) ack.duplicate = true
+      connection.send(ack)
     }, (err: unknown) => {
       if (err instanceof NotFoundError) return this.reply(connection, 'not_found', `room ${room} no longer exists`, ref)
       connection.log.error({ err, room }, 'storing a message failed')
@@ -223,11 +223,12 @@ export class ChatHub {
 
   // ---- operations over REST ---------------------------------------------------------
 
-  async postMessage (room: string, user: string, text: string): Promise<Message | undefined> {
+  /** Stores and publishes a message posted over REST; undefined when the room does not exist. */
+  async postMessage (room: string, user: string, text: string, clientId?: string): Promise<Appended | undefined> {
     try {
-      const message = await this.store.append(room, user, text)
-      this.published(message)
-      return message
+      const appended = await this.store.append(room, user, text, clientId)
+      if (!appended.duplicate) this.published(appended.message)
+      return appended
     } catch (err) {
       if (err instanceof NotFoundError) return undefined
       throw err

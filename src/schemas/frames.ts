@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { Id, IsoTime, Message, Seq } from './common.ts'
+import { ClientId, Id, IsoTime, Message, Seq } from './common.ts'
 
 /** `ref`: an optional client string echoed on every reply to the frame. */
 export const Ref = Type.String({ maxLength: 64 })
@@ -10,7 +10,7 @@ const frame = <K extends string, T extends Type.TProperties>(type: K, properties
 // Client → server. Unknown fields are ignored (objects stay open).
 export const JoinFrame = frame('join', { room: Id, since: Type.Optional(Seq) })
 export const LeaveFrame = frame('leave', { room: Id })
-export const MessageFrame = frame('message', { room: Id, text: Type.String({ minLength: 1 }) })
+export const MessageFrame = frame('message', { room: Id, text: Type.String({ minLength: 1 }), clientId: Type.Optional(ClientId) })
 export const HistoryFrame = frame('history', {
   room: Id,
   before: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -49,7 +49,9 @@ export const JoinedFrame = Type.Object({
 export const LeftFrame = Type.Object({ type: Type.Literal('left'), room: Id, ...OptionalRef })
 export const MessageOutFrame = Type.Object({ type: Type.Literal('message'), ...Message.properties })
 export const AckFrame = Type.Object({
-  type: Type.Literal('ack'), ref: Type.Optional(Type.String()), room: Id, seq: Type.Integer(), id: Type.String()
+  type: Type.Literal('ack'), ref: Type.Optional(Type.String()), room: Id, seq: Type.Integer(), id: Type.String(),
+  /** True when the frame repeated a clientId: nothing was stored, seq and id are the first message's. */
+  duplicate: Type.Optional(Type.Literal(true))
 })
 export const PresenceFrame = Type.Object({
   type: Type.Literal('presence'), room: Id, event: Type.Union([Type.Literal('join'), Type.Literal('leave')]),

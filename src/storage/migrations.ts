@@ -35,6 +35,21 @@ const migrations: string[] = [
   // write per batch.
   `
   ALTER TABLE rooms DROP COLUMN last_seq;
+  `,
+  // Exactly-once sends: the stored message keeps its sender's clientId, and each (room, user,
+  // clientId) is remembered apart from history, which trimming would otherwise cut short.
+  `
+  ALTER TABLE messages ADD COLUMN client_id TEXT;
+  CREATE TABLE sends (
+    room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    user TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    time TEXT NOT NULL,
+    PRIMARY KEY (room, user, client_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX sends_by_time ON sends (time);
   `
 ]
 

@@ -165,3 +165,27 @@ test('a node that dies has its users leave presence on the other nodes', async (
   const rejoin = await connectAs(t, a, 'dave')
   assert.deepEqual([...(await rejoin.join('room')).members].sort(), ['alice', 'dave'])
 })
+
+test('a clientId sent on one node is a duplicate on the other, over WebSocket and REST', async (t) => {
+  const nodes = await twoNodes(t)
+  if (nodes === undefined) return
+  const [a, b] = nodes
+  const onA = await connectAs(t, a, 'alice')
+  const onB = await connectAs(t, b, 'alice')
+  await onA.join('lobby')
+  await onB.join('lobby')
+  const first = await onA.request({ type: 'message', room: 'lobby', text: 'once', clientId: 'x-1' })
+  assert.equal(first.duplicate, undefined)
+  const repeat = await onB.request({ type: 'message', room: 'lobby', text: 'once', clientId: 'x-1' })
+  assert.equal(repeat.duplicate, true)
+  assert.equal(repeat.seq, first.seq)
+  assert.equal(repeat.id, first.id)
+  const overRest = await http(b.url, 'POST', '/rooms/lobby/messages', { text: 'once', user: 'alice', clientId: 'x-1' })
+  assert.equal(overRest.status, 200)
+  assert.equal(overRest.body.id, first.id)
+  assert.equal(overRest.body.clientId, 'x-1')
+  await onB.next((frame) => frame.type === 'message' && frame.seq === first.seq)
+  await onB.nothing('message', 300)
+  const history = await http(a.url, 'GET', '/rooms/lobby/messages')
+  assert.equal(history.body.messages.length, 1)
+})

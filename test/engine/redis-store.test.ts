@@ -6,13 +6,13 @@ import { createRedisEngine } from '../../src/engine/redis-engine.ts'
 import { type ChatEngine, type ChatStore, type RoomEvent } from '../../src/engine/types.ts'
 import { eventually } from '../helper.ts'
 import { startRedis, type RedisServer } from '../redis-helper.ts'
-import { appendMany, range, seqs, storeContract } from '../storage/store-contract.ts'
+import { appendMany, range, seqs, storeContract, type StoreOptions } from '../storage/store-contract.ts'
 
 const silent = pino({ level: 'silent' })
 
 /** An engine on the given Redis, closed when the test ends. */
-async function openEngine (t: TestContext, redis: RedisServer, defaultHistoryLimit = 1000): Promise<ChatEngine> {
-  const engine = await createRedisEngine({ url: redis.url, defaultHistoryLimit, log: silent })
+async function openEngine (t: TestContext, redis: RedisServer, defaultHistoryLimit = 1000, clientIdTtlMs?: number): Promise<ChatEngine> {
+  const engine = await createRedisEngine({ url: redis.url, defaultHistoryLimit, log: silent, clientIdTtlMs })
   t.after(async () => {
     await engine.broker.close()
     await engine.store.close()
@@ -21,9 +21,9 @@ async function openEngine (t: TestContext, redis: RedisServer, defaultHistoryLim
 }
 
 /** A store on a fresh redis-server; undefined (test skipped) without one. */
-async function openStore (t: TestContext, defaultHistoryLimit = 1000): Promise<ChatStore | undefined> {
+async function openStore (t: TestContext, options: StoreOptions = {}): Promise<ChatStore | undefined> {
   const redis = await startRedis(t)
-  return redis === undefined ? undefined : (await openEngine(t, redis, defaultHistoryLimit)).store
+  return redis === undefined ? undefined : (await openEngine(t, redis, options.defaultHistoryLimit, options.clientIdTtlMs)).store
 }
 
 /** A plain client for looking at what the engine wrote. */
@@ -42,7 +42,7 @@ test('two engines appending to one room share one gap-free seq', async (t) => {
   const b = (await openEngine(t, redis)).store
   await a.createRoom({ id: 'shared' })
   const pending = []
-  for (let i = 0; i < 100; i++) pending.push((i % 2 === 0 ? a : b).append('shared', 'u', String(i)))
+  for (let i = 0; i < 100; i++) pending.push((i % 2 === 0 ? a : b).append('shared', 'u', String(i)).then((appended) => appended.message))
   const results = await Promise.all(pending)
   assert.deepEqual(seqs(results).sort((x, y) => x - y), range(1, 100))
   assert.deepEqual(seqs(await b.history('shared', 100)), range(1, 100))
@@ -72,7 +72,7 @@ test('a message event reaches the subscribers once, before append resolves', asy
   engine.broker.subscribe((event) => here.push(event))
   other.broker.subscribe((event) => there.push(event))
   await engine.store.createRoom({ id: 'live' })
-  const messages = await Promise.all([1, 2, 3].map((i) => engine.store.append('live', 'u', `m${i}`)))
+  const messages = await Promise.all([1, 2, 3].map((i) => engine.store.append('live', 'u', `m${i}`).then((appended) => appended.message)))
   assert.deepEqual(here, messages.map((message) => ({ kind: 'message', message })))
   // publish() of a stored message adds nothing: the append already published it.
   for (const message of messages) engine.broker.publish({ kind: 'message', message })
@@ -90,7 +90,7 @@ test('acknowledged messages outlive the engine that wrote them', async (t) => {
   await first.store.createRoom({ id: 'kept', name: 'Kept', private: true, historyLimit: 4 })
   await first.store.setGrant('kept', 'alice')
   const written = await appendMany(first.store, 'kept', 6)
-  const pending = first.store.append('kept', 'u', 'flushed by close')
+  const pending = first.store.append('kept', 'u', 'flushed by close').then((appended) => appended.message)
   await first.broker.close()
   await first.store.close()
   assert.equal((await pending).seq, 7, 'a pending append is written before the store closes')
@@ -102,7 +102,7 @@ test('acknowledged messages outlive the engine that wrote them', async (t) => {
   assert.equal(await second.hasGrant('kept', 'alice'), true)
   assert.deepEqual(seqs(await second.history('kept', 100)), [4, 5, 6, 7])
   assert.deepEqual((await second.history('kept', 100)).slice(0, 3), written.slice(3))
-  assert.equal((await second.append('kept', 'bob', 'after restart')).seq, 8)
+  assert.equal((await second.append('kept', 'bob', 'after restart')).message.seq, 8)
 })
 
 test('a Redis outage makes ready() false and append reject, without hanging', async (t) => {

@@ -1,16 +1,24 @@
 import assert from 'node:assert/strict'
 import { test, type TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { NotFoundError, type ChatStore } from '../../src/engine/types.ts'
 
 /**
  * Opens a store for one test and closes it when the test ends; undefined when the engine cannot
  * run here (the helper has skipped the test, or failed it when the engine is required).
  */
-export type OpenStore = (t: TestContext, defaultHistoryLimit?: number) => Promise<ChatStore | undefined>
+export type OpenStore = (t: TestContext, options?: StoreOptions) => Promise<ChatStore | undefined>
+
+export interface StoreOptions {
+  /** 1000 when omitted. */
+  defaultHistoryLimit?: number
+  /** How long clientIds are remembered; the engine's default when omitted. */
+  clientIdTtlMs?: number
+}
 
 export async function appendMany (store: ChatStore, room: string, count: number) {
   const messages = []
-  for (let i = 1; i <= count; i++) messages.push(await store.append(room, 'alice', `m${i}`))
+  for (let i = 1; i <= count; i++) messages.push((await store.append(room, 'alice', `m${i}`)).message)
   return messages
 }
 
@@ -19,10 +27,10 @@ export const range = (from: number, to: number) => Array.from({ length: to - fro
 
 /** The ChatStore contract every engine keeps, registered as tests named after the engine. */
 export function storeContract (engine: string, open: OpenStore): void {
-  /** A test on a store opened with the given default history limit (1000 when omitted). */
-  const storeTest = (name: string, body: (store: ChatStore) => Promise<void>, defaultHistoryLimit?: number) =>
+  /** A test on a store opened with the given default history limit (1000 when omitted) or options. */
+  const storeTest = (name: string, body: (store: ChatStore) => Promise<void>, options?: number | StoreOptions) =>
     test(`${engine}: ${name}`, async (t) => {
-      const store = await open(t, defaultHistoryLimit)
+      const store = await open(t, typeof options === 'number' ? { defaultHistoryLimit: options } : options)
       if (store === undefined) return
       await body(store)
     })
@@ -31,7 +39,7 @@ export function storeContract (engine: string, open: OpenStore): void {
     await store.createRoom({ id: 'lobby' })
     assert.equal(await store.latestSeq('lobby'), 0)
     const text = 'hello "quoted" \\ \u00e9\u{1F600}\n'
-    const first = await store.append('lobby', 'alice', text)
+    const first = (await store.append('lobby', 'alice', text)).message
     assert.equal(first.seq, 1)
     assert.equal(first.room, 'lobby')
     assert.equal(first.user, 'alice')
@@ -39,7 +47,7 @@ export function storeContract (engine: string, open: OpenStore): void {
     assert.equal(typeof first.id, 'string')
     assert.ok(!Number.isNaN(Date.parse(first.time)), `time is ISO 8601: ${first.time}`)
     assert.equal(new Date(first.time).toISOString(), first.time)
-    const second = await store.append('lobby', 'bob', 'hi')
+    const second = (await store.append('lobby', 'bob', 'hi')).message
     assert.equal(second.seq, 2)
     assert.notEqual(second.id, first.id)
     assert.equal(await store.latestSeq('lobby'), 2)
@@ -51,7 +59,7 @@ export function storeContract (engine: string, open: OpenStore): void {
     for (const id of rooms) await store.createRoom({ id })
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => {
       const room = rooms[i % rooms.length]!
-      return store.append(room, `u${i % 7}`, `text ${i}`)
+      return store.append(room, `u${i % 7}`, `text ${i}`).then((appended) => appended.message)
     }))
     assert.equal(new Set(results.map((m) => m.id)).size, 300, 'every id is unique')
     for (const room of rooms) {
@@ -71,7 +79,7 @@ export function storeContract (engine: string, open: OpenStore): void {
     assert.deepEqual(seqs(await store.history('small', 100)), [8, 9, 10])
     assert.deepEqual(seqs(await store.history('default', 100)), [4, 5, 6, 7, 8], 'the default limit applies')
     assert.equal(await store.latestSeq('small'), 10, 'trimming does not reset seq')
-    assert.equal((await store.append('small', 'u', 'next')).seq, 11)
+    assert.equal((await store.append('small', 'u', 'next')).message.seq, 11)
   }, 5)
 
   storeTest('trimming applies within one batch of concurrent appends', async (store) => {
@@ -190,7 +198,7 @@ export function storeContract (engine: string, open: OpenStore): void {
     assert.equal(await store.hasGrant('gone', 'alice'), false)
     assert.equal(await store.latestSeq('gone'), 0)
     assert.deepEqual(await store.history('gone', 10), [])
-    assert.equal((await store.append('gone', 'u', 'again')).seq, 1)
+    assert.equal((await store.append('gone', 'u', 'again')).message.seq, 1)
   })
 
   storeTest('grants: set is idempotent, delete revokes, per room and per user', async (store) => {
@@ -223,7 +231,66 @@ export function storeContract (engine: string, open: OpenStore): void {
     const neighbour = store.append('fine', 'u', 'same batch')
     await store.deleteRoom('doomed')
     await assert.rejects(racing, NotFoundError)
-    assert.equal((await neighbour).seq, 1)
+    assert.equal((await neighbour).message.seq, 1)
     assert.equal(await store.getRoom('doomed'), undefined, 'a failed append does not bring the room back')
   })
+
+  storeTest('a repeated clientId stores nothing and resolves with the first message', async (store) => {
+    await store.createRoom({ id: 'once' })
+    const first = await store.append('once', 'alice', 'hello', 'c-1')
+    assert.equal(first.duplicate, false)
+    assert.equal(first.message.clientId, 'c-1', 'the stored message carries its clientId')
+    const again = await store.append('once', 'alice', 'hello, edited in the retry', 'c-1')
+    assert.equal(again.duplicate, true)
+    assert.deepEqual(again.message, first.message, 'the first message, not the repeat')
+    assert.equal(await store.latestSeq('once'), 1)
+    assert.deepEqual(await store.history('once', 50), [first.message])
+    const plain = await store.append('once', 'alice', 'no key')
+    assert.equal(plain.message.clientId, undefined, 'a message sent without a clientId has none')
+    assert.equal(plain.message.seq, 2)
+  })
+
+  storeTest('a clientId belongs to one user in one room', async (store) => {
+    await store.createRoom({ id: 'a' })
+    await store.createRoom({ id: 'b' })
+    const results = [
+      await store.append('a', 'alice', 'x', 'same'),
+      await store.append('a', 'bob', 'x', 'same'),
+      await store.append('b', 'alice', 'x', 'same')
+    ]
+    assert.deepEqual(results.map((r) => r.duplicate), [false, false, false])
+    assert.deepEqual(results.map((r) => `${r.message.room}#${r.message.seq}`), ['a#1', 'a#2', 'b#1'])
+  })
+
+  storeTest('a burst of five identical appends in one batch stores one message', async (store) => {
+    await store.createRoom({ id: 'burst' })
+    const results = await Promise.all(Array.from({ length: 5 }, () => store.append('burst', 'alice', 'tap tap', 'k:1')))
+    assert.equal(results.filter((r) => !r.duplicate).length, 1, 'one is stored')
+    assert.deepEqual(new Set(results.map((r) => r.message.id)).size, 1, 'all five answer with the same message')
+    assert.deepEqual(seqs(await store.history('burst', 50)), [1])
+  })
+
+  storeTest('a clientId is remembered after its message has left history', async (store) => {
+    await store.createRoom({ id: 'short', historyLimit: 2 })
+    const first = await store.append('short', 'alice', 'first', 'early')
+    await appendMany(store, 'short', 3)
+    assert.deepEqual(seqs(await store.history('short', 50)), [3, 4], 'the first message is trimmed')
+    const again = await store.append('short', 'alice', 'first', 'early')
+    assert.equal(again.duplicate, true)
+    assert.equal(again.message.seq, 1)
+    assert.equal(again.message.id, first.message.id)
+    assert.equal(again.message.clientId, 'early')
+    assert.equal(await store.latestSeq('short'), 4, 'nothing stored')
+  })
+
+  storeTest('a clientId is forgotten after its time to live', async (store) => {
+    await store.createRoom({ id: 'ttl' })
+    const first = await store.append('ttl', 'alice', 'one', 'old')
+    await sleep(300)
+    // A newer clientId gives the store its chance to forget the expired ones.
+    await store.append('ttl', 'alice', 'two', 'new')
+    const later = await store.append('ttl', 'alice', 'one again', 'old')
+    assert.equal(later.duplicate, false, 'an expired clientId is a new message')
+    assert.equal(later.message.seq, first.message.seq + 2)
+  }, { clientIdTtlMs: 150 })
 }
