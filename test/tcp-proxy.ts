@@ -5,25 +5,26 @@ export interface TcpProxy {
   /** The proxy's port on 127.0.0.1. */
   port: number
   /**
-   * From now on, the connections open at this moment pass nothing in either direction and
-   * stay open: a link that died without a FIN or RST. Later connections pass as usual.
+   * From now on, the connections open at this moment pass nothing and stay open: a link that
+   * died without a FIN or RST. `toClient` stalls only what the server sends, so requests
+   * still arrive but their answers are lost. Later connections pass as usual.
    */
-  stall: () => void
+  stall: (direction?: 'both' | 'toClient') => void
   /** Connections accepted so far. */
   accepted: () => number
 }
 
 /** A loopback TCP proxy to `targetPort` that can stall its links; closed when the test ends. */
 export async function startTcpProxy (t: TestContext, targetPort: number): Promise<TcpProxy> {
-  const links = new Set<{ client: Socket, upstream: Socket, stalled: boolean }>()
+  const links = new Set<{ client: Socket, upstream: Socket, toServer: boolean, toClient: boolean }>()
   let accepted = 0
   const server = createServer((client) => {
     accepted++
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort })
-    const link = { client, upstream, stalled: false }
+    const link = { client, upstream, toServer: true, toClient: true }
     links.add(link)
-    client.on('data', (chunk) => { if (!link.stalled) upstream.write(chunk) })
-    upstream.on('data', (chunk) => { if (!link.stalled) client.write(chunk) })
+    client.on('data', (chunk) => { if (link.toServer) upstream.write(chunk) })
+    upstream.on('data', (chunk) => { if (link.toClient) client.write(chunk) })
     const end = () => {
       links.delete(link)
       client.destroy()
@@ -45,7 +46,12 @@ export async function startTcpProxy (t: TestContext, targetPort: number): Promis
   const { port } = server.address() as { port: number }
   return {
     port,
-    stall: () => { for (const link of links) link.stalled = true },
+    stall: (direction = 'both') => {
+      for (const link of links) {
+        link.toClient = false
+        if (direction === 'both') link.toServer = false
+      }
+    },
     accepted: () => accepted
   }
 }

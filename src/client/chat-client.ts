@@ -169,7 +169,7 @@ export class ChatClient extends Emitter<ChatEvents> {
    * again with the same `clientId`, and the server stores it once.
    */
   send (room: string, text: string, options: SendOptions = {}): Promise<AckFrame> {
-    const frame: MessageFrame & { clientId: string } = { type: 'message', room, text, clientId: options.clientId ?? randomId() }
+    const frame: MessageFrame = { type: 'message', room, text, clientId: options.clientId ?? randomId() }
     return this.request<AckFrame>(frame, 'ack')
   }
 

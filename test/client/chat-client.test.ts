@@ -123,8 +123,12 @@ test('requests are answered by their replies, and errors reject with the frame\'
     const ack = await chat.send('lobby', `m${i}`)
     assert.equal(ack.seq, i)
   }
-  assert.deepEqual(seqs(await chat.history('lobby', { limit: 2 })), [4, 5])
-  assert.deepEqual(seqs(await chat.history('lobby', { before: 4, limit: 2 })), [2, 3])
+  const again = await chat.send('lobby', 'kept by the caller', { clientId: 'note:1' })
+  const repeat = await chat.send('lobby', 'kept by the caller', { clientId: 'note:1' })
+  assert.equal(again.duplicate, undefined)
+  assert.deepEqual({ seq: repeat.seq, id: repeat.id, duplicate: repeat.duplicate }, { seq: again.seq, id: again.id, duplicate: true })
+  assert.deepEqual(seqs(await chat.history('lobby', { limit: 2 })), [5, 6])
+  assert.deepEqual(seqs(await chat.history('lobby', { before: 5, limit: 2 })), [3, 4])
   assert.equal((await chat.leave('lobby')).type, 'left')
   assert.deepEqual(chat.joinedRooms, [])
 })
@@ -178,6 +182,30 @@ test('a stalled link is noticed by the ping and replaced; nothing is lost or dou
   assert.equal(ack.seq, 3)
   assert.deepEqual((await storedMessages(server.url, 'lobby')).map((message) => message.text),
     ['before', 'while alice is stalled', 'sent into the stalled link'])
+})
+
+test('a message whose ack was lost is resent after the reconnect and stored once (ack duplicate: true)', { timeout: 60_000 }, async (t) => {
+  const server = await startServer(t, { CHAT_HEARTBEAT_MS: 600_000 })
+  const proxy = await startTcpProxy(t, Number(new URL(server.url).port))
+  const alice = client(t, { url: `ws://127.0.0.1:${proxy.port}/ws`, user: 'alice' })
+  const seen = record(alice)
+  await alice.connect()
+  await alice.join('lobby')
+  await alice.send('lobby', 'first')
+
+  // The server gets the next message and stores it, but neither its broadcast nor its ack
+  // comes back; the client must send it again on the new connection.
+  proxy.stall('toClient')
+  const ack = await alice.send('lobby', 'stored, answer lost')
+  assert.equal(ack.duplicate, true, 'the resend was recognised as a repeat')
+  assert.equal(ack.seq, 2)
+  assert.equal(proxy.accepted(), 2)
+  assert.match(seen.disconnects[0]?.reason ?? '', /no answer to ping/)
+  const stored = await storedMessages(server.url, 'lobby')
+  assert.deepEqual(stored.map((message) => message.text), ['first', 'stored, answer lost'])
+  assert.equal(stored[1]!.id, ack.id)
+  await eventually(() => seen.messages.length === 2, 5000, 'the stored message replayed')
+  assert.deepEqual(seqs(seen.messages), [1, 2])
 })
 
 test('a token function is called again for every connection (JWT mode, expiring tokens)', { timeout: 60_000 }, async (t) => {
