@@ -63,8 +63,11 @@ function notice (text: string): void {
 
 function showConnection (): void {
   const state = chat?.state ?? 'closed'
-  const extra = problem ?? (waiting > 0 && state !== 'open' ? `${waiting} waiting to be sent` : undefined)
-  renderConnection(ui.connection, state, me, extra === undefined ? undefined : `(${extra})`)
+  const extras = [problem, waiting > 0 && state !== 'open' ? `${waiting} waiting to be sent` : undefined]
+    .filter((extra) => extra !== undefined)
+  renderConnection(ui.connection, state, me, extras.length === 0 ? undefined : `(${extras.join('; ')})`)
+  // Who is online is last known, not current, while the connection is down.
+  ui.chat.dataset.connection = state
 }
 
 // ---- sign in ------------------------------------------------------------------------
@@ -142,7 +145,11 @@ function start (identity: { user: string } | { token: string }): void {
     showConnection()
   })
   client.on('disconnect', (info) => {
-    if (!info.wasOpen) problem = config?.auth === 'jwt' ? 'cannot connect: is the token valid? retrying' : 'cannot connect; retrying'
+    // Never connected yet: a wrong token or an unreachable server. (While reconnecting,
+    // failed attempts are expected: the server is away.)
+    if (!info.wasOpen && client.state === 'connecting') {
+      problem = config?.auth === 'jwt' ? 'cannot connect: is the token valid? retrying' : 'cannot connect; retrying'
+    }
     showConnection()
   })
   client.on('welcome', (welcome) => {
