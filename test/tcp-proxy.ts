@@ -12,15 +12,20 @@ export interface TcpProxy {
   stall: (direction?: 'both' | 'toClient') => void
   /** Connections accepted so far. */
   accepted: () => number
+  /** Stops accepting and destroys every socket (also done when the test ends). */
+  close: () => void
 }
 
 /** A loopback TCP proxy to `targetPort` that can stall its links; closed when the test ends. */
 export async function startTcpProxy (t: TestContext, targetPort: number): Promise<TcpProxy> {
   const links = new Set<{ client: Socket, upstream: Socket, toServer: boolean, toClient: boolean }>()
+  const sockets = new Set<Socket>()
   let accepted = 0
   const server = createServer((client) => {
     accepted++
+    sockets.add(client)
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort })
+    sockets.add(upstream)
     const link = { client, upstream, toServer: true, toClient: true }
     links.add(link)
     client.on('data', (chunk) => { if (link.toServer) upstream.write(chunk) })
@@ -36,13 +41,13 @@ export async function startTcpProxy (t: TestContext, targetPort: number): Promis
     upstream.on('error', end)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.after(() => new Promise<void>((resolve) => {
-    for (const link of links) {
-      link.client.destroy()
-      link.upstream.destroy()
-    }
-    server.close(() => resolve())
-  }))
+  // Stops accepting and destroys every socket it ever made; nothing is waited for, so a
+  // client still reconnecting while the test ends cannot hold the proxy open.
+  const close = () => {
+    server.close()
+    for (const socket of sockets) socket.destroy()
+  }
+  t.after(close)
   const { port } = server.address() as { port: number }
   return {
     port,
@@ -52,6 +57,7 @@ export async function startTcpProxy (t: TestContext, targetPort: number): Promis
         if (direction === 'both') link.toServer = false
       }
     },
-    accepted: () => accepted
+    accepted: () => accepted,
+    close
   }
 }

@@ -41,6 +41,13 @@ async function storedMessages (url: string, room: string): Promise<Message[]> {
   return all
 }
 
+/** A promise the test waits for, but not forever. */
+function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms) })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
 const seqs = (messages: Message[]) => messages.map((message) => message.seq)
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1)
 
@@ -83,7 +90,7 @@ test('two clients keep chatting through a SIGKILL and restart: each seq once and
     await sleep(30)
   }
   await restarted
-  const acked = await Promise.all(acks)
+  const acked = await within(Promise.all(acks), 60_000, 'every ack')
 
   const stored = await storedMessages(server.url, 'lobby')
   assert.deepEqual(stored.map((message) => message.text).sort(), [...sent].sort(), 'every message sent is stored exactly once')
@@ -150,11 +157,16 @@ test('a send past CHAT_MSG_RATE rejects with rate_limited and is not stored', as
 })
 
 test('a stalled link is noticed by the ping and replaced; nothing is lost or doubled', { timeout: 60_000 }, async (t) => {
+  // Hooks run in the order they were added: this one first, so the server's close does not
+  // wait for a link the proxy holds open while alice keeps reconnecting through it.
+  let stop = () => {}
+  t.after(() => stop())
   // The server would notice the dead peer only after ten minutes: the client's ping must.
   const server = await startServer(t, { CHAT_HEARTBEAT_MS: 600_000 })
   const port = Number(new URL(server.url).port)
   const proxy = await startTcpProxy(t, port)
   const alice = client(t, { url: `ws://127.0.0.1:${proxy.port}/ws`, user: 'alice' })
+  stop = () => { alice.close(); proxy.close() }
   const bob = client(t, { url: server.wsUrl, user: 'bob' })
   const seen = record(alice)
   await alice.connect()
@@ -171,7 +183,7 @@ test('a stalled link is noticed by the ping and replaced; nothing is lost or dou
   await eventually(() => seen.disconnects.length > 0, 20_000, 'the dead link noticed')
   assert.match(seen.disconnects[0]!.reason, /no answer to ping/)
   assert.equal(seen.disconnects[0]!.wasOpen, true)
-  const ack = await during
+  const ack = await within(during, 20_000, 'the ack of the message sent into the stalled link')
   await eventually(() => seen.messages.length === 3, 10_000, 'alice caught up')
   assert.equal(proxy.accepted(), 2, 'alice reconnected through a new link')
   assert.deepEqual(seen.messages.map((message) => `${message.seq} ${message.user}: ${message.text}`), [
@@ -185,9 +197,12 @@ test('a stalled link is noticed by the ping and replaced; nothing is lost or dou
 })
 
 test('a message whose ack was lost is resent after the reconnect and stored once (ack duplicate: true)', { timeout: 60_000 }, async (t) => {
+  let stop = () => {}
+  t.after(() => stop())
   const server = await startServer(t, { CHAT_HEARTBEAT_MS: 600_000 })
   const proxy = await startTcpProxy(t, Number(new URL(server.url).port))
   const alice = client(t, { url: `ws://127.0.0.1:${proxy.port}/ws`, user: 'alice' })
+  stop = () => { alice.close(); proxy.close() }
   const seen = record(alice)
   await alice.connect()
   await alice.join('lobby')
@@ -196,7 +211,7 @@ test('a message whose ack was lost is resent after the reconnect and stored once
   // The server gets the next message and stores it, but neither its broadcast nor its ack
   // comes back; the client must send it again on the new connection.
   proxy.stall('toClient')
-  const ack = await alice.send('lobby', 'stored, answer lost')
+  const ack = await within(alice.send('lobby', 'stored, answer lost'), 30_000, 'the ack after the resend')
   assert.equal(ack.duplicate, true, 'the resend was recognised as a repeat')
   assert.equal(ack.seq, 2)
   assert.equal(proxy.accepted(), 2)
