@@ -38,6 +38,9 @@ export interface HubStats {
 
 const HISTORY_DEFAULT_LIMIT = 50
 
+/** A join refused after it started: the grant went away meanwhile. */
+class Forbidden extends Error {}
+
 /**
  * The hub: room membership on this node, presence, and fan-out. Every state change that
  * must not race with a broadcast is synchronous; where the engine must be awaited (a join
@@ -123,10 +126,16 @@ export class ChatHub {
         ? { latestSeq: await this.store.latestSeq(room), messages: [] as Message[], recovered: true }
         : await this.store.recover(room, since)
       online = await this.engine.broker.online(room)
+      // A grant revoked while the engine started following the room may have announced its
+      // kick before this node listened: ask again now that it does.
+      if (record.private && !rejoin && !(await this.store.hasGrant(room, connection.user))) throw new Forbidden()
     } catch (err) {
-      connection.log.error({ err, room }, 'join failed')
       const announced = this.detach(connection, room)
       await this.leftRoom(connection, room, announced).catch(() => {})
+      // The room was deleted, or the grant revoked, while the join was under way.
+      if (err instanceof NotFoundError) return this.reply(connection, 'not_found', `room ${room} does not exist`, ref)
+      if (err instanceof Forbidden) return this.reply(connection, 'forbidden', `room ${room} is private and ${connection.user} has no grant`, ref)
+      connection.log.error({ err, room }, 'join failed')
       return this.reply(connection, 'internal', 'join failed; try again', ref)
     }
 

@@ -219,10 +219,10 @@ export function storeContract (engine: string, open: OpenStore): void {
     await assert.rejects(store.append('doomed', 'u', 'after'), NotFoundError)
 
     await store.createRoom({ id: 'doomed' })
-    const racing = store.append('doomed', 'u', 'queued before the delete')
+    const racing = assert.rejects(store.append('doomed', 'u', 'queued before the delete'), NotFoundError)
     const neighbour = store.append('fine', 'u', 'same batch')
     await store.deleteRoom('doomed')
-    await assert.rejects(racing, NotFoundError)
+    await racing
     assert.equal((await neighbour).seq, 1)
     assert.equal(await store.getRoom('doomed'), undefined, 'a failed append does not bring the room back')
   })
