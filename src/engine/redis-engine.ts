@@ -164,8 +164,13 @@ async function moveLegacyLayout (redis: RedisClient, cluster: boolean, log: Engi
       if (ids.length < 500) break
       after = `(${ids[ids.length - 1]!}`
     }
-    // Presence of nodes that ran the old layout; they are deregistered by the dead-node cleanup.
-    for (const id of await redis.zrange(globalKeys.nodes, 0, -1)) await redis.del(legacyKeys.nodePresence(id))
+    // Presence of nodes that ran the old layout (they are deregistered by the dead-node cleanup).
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', legacyKeys.nodePresence('*'), 'COUNT', 1000)
+      if (keys.length > 0) await redis.del(...keys)
+      cursor = next
+    } while (cursor !== '0')
   }
   await redis.set(globalKeys.layout, LAYOUT)
   if (moved > 0) log.info({ moved }, 'rooms moved to the partitioned key layout')

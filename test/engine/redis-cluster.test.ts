@@ -153,3 +153,33 @@ layoutTest('a node that dies has its users leave presence on the other nodes', a
   const rejoin = await connectAs(t, a, 'dave')
   assert.deepEqual([...(await rejoin.join('room')).members].sort(), ['alice', 'dave'])
 })
+
+layoutTest('members keep every message, once and in order, without re-joining, when the subscriptions are cut', async (t, redis) => {
+  const [a, b] = await twoNodes(t, redis, { CHAT_MSG_RATE: 1000 })
+  const alice = await connectAs(t, a, 'alice')
+  const bob = await connectAs(t, b, 'bob')
+  await alice.join('steady')
+  await bob.join('steady')
+  const total = 150
+  const cuts = (async () => {
+    for (let cut = 0; cut < 3; cut++) {
+      await new Promise((resolve) => setTimeout(resolve, 40))
+      await Promise.all(redis.primaries().map((node) => node.client('KILL', 'TYPE', 'pubsub')))
+    }
+  })()
+  for (let i = 1; i <= total; i++) {
+    alice.send({ type: 'message', room: 'steady', text: `m${i}` })
+    if (i % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  await cuts
+  const onB: number[] = []
+  const onA: number[] = []
+  for (let i = 0; i < total; i++) onB.push((await bob.next('message', 15_000)).seq)
+  for (let i = 0; i < total; i++) onA.push((await alice.next('message', 15_000)).seq)
+  const expected = Array.from({ length: total }, (_, i) => i + 1)
+  assert.deepEqual(onB, expected, 'the member on the other node')
+  assert.deepEqual(onA, expected, 'the sender, on its own node')
+  await bob.nothing('message', 300)
+  await eventually(() => alice.frames.filter((frame) => frame.type === 'ack').length === total, 5000, 'every send acknowledged')
+  assert.deepEqual(alice.frames.filter((frame) => frame.type === 'ack').map((frame) => frame.seq), expected)
+})

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import type { TestContext } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import pino from 'pino'
 import { createRedisEngine } from '../../src/engine/redis-engine.ts'
 import { type ChatEngine, type ChatStore, type RoomEvent } from '../../src/engine/types.ts'
@@ -125,4 +125,36 @@ layoutTest('rooms spread over many slots keep one contiguous seq each', async (t
     assert.deepEqual(seqs(await b.history(id, 100)), range(1, 10))
   }
   assert.deepEqual((await a.listRooms(100)).rooms.map((r) => r.id), [...rooms].sort())
+})
+
+test('rooms of the single-channel layout are moved to their partitions\' keys at start-up, once', async (t) => {
+  const redis = await startRedisTarget(t, 'standalone')
+  if (redis === undefined) return
+  const client = redis.inspect(t)
+  const message = (seq: number) => JSON.stringify({ room: 'lobby', seq, id: `id-${seq}`, user: 'alice', text: `old ${seq}`, time: new Date(seq * 1000).toISOString() })
+  await client.zadd('chat:rooms', 0, 'lobby', 0, 'staff')
+  await client.hset('chat:room:lobby', 'name', 'Lobby', 'private', '0', 'historyLimit', '', 'createdAt', '2024-01-01T00:00:00.000Z', 'lastSeq', 2)
+  await client.zadd('chat:msgs:lobby', 1, message(1), 2, message(2))
+  await client.hset('chat:room:staff', 'name', 'Staff', 'private', '1', 'historyLimit', '5', 'createdAt', '2024-01-02T00:00:00.000Z', 'lastSeq', 0)
+  await client.sadd('chat:grants:staff', 'bob')
+  await client.hset('chat:presence:lobby', 'alice', 1)
+  await client.zadd('chat:nodes', 1, 'old-node')
+  await client.sadd('chat:node:old-node:presence', 'lobby\u0000alice\u0000c1')
+
+  const store = (await openEngine(t, redis)).store
+  assert.equal(await client.get('chat:layout'), '2')
+  assert.deepEqual(await redis.keys('chat:room:*'), [], 'nothing is left under the old names')
+  assert.deepEqual(await redis.keys('chat:*presence*'), [])
+  assert.deepEqual(await store.getRoom('lobby'), { id: 'lobby', name: 'Lobby', private: false, historyLimit: null, createdAt: '2024-01-01T00:00:00.000Z' })
+  assert.deepEqual((await store.history('lobby', 10)).map((m) => m.text), ['old 1', 'old 2'])
+  assert.equal(await store.hasGrant('staff', 'bob'), true)
+  assert.deepEqual((await store.listRooms(10)).rooms.map((r) => r.id), ['lobby', 'staff'])
+  assert.equal((await store.append('lobby', 'bob', 'new')).seq, 3)
+
+  // A second start finds the layout marked and moves nothing, even keys that look old.
+  await client.hset('chat:room:late', 'name', 'Late', 'createdAt', '2024-01-03T00:00:00.000Z', 'lastSeq', 0)
+  await client.zadd('chat:rooms', 0, 'late')
+  const again = (await openEngine(t, redis)).store
+  assert.equal(await again.getRoom('late'), undefined)
+  assert.equal(await client.exists('chat:room:late'), 1)
 })
