@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { Id, Message } from '../schemas/common.ts'
-import type { ChatBroker, OnlineUser, RoomEvent } from './types.ts'
+import type { ChatBroker, OnlineUser, RoomEvent, TypingState } from './types.ts'
 import { answers, PREFIX, presenceEntry, redisKeys as keys } from './redis-scripts.ts'
 
 /** What the engine logs through: pino and Fastify's logger both fit. */
@@ -39,7 +39,10 @@ const RoomEventSchema = Type.Union([
     kind: Type.Literal('presence'), room: Id, event: Type.Union([Type.Literal('join'), Type.Literal('leave')]), user: Id, time: Type.String()
   }),
   Type.Object({ kind: Type.Literal('kick'), room: Id, user: Id, reason: Type.String() }),
-  Type.Object({ kind: Type.Literal('room_deleted'), room: Id })
+  Type.Object({ kind: Type.Literal('room_deleted'), room: Id }),
+  Type.Object({ kind: Type.Literal('updated'), message: Message }),
+  Type.Object({ kind: Type.Literal('typing'), room: Id, users: Type.Array(Id) }),
+  Type.Object({ kind: Type.Literal('read'), room: Id, user: Id, seq: Type.Integer({ minimum: 0 }) })
 ])
 const roomEvent = Compile(RoomEventSchema)
 
@@ -107,6 +110,14 @@ export function createRedisBroker (options: RedisBrokerOptions): ChatBroker {
       .catch((err: unknown) => log.error({ err, kind: event.kind }, 'publishing an event failed'))
   }
 
+  async function typing (room: string, user: string, op: 'start' | 'stop' | 'sweep', ttlMs: number): Promise<TypingState> {
+    const [changed, nextExpiry, ...users] = await redis.chatTyping(keys.typing(room), user, op, String(ttlMs), keys.channel, room)
+    const state: TypingState = {}
+    if (Number(nextExpiry) >= 0) state.nextExpiryMs = Number(nextExpiry)
+    if (changed === 1) state.changed = users.map(String)
+    return state
+  }
+
   const leave = (room: string, user: string) =>
     send({ kind: 'presence', room, event: 'leave', user, time: new Date().toISOString() })
 
@@ -167,8 +178,8 @@ export function createRedisBroker (options: RedisBrokerOptions): ChatBroker {
   return {
     publish (event) {
       if (closed) return
-      // A message event is published by the append script, in the same step as its seq.
-      if (event.kind === 'message') return
+      // These are published by the scripts that make the change, in the same step.
+      if (event.kind === 'message' || event.kind === 'updated' || event.kind === 'typing') return
       send(event)
     },
     subscribe (listener) {
@@ -205,6 +216,8 @@ export function createRedisBroker (options: RedisBrokerOptions): ChatBroker {
     async presenceClear (room) {
       await redis.del(keys.presence(room))
     },
+    typing: (room, user, active, ttlMs) => typing(room, user, active ? 'start' : 'stop', ttlMs),
+    expireTyping: (room) => typing(room, '', 'sweep', 0),
     async ready () {
       return !closed && options.subscribed() && await answers(redis)
     },

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis, Result } from 'ioredis'
+import { featureScripts } from './redis-feature-scripts.ts'
 
 /**
  * Key names of the Redis engine. Ids match the contract's id pattern, so they never contain
@@ -13,6 +14,14 @@ export const redisKeys = {
   messages: (room: string) => `${PREFIX}msgs:${room}`,
   /** One (room, user, clientId) sent recently: "seq id time", expiring after CLIENT_ID_TTL_MS. */
   sent: (room: string, user: string, clientId: string) => `${PREFIX}sent:${room}:${user}:${clientId}`,
+  /** Sorted set of the room's changed messages: member = seq, score = the room's latest seq at the change. */
+  changes: (room: string) => `${PREFIX}changes:${room}`,
+  /** Hash of the room's read seqs: user → seq. */
+  reads: (room: string) => `${PREFIX}reads:${room}`,
+  /** Set of the rooms where the user has a read seq (may name deleted rooms, skipped when read). */
+  userRooms: (user: string) => `${PREFIX}user:${user}:rooms`,
+  /** Sorted set of the users typing in the room, scored by when their typing expires. */
+  typing: (room: string) => `${PREFIX}typing:${room}`,
   presence: (room: string) => `${PREFIX}presence:${room}`,
   nodes: `${PREFIX}nodes`,
   nodePresence: (nodeId: string) => `${PREFIX}node:${nodeId}:presence`,
@@ -59,12 +68,12 @@ local limit = tonumber(state[3]) or tonumber(ARGV[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(state[5]) - limit)
 return { state[1], state[2], state[3], state[4] }`
   },
-  /** KEYS: room hash, messages, grants, rooms index. ARGV: id. */
+  /** KEYS: room hash, messages, grants, rooms index, then more keys of the room to delete. ARGV: id. */
   chatDeleteRoom: {
-    numberOfKeys: 4,
+    numberOfKeys: 7,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7])
 redis.call('ZREM', KEYS[4], ARGV[1])
 return 1`
   },
@@ -199,13 +208,12 @@ return #entries`
   }
 } as const
 
-type Scripts = typeof scripts
-
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     chatCreateRoom(room: string, rooms: string, id: string, name: string, priv: string, historyLimit: string, createdAt: string): Result<number, Context>
     chatUpdateRoom(room: string, messages: string, ...args: string[]): Result<[string, string, string, string] | null, Context>
-    chatDeleteRoom(room: string, messages: string, grants: string, rooms: string, id: string): Result<number, Context>
+    chatDeleteRoom(room: string, messages: string, grants: string, rooms: string, changes: string, reads: string, typing: string,
+      id: string): Result<number, Context>
     chatSetGrant(room: string, grants: string, user: string): Result<number | null, Context>
     chatAppend(room: string, messages: string, sent: string, head: string, tail: string, defaultLimit: string, channel: string,
       hasClientId: string, ttlMs: string, id: string, time: string): Result<[1, number] | [0, string, string] | null, Context>
@@ -220,7 +228,7 @@ declare module 'ioredis' {
 
 /** Registers the engine's scripts on a connection (EVALSHA, falling back to EVAL once). */
 export function defineScripts (redis: Redis): void {
-  for (const [name, script] of Object.entries(scripts) as [keyof Scripts, Scripts[keyof Scripts]][]) {
+  for (const [name, script] of Object.entries({ ...scripts, ...featureScripts })) {
     redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua })
   }
 }

@@ -5,6 +5,7 @@ import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } 
 import { CLIENT_ID_TTL_MS, NotFoundError } from './types.ts'
 import { answers, redisKeys as keys } from './redis-scripts.ts'
 import { createAppendBatcher, type PendingAppend } from '../storage/append-batcher.ts'
+import { createRedisChatState } from './redis-chat-state.ts'
 import { newRoomRecord } from './room-record.ts'
 
 export interface RedisStoreOptions {
@@ -47,6 +48,7 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
   const { redis, barrier } = options
   const defaultLimit = String(options.defaultHistoryLimit)
   const clientIdTtl = String(options.clientIdTtlMs ?? CLIENT_ID_TTL_MS)
+  const { changedSince, ...chatState } = createRedisChatState(redis, options.defaultHistoryLimit)
   let closed = false
   const inFlight = new Set<Promise<void>>()
 
@@ -109,6 +111,7 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
   }
 
   return {
+    ...chatState,
     async createRoom (input: RoomInput) {
       const record = newRoomRecord(input)
       const created = await redis.chatCreateRoom(keys.room(record.id), keys.rooms, record.id, record.name,
@@ -145,7 +148,8 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     },
     async deleteRoom (id) {
       // Appends still queued for this room fail with NotFoundError when their batch runs.
-      return await redis.chatDeleteRoom(keys.room(id), keys.messages(id), keys.grants(id), keys.rooms, id) === 1
+      return await redis.chatDeleteRoom(keys.room(id), keys.messages(id), keys.grants(id), keys.rooms,
+        keys.changes(id), keys.reads(id), keys.typing(id), id) === 1
     },
     async setGrant (roomId, user) {
       const done = await redis.chatSetGrant(keys.room(roomId), keys.grants(roomId), user)
@@ -172,14 +176,17 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       return members.reverse().map(parseMessage)
     },
     async recover (roomId, since): Promise<Recovery> {
-      const reply = await redis.chatRecover(keys.room(roomId), keys.messages(roomId), String(since), defaultLimit)
+      const [reply, changed] = await Promise.all([
+        redis.chatRecover(keys.room(roomId), keys.messages(roomId), String(since), defaultLimit),
+        changedSince(roomId, since)
+      ])
       await barrier()
       const latestSeq = Number(reply[0])
-      if (latestSeq < 0) return { latestSeq: 0, messages: [], recovered: since === 0 }
-      if (since >= latestSeq) return { latestSeq, messages: [], recovered: since === latestSeq }
+      if (latestSeq < 0) return { latestSeq: 0, changed: [], messages: [], recovered: since === 0 }
+      if (since >= latestSeq) return { latestSeq, changed, messages: [], recovered: since === latestSeq }
       const oldest = Number(reply[1])
       const messages = (reply.slice(2) as string[]).map(parseMessage)
-      return { latestSeq, messages, recovered: oldest > 0 && oldest <= since + 1 }
+      return { latestSeq, changed, messages, recovered: oldest > 0 && oldest <= since + 1 }
     },
     async ready () {
       return !closed && await answers(redis)

@@ -29,6 +29,10 @@ export const Message = Type.Object({
   user: Id,
   text: Type.String(),
   time: IsoTime,
-  clientId: Type.Optional(ClientId)
+  clientId: Type.Optional(ClientId),
+  version: Type.Optional(Type.Integer({ minimum: 1, description: '1 for a message never edited, one more per edit' })),
+  editedAt: Type.Optional(IsoTime),
+  deleted: Type.Optional(Type.Literal(true)),
+  deletedAt: Type.Optional(IsoTime)
 })
 export type Message = Static<typeof Message>
