@@ -83,10 +83,11 @@ export class ReadState {
   private move (move: PendingMove): void {
     const key = `${move.room}\u0000${move.user}`
     const pending = this.pending.get(key)
-    if (pending === undefined) this.pending.set(key, move)
+    if (pending === undefined) this.pending.set(key, { ...move })
     else {
+      // A read frame below a move already pending moves nothing, so it announces nothing.
+      if (move.announce && move.seq >= pending.seq) pending.announce = true
       pending.seq = Math.max(pending.seq, move.seq)
-      pending.announce ||= move.announce
     }
     this.timer ??= setTimeout(() => { void this.flush() }, this.flushMs).unref()
   }
