@@ -111,7 +111,8 @@ export default fp(async (fastify) => {
       return check.identity
     }
     const user = query.user
-    if (user === undefined || user === '') return { user: 'guest-' + randomBytes(6).toString('hex') }
+    // Only a missing ?user= makes a guest; an empty or malformed one is a mistake worth a 400.
+    if (user === undefined) return { user: 'guest-' + randomBytes(6).toString('hex') }
     if (typeof user !== 'string' || !idRegExp.test(user)) {
       void reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'user must match ^[A-Za-z0-9_.-]{1,64}$' })
       return undefined

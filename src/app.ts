@@ -10,11 +10,15 @@ import swagger from '../plugins/external/swagger.ts'
 import websocket from '../plugins/external/websocket.ts'
 import heartbeat from '../plugins/heartbeat.ts'
 import messageSchemas from '../plugins/message-schemas.ts'
+import messageEdits from '../plugins/message-edits.ts'
 import metrics from '../plugins/metrics.ts'
+import readState from '../plugins/read-state.ts'
 import rooms from '../plugins/rooms.ts'
 import storage from '../plugins/storage.ts'
+import typing from '../plugins/typing.ts'
 import health from '../routes/health.ts'
 import roomRoutes from '../routes/rooms/index.ts'
+import userRoutes from '../routes/users/index.ts'
 import wsRoutes from '../routes/ws/index.ts'
 import type { Config } from './config.ts'
 import { loggerOptions } from './logger.ts'
@@ -47,6 +51,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(connectionRegistry)
   await app.register(messageSchemas)
   await app.register(rooms)
+  await app.register(messageEdits)
+  await app.register(typing)
+  await app.register(readState)
   await app.register(heartbeat)
   await app.register(auth)
   await app.register(adminAuth)
@@ -75,6 +82,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(health)
   await app.register(wsRoutes)
   await app.register(roomRoutes)
+  await app.register(userRoutes)
   return app
 }
 

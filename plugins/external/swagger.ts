@@ -19,7 +19,7 @@ export default fp(async (fastify) => {
       components: {
         securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'CHAT_ADMIN_TOKEN, when set' } }
       },
-      tags: [{ name: 'rooms' }, { name: 'operations' }]
+      tags: [{ name: 'rooms' }, { name: 'users' }, { name: 'operations' }]
     }
   })
   await fastify.register(fastifySwaggerUi, { routePrefix: '/docs' })

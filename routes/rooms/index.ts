@@ -4,8 +4,8 @@ import type { RoomRecord } from '../../src/engine/types.ts'
 import { idRegExp } from '../../src/schemas/common.ts'
 import { postMessageBody } from '../../src/schemas/post-message.ts'
 import {
-  CreateRoomBody, GrantParams, HttpError, ListRoomsQuery, Message, MessageList, MessagesQuery,
-  OnlineList, PatchRoomBody, Room, RoomList, RoomParams
+  CreateRoomBody, EditMessageBody, GrantParams, HttpError, ListRoomsQuery, Message, MessageList, MessageParams, MessagesQuery,
+  OnlineList, PatchRoomBody, ReadList, Room, RoomList, RoomParams
 } from '../../src/schemas/rest.ts'
 
 const encodeCursor = (id: string) => Buffer.from(id).toString('base64url')
@@ -132,15 +132,69 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.post('/rooms/:id/messages', {
     schema: {
-      tags: ['rooms'], summary: 'Post a message to the room as `user` (default `system`)', security,
-      params: RoomParams, body: postMessageBody(fastify.config.CHAT_MAX_TEXT), response: { 201: Message, ...errors }
+      tags: ['rooms'],
+      summary: 'Post a message to the room as `user` (default `system`)',
+      description: 'With a `clientId`, a repeat by the same user in the same room within 24 hours stores nothing and ' +
+        'answers 200 with the message stored the first time.',
+      security,
+      params: RoomParams,
+      body: postMessageBody(fastify.config.CHAT_MAX_TEXT),
+      response: { 201: Message, 200: Message, ...errors }
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const message = await hub.postMessage(id, request.body.user ?? 'system', request.body.text)
-    if (message === undefined) return notFound(reply, id)
-    return reply.code(201).send(message)
+    const { text, user = 'system', clientId } = request.body
+    const appended = await hub.postMessage(id, user, text, clientId)
+    if (appended === undefined) return notFound(reply, id)
+    return reply.code(appended.duplicate ? 200 : 201).send(appended.message)
   })
+
+  fastify.patch('/rooms/:id/messages/:seq', {
+    schema: {
+      tags: ['rooms'],
+      summary: 'Edit any message (operator); members get `updated`',
+      security,
+      params: MessageParams,
+      body: EditMessageBody(fastify.config.CHAT_MAX_TEXT),
+      response: { 200: Message, ...errors }
+    }
+  }, async (request, reply) => {
+    const { id, seq } = request.params
+    const change = await fastify.messageEdits.editAny(id, seq, request.body.text)
+    if (change.outcome !== 'changed') return messageNotFound(reply, id, seq, 'is not retained or was deleted')
+    return change.message
+  })
+
+  fastify.delete('/rooms/:id/messages/:seq', {
+    schema: {
+      tags: ['rooms'],
+      summary: 'Delete any message (operator): it becomes a tombstone that keeps its seq; members get `updated`',
+      description: 'Deleting a deleted message changes nothing and answers 204 again.',
+      security,
+      params: MessageParams,
+      response: { 204: { type: 'null', description: 'deleted' }, ...errors }
+    }
+  }, async (request, reply) => {
+    const { id, seq } = request.params
+    const change = await fastify.messageEdits.deleteAny(id, seq)
+    if (change.outcome === 'not_found' || change.outcome === 'forbidden') return messageNotFound(reply, id, seq, 'is not retained')
+    return reply.code(204).send(null)
+  })
+
+  fastify.get('/rooms/:id/reads', {
+    schema: {
+      tags: ['rooms'], summary: 'Read seqs of the room ("seen by")', security, params: RoomParams,
+      response: { 200: ReadList, ...errors }
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    if (await store.getRoom(id) === undefined) return notFound(reply, id)
+    return { reads: await fastify.readState.readsOf(id) }
+  })
+}
+
+function messageNotFound (reply: FastifyReply, room: string, seq: number, why: string) {
+  return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `message ${seq} of room ${room} ${why}` })
 }
 
 export default rooms

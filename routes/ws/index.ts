@@ -90,6 +90,12 @@ const ws: FastifyPluginAsync = async (fastify) => {
       case 'history': return hub.history(connection, frame)
       case 'ping': return connection.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref })
       case 'refresh': return refresh(connection, frame)
+      case 'edit': return fastify.messageEdits.edit(connection, frame)
+      case 'delete': return fastify.messageEdits.delete(connection, frame)
+      case 'typing': return fastify.typing.handle(connection, frame)
+      case 'read': return fastify.readState.read(connection, frame)
+      case 'unread': return fastify.readState.unread(connection, frame)
+      case 'reads': return fastify.readState.reads(connection, frame)
     }
   }
 

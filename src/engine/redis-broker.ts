@@ -1,4 +1,4 @@
-import type { ChatBroker, OnlineUser, RoomEvent } from './types.ts'
+import type { ChatBroker, OnlineUser, RoomEvent, TypingState } from './types.ts'
 import { answers, type EngineLog, type RedisClient } from './redis-connection.ts'
 import { parseNodeEvent } from './redis-events.ts'
 import { globalKeys, PARTITIONS, partitionKeys, presenceEntry, roomKeys } from './redis-keys.ts'
@@ -122,6 +122,15 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
       .catch((err: unknown) => log.error({ err, channel }, 'publishing an event failed'))
   }
 
+  async function typing (room: string, user: string, op: 'start' | 'stop' | 'sweep', ttlMs: number): Promise<TypingState> {
+    const keys = roomKeys(room)
+    const [changed, nextExpiry, ...users] = await redis.chatTyping(keys.typing, user, op, String(ttlMs), keys.channel, room, options.publish)
+    const state: TypingState = {}
+    if (Number(nextExpiry) >= 0) state.nextExpiryMs = Number(nextExpiry)
+    if (changed === 1) state.changed = users.map(String)
+    return state
+  }
+
   const announce = (room: string, event: 'join' | 'leave', user: string) =>
     send(roomKeys(room).channel, { kind: 'presence', room, event, user, time: new Date().toISOString() })
 
@@ -221,8 +230,8 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
     handlers,
     publish (event) {
       if (closed) return
-      // A message event is published by the append script, in the same step as its seq.
-      if (event.kind === 'message') return
+      // These are published by the scripts that make the change, in the same step.
+      if (event.kind === 'message' || event.kind === 'updated' || event.kind === 'typing') return
       send(roomKeys(event.room).channel, event)
     },
     subscribe (listener) {
@@ -267,6 +276,8 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
     async presenceClear (room) {
       await redis.del(roomKeys(room).presence)
     },
+    typing: (room, user, active, ttlMs) => typing(room, user, active ? 'start' : 'stop', ttlMs),
+    expireTyping: (room) => typing(room, '', 'sweep', 0),
     async ready () {
       return !closed && subscriber.ready() && subscriber.active(globalKeys.nodeChannel) && await answers(redis)
     },

@@ -10,6 +10,11 @@
  * - `chat:{p}:msgs:<id>`     sorted set of messages: score = seq, member = the message JSON
  * - `chat:{p}:grants:<id>`   set of users granted the private room
  * - `chat:{p}:presence:<id>` hash: user → number of connections online in the room, over all nodes
+ * - `chat:{p}:sent:<id>:<user>:<clientId>` "seq id time" of a message sent with that clientId,
+ *                            set by the append script, expiring after CLIENT_ID_TTL_MS (25 h)
+ * - `chat:{p}:changes:<id>`  sorted set of edited or deleted seqs, scored by the room's lastSeq then
+ * - `chat:{p}:reads:<id>`    hash: user → read seq
+ * - `chat:{p}:typing:<id>`   sorted set of the users typing, scored by when that expires
  * - `chat:{p}:events:<id>`   the room's channel (a shard channel on a cluster)
  * Per partition, with the same tag:
  * - `chat:{p}:node:<owner>`  set of "room NUL user NUL connectionId": one node's presence in the
@@ -18,6 +23,8 @@
  * - `chat:rooms`             sorted set of room ids, all scores 0, listed with ZRANGEBYLEX
  * - `chat:nodes`             sorted set of presence owners scored by their last heartbeat
  *                            (Redis clock, ms); 0 once taken for dead
+ * - `chat:user:<user>:rooms` set of the rooms where the user has a read seq (written before the
+ *                            read seq; rooms without one are skipped when read)
  * - `chat:layout`            "2": the data is in this layout
  * - `chat:node-events`       the channel of node-level events
  * On a cluster a room's keys, its channel and its partition's keys are in one slot, so every
@@ -105,6 +112,8 @@ export interface RedisEngineOptions {
   lingerMs?: number
   /** How long start-up waits for Redis before going on unready. */
   connectTimeoutMs?: number
+  /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
+  clientIdTtlMs?: number
 }
 
 const HEARTBEAT_MS = 2000
@@ -245,7 +254,13 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
   })
   route = broker.handlers
   const store = createRedisStore({
-    redis, publish: cluster ? 'spublish' : 'publish', defaultHistoryLimit: options.defaultHistoryLimit, feeds: broker.feeds, log, onClose: release
+    redis,
+    publish: cluster ? 'spublish' : 'publish',
+    defaultHistoryLimit: options.defaultHistoryLimit,
+    feeds: broker.feeds,
+    log,
+    onClose: release,
+    clientIdTtlMs: options.clientIdTtlMs
   })
   const storeReady = store.ready
   store.ready = async () => prepared && await storeReady()

@@ -10,7 +10,10 @@ const RoomEventSchema = Type.Union([
     kind: Type.Literal('presence'), room: Id, event: Type.Union([Type.Literal('join'), Type.Literal('leave')]), user: Id, time: Type.String()
   }),
   Type.Object({ kind: Type.Literal('kick'), room: Id, user: Id, reason: Type.String() }),
-  Type.Object({ kind: Type.Literal('room_deleted'), room: Id })
+  Type.Object({ kind: Type.Literal('room_deleted'), room: Id }),
+  Type.Object({ kind: Type.Literal('updated'), message: Message }),
+  Type.Object({ kind: Type.Literal('typing'), room: Id, users: Type.Array(Id) }),
+  Type.Object({ kind: Type.Literal('read'), room: Id, user: Id, seq: Type.Integer({ minimum: 0 }) })
 ])
 const roomEvent = Compile(RoomEventSchema)
 
@@ -41,4 +44,5 @@ export function parseNodeEvent (text: string): NodeEvent | undefined {
   return nodeEvent.Check(event) ? event : undefined
 }
 
-export const roomOf = (event: RoomEvent): string => event.kind === 'message' ? event.message.room : event.room
+export const roomOf = (event: RoomEvent): string =>
+  event.kind === 'message' || event.kind === 'updated' ? event.message.room : event.room

@@ -54,6 +54,14 @@ export interface RoomKeys {
   grants: string
   /** hash: user → connections online in the room, over all nodes */
   presence: string
+  /** "seq id time" of a message sent with that clientId, expiring after CLIENT_ID_TTL_MS */
+  sent: (user: string, clientId: string) => string
+  /** sorted set of the room's changed messages: member = seq, score = the room's latest seq at the change */
+  changes: string
+  /** hash: user → read seq */
+  reads: string
+  /** sorted set of the users typing, scored by when their typing expires */
+  typing: string
   /** the room's pub/sub channel (a shard channel on a cluster) */
   channel: string
 }
@@ -67,6 +75,10 @@ export function roomKeys (id: string): RoomKeys {
     messages: `${base}msgs:${id}`,
     grants: `${base}grants:${id}`,
     presence: `${base}presence:${id}`,
+    sent: (user, clientId) => `${base}sent:${id}:${user}:${clientId}`,
+    changes: `${base}changes:${id}`,
+    reads: `${base}reads:${id}`,
+    typing: `${base}typing:${id}`,
     channel: `${base}events:${id}`
   }
 }
@@ -80,7 +92,12 @@ export const globalKeys = {
   /** the key layout version ("2"), written once the data is in this layout */
   layout: `${PREFIX}layout`,
   /** the channel of node-level events */
-  nodeChannel: `${PREFIX}node-events`
+  nodeChannel: `${PREFIX}node-events`,
+  /**
+   * set of the rooms where the user has a read seq, in the user's own slot: written before the
+   * read seq (in another slot), so it may name rooms without one, which are skipped when read
+   */
+  userRooms: (user: string) => `${PREFIX}user:${user}:rooms`
 }
 
 /** One connection of a user in a room, as held in its node's presence set. */

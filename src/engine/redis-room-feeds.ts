@@ -68,6 +68,10 @@ interface Feed {
   delivered: number
   /** Messages that came over the channel ahead of a gap, or while opening or repairing. */
   early: Map<number, Message>
+  /** Other events that came meanwhile, delivered in order once the messages before them are. */
+  queued: RoomEvent[]
+  /** Events may have been lost (a cut, a gap): the next repair reads edits and deletes too. */
+  lost: boolean
   repairing: boolean
   /** Another repair is needed once this one is done. */
   again: boolean
@@ -126,6 +130,7 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
       feed.state = 'live'
       drain(feed)
       settle(feed)
+      flush(feed)
     })()
     feed.opening.catch(() => {
       if (current(feed) && feed.state === 'opening') feed.state = 'failed'
@@ -161,9 +166,19 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
       drain(feed)
     } else {
       feed.early.set(message.seq, message)
+      feed.lost = true
       repair(feed)
     }
     settle(feed)
+    flush(feed)
+  }
+
+  /** Delivers the events held back while messages before them were missing, in order. */
+  function flush (feed: Feed): void {
+    if (feed.queued.length === 0 || feed.state !== 'live' || feed.repairing || feed.early.size > 0 || !current(feed)) return
+    const queued = feed.queued
+    feed.queued = []
+    for (const event of queued) options.deliver(event)
   }
 
   function repair (feed: Feed): void {
@@ -180,8 +195,19 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
     try {
       do {
         feed.again = false
-        const reply = await redis.chatRecover(feed.keys.room, feed.keys.messages, String(feed.delivered), defaultLimit)
+        const since = feed.delivered
+        const lost = feed.lost
+        feed.lost = false
+        // Edits and deletes of messages already delivered may have been missed with the rest;
+        // resent as they are now (a client applies them by seq, so a repeat changes nothing).
+        const [reply, changed] = await Promise.all([
+          redis.chatRecover(feed.keys.room, feed.keys.messages, String(since), defaultLimit),
+          lost && since > 0 ? redis.chatChangedSince(feed.keys.changes, feed.keys.messages, String(since)) : Promise.resolve([])
+        ])
         if (!current(feed) || feed.state !== 'live') return
+        for (const member of changed.map((text) => JSON.parse(text) as Message).sort((a, b) => a.seq - b.seq)) {
+          options.deliver({ kind: 'updated', message: member })
+        }
         const latest = Number(reply[0])
         // The room is gone (its room_deleted event is on its way) or was made again (seq restarted).
         if (latest < 0 || latest < feed.delivered) {
@@ -210,10 +236,12 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
       } while (feed.again)
     } catch (err) {
       log.warn({ err, room: feed.room }, 'reading missed messages failed; retrying')
+      feed.lost = true
       setTimeout(() => repair(feed), RETRY_MS).unref()
     } finally {
       feed.repairing = false
       settle(feed)
+      flush(feed)
     }
   }
 
@@ -257,6 +285,7 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
     for (const waiter of feed.waiters) waiter.resolve()
     feed.waiters = []
     feed.early.clear()
+    feed.queued = []
   }
 
   return {
@@ -276,6 +305,8 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
         opening: Promise.resolve(),
         delivered: -1,
         early: new Map(),
+        queued: [],
+        lost: false,
         repairing: false,
         again: false,
         waiters: [],
@@ -324,17 +355,27 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
       }
       if (event.kind === 'room_deleted') {
         // A room made again under this id starts at seq 1: the next member here reopens the feed.
+        const queued = feed.queued
         feed.state = 'failed'
         feed.early.clear()
+        feed.queued = []
         for (const waiter of feed.waiters) waiter.resolve()
         feed.waiters = []
+        for (const earlier of queued) options.deliver(earlier)
+        options.deliver(event)
+        return
       }
-      options.deliver(event)
+      // Behind messages still missing (or a feed not yet open), other events wait their turn.
+      if (feed.state === 'live' && !feed.repairing && feed.early.size === 0 && feed.queued.length === 0) options.deliver(event)
+      else if (feed.state !== 'failed') feed.queued.push(event)
+      else options.deliver(event)
     },
     restored (channels) {
       for (const channel of channels) {
         const feed = byChannel.get(channel)
-        if (feed !== undefined) repair(feed)
+        if (feed === undefined) continue
+        feed.lost = true
+        repair(feed)
       }
     },
     rooms: () => byRoom.size,

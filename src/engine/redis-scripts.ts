@@ -1,5 +1,6 @@
 import type { Result } from 'ioredis'
 import type { RedisClient } from './redis-connection.ts'
+import { featureScripts } from './redis-feature-scripts.ts'
 
 /** Milliseconds of the Redis server's clock, so node clocks never need to agree. */
 const NOW = `local t = redis.call('TIME')
@@ -40,12 +41,12 @@ local limit = tonumber(state[3]) or tonumber(ARGV[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(state[5]) - limit)
 return { state[1], state[2], state[3], state[4] }`
   },
-  /** KEYS: room hash, messages, grants, presence. 1 when the room existed. */
+  /** KEYS: room hash, then the room's other keys to delete with it. 1 when the room existed. */
   chatDeleteRoom: {
-    numberOfKeys: 4,
+    numberOfKeys: 7,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', unpack(KEYS))
 return 1`
   },
   /** KEYS: room hash, grants. ARGV: user. Nil when the room does not exist. */
@@ -57,21 +58,36 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return 1`
   },
   /**
-   * KEYS: room hash, messages. ARGV: the message JSON before and after its seq, the default
-   * history limit, the room's channel, the publishing command. Assigns the next seq, stores,
-   * trims and publishes the message event in one step; nil when the room does not exist.
+   * KEYS: room hash, messages, the sent key of (room, user, clientId). ARGV: the message JSON
+   * before and after its seq, the default history limit, the room's channel, the publishing
+   * command, '1' when the message has a clientId, its TTL (ms), and the id and time of the
+   * message. Assigns the next seq, stores, trims, records the clientId and publishes the
+   * message event in one step. Nil when the room does not exist; {1, seq} when stored;
+   * {0, "seq id time", the stored message or ''} when the clientId was sent before (nothing is
+   * stored).
    */
   chatAppend: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if ARGV[6] == '1' then
+  local sent = redis.call('GET', KEYS[3])
+  if sent then
+    local seq = tonumber(string.match(sent, '^%d+'))
+    local stored = redis.call('ZRANGEBYSCORE', KEYS[2], seq, seq)
+    return { 0, sent, stored[1] or '' }
+  end
+end
 local seq = redis.call('HINCRBY', KEYS[1], 'lastSeq', 1)
 local member = ARGV[1] .. seq .. ARGV[2]
 redis.call('ZADD', KEYS[2], seq, member)
 local limit = tonumber(redis.call('HGET', KEYS[1], 'historyLimit')) or tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', seq - limit)
+if ARGV[6] == '1' then
+  redis.call('SET', KEYS[3], seq .. ' ' .. ARGV[8] .. ' ' .. ARGV[9], 'PX', ARGV[7])
+end
 redis.call(ARGV[5], ARGV[4], '{"kind":"message","message":' .. member .. '}')
-return seq`
+return { 1, seq }`
   },
   /**
    * KEYS: room hash, messages. ARGV: since, default history limit.
@@ -207,15 +223,14 @@ return 1`
   }
 } as const
 
-type Scripts = typeof scripts
-
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     chatCreateRoom(room: string, name: string, priv: string, historyLimit: string, createdAt: string): Result<number, Context>
     chatUpdateRoom(room: string, messages: string, ...args: string[]): Result<[string, string, string, string] | null, Context>
-    chatDeleteRoom(room: string, messages: string, grants: string, presence: string): Result<number, Context>
+    chatDeleteRoom(room: string, messages: string, grants: string, presence: string, changes: string, reads: string, typing: string): Result<number, Context>
     chatSetGrant(room: string, grants: string, user: string): Result<number | null, Context>
-    chatAppend(room: string, messages: string, head: string, tail: string, defaultLimit: string, channel: string, publish: string): Result<number | null, Context>
+    chatAppend(room: string, messages: string, sent: string, head: string, tail: string, defaultLimit: string, channel: string, publish: string,
+      hasClientId: string, ttlMs: string, id: string, time: string): Result<[1, number] | [0, string, string] | null, Context>
     chatRecover(room: string, messages: string, since: string, defaultLimit: string): Result<(number | string)[], Context>
     chatPresenceAdd(presence: string, nodePresence: string, user: string, entry: string): Result<number, Context>
     chatPresenceRemove(presence: string, nodePresence: string, user: string, entry: string): Result<number, Context>
@@ -230,7 +245,7 @@ declare module 'ioredis' {
 
 /** Registers the engine's scripts on a client (EVALSHA, falling back to EVAL once). */
 export function defineScripts (redis: RedisClient): void {
-  for (const [name, script] of Object.entries(scripts) as [keyof Scripts, Scripts[keyof Scripts]][]) {
+  for (const [name, script] of Object.entries({ ...scripts, ...featureScripts })) {
     redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua })
   }
 }

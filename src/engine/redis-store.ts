@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { Message } from '../schemas/common.ts'
-import type { ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from './types.ts'
-import { NotFoundError } from './types.ts'
+import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from './types.ts'
+import { CLIENT_ID_TTL_MS, NotFoundError } from './types.ts'
 import { answers, type EngineLog, type RedisClient } from './redis-connection.ts'
 import { globalKeys, roomKeys } from './redis-keys.ts'
 import type { PublishCommand } from './redis-broker.ts'
 import type { RoomFeeds } from './redis-room-feeds.ts'
 import { createAppendBatcher, type PendingAppend } from '../storage/append-batcher.ts'
+import { createRedisChatState } from './redis-chat-state.ts'
 import { newRoomRecord } from './room-record.ts'
 
 export interface RedisStoreOptions {
@@ -24,7 +25,11 @@ export interface RedisStoreOptions {
   log: EngineLog
   /** Called once the store is closed and its last command has been answered. */
   onClose: () => Promise<void>
+  /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
+  clientIdTtlMs?: number
 }
+
+type AppendReply = [1, number] | [0, string, string] | null
 
 const parseMessage = (member: string) => JSON.parse(member) as Message
 
@@ -53,6 +58,8 @@ function toRecord (id: string, hash: Record<string, string>): RoomRecord | undef
 export function createRedisStore (options: RedisStoreOptions): ChatStore {
   const { redis, feeds, publish, log } = options
   const defaultLimit = String(options.defaultHistoryLimit)
+  const clientIdTtl = String(options.clientIdTtlMs ?? CLIENT_ID_TTL_MS)
+  const { changedSince, ...chatState } = createRedisChatState(redis, options.defaultHistoryLimit, publish)
   let closed = false
   const inFlight = new Set<Promise<void>>()
 
@@ -64,27 +71,45 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       // The script puts the seq between the two halves, so the stored member, the published
       // event and the object resolved here are the same JSON.
       const head = `{"room":${JSON.stringify(pending.room)},"seq":`
+      const clientId = pending.clientId === undefined ? '' : `,"clientId":${JSON.stringify(pending.clientId)}`
       const tail = `,"id":${JSON.stringify(draft.id)},"user":${JSON.stringify(pending.user)},` +
-        `"text":${JSON.stringify(pending.text)},"time":${JSON.stringify(draft.time)}}`
-      return redis.chatAppend(keys.room, keys.messages, head, tail, defaultLimit, keys.channel, publish)
+        `"text":${JSON.stringify(pending.text)},"time":${JSON.stringify(draft.time)}${clientId}}`
+      return redis.chatAppend(keys.room, keys.messages, keys.sent(pending.user, pending.clientId ?? ''), head, tail, defaultLimit,
+        keys.channel, publish, pending.clientId === undefined ? '0' : '1', clientIdTtl, draft.id, draft.time)
     }))
     // Senders here hear back after their message has reached this node's listeners, as with
     // the local engine: the message frame comes before the ack.
     const highest = new Map<string, number>()
     results.forEach((result, i) => {
-      if (result.status !== 'fulfilled' || result.value === null) return
+      if (result.status !== 'fulfilled' || result.value === null || result.value[0] !== 1) return
       const room = batch[i]!.room
-      highest.set(room, Math.max(highest.get(room) ?? 0, Number(result.value)))
+      highest.set(room, Math.max(highest.get(room) ?? 0, Number(result.value[1])))
     })
     await Promise.all([...highest].map(([room, seq]) => feeds.caughtUp(room, seq)
       .catch((err: unknown) => log.warn({ err, room }, 'a stored message did not come back over its channel'))))
     batch.forEach((pending, i) => {
       const result = results[i]!
       if (result.status === 'rejected') return pending.reject(result.reason as Error)
-      if (result.value === null) return pending.reject(new NotFoundError(`room ${pending.room} does not exist`))
-      const draft = drafts[i]!
-      pending.resolve({ room: pending.room, seq: Number(result.value), id: draft.id, user: pending.user, text: pending.text, time: draft.time })
+      const reply = result.value as AppendReply
+      if (reply === null) return pending.reject(new NotFoundError(`room ${pending.room} does not exist`))
+      pending.resolve(reply[0] === 1 ? stored(pending, drafts[i]!, Number(reply[1])) : repeated(pending, reply[1], reply[2]))
     })
+  }
+
+  function stored (pending: PendingAppend, draft: { id: string, time: string }, seq: number): Appended {
+    const message: Message = { room: pending.room, seq, id: draft.id, user: pending.user, text: pending.text, time: draft.time }
+    if (pending.clientId !== undefined) message.clientId = pending.clientId
+    return { message, duplicate: false }
+  }
+
+  /** The first message of a repeated clientId, as it is now; rebuilt from the sent key when trimmed. */
+  function repeated (pending: PendingAppend, sent: string, member: string): Appended {
+    if (member !== '') return { message: parseMessage(member), duplicate: true }
+    const [seq, id, time] = sent.split(' ') as [string, string, string]
+    return {
+      message: { room: pending.room, seq: Number(seq), id, user: pending.user, text: pending.text, time, clientId: pending.clientId },
+      duplicate: true
+    }
   }
 
   const batcher = createAppendBatcher((batch) => {
@@ -97,6 +122,7 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
   }
 
   return {
+    ...chatState,
     async createRoom (input: RoomInput) {
       const record = newRoomRecord(input)
       await redis.zadd(globalKeys.rooms, 0, record.id)
@@ -134,7 +160,8 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     async deleteRoom (id) {
       const keys = roomKeys(id)
       // Appends still queued for this room fail with NotFoundError when their batch runs.
-      const deleted = await redis.chatDeleteRoom(keys.room, keys.messages, keys.grants, keys.presence) === 1
+      const deleted = await redis.chatDeleteRoom(keys.room, keys.messages, keys.grants, keys.presence,
+        keys.changes, keys.reads, keys.typing) === 1
       await redis.zrem(globalKeys.rooms, id)
       if (await redis.exists(keys.room) === 1) await redis.zadd(globalKeys.rooms, 0, id)
       return deleted
@@ -150,9 +177,9 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     async hasGrant (roomId, user) {
       return await redis.sismember(roomKeys(roomId).grants, user) === 1
     },
-    append (roomId, user, text) {
+    append (roomId, user, text, clientId) {
       if (closed) return Promise.reject(new Error('store is closed'))
-      return batcher.append(roomId, user, text)
+      return batcher.append(roomId, user, text, clientId)
     },
     async latestSeq (roomId) {
       const seq = await redis.hget(roomKeys(roomId).room, 'lastSeq')
@@ -167,14 +194,17 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     },
     async recover (roomId, since): Promise<Recovery> {
       const keys = roomKeys(roomId)
-      const reply = await redis.chatRecover(keys.room, keys.messages, String(since), defaultLimit)
+      const [reply, changed] = await Promise.all([
+        redis.chatRecover(keys.room, keys.messages, String(since), defaultLimit),
+        changedSince(roomId, since)
+      ])
       const latestSeq = Number(reply[0])
-      if (latestSeq < 0) return { latestSeq: 0, messages: [], recovered: since === 0 }
+      if (latestSeq < 0) return { latestSeq: 0, changed: [], messages: [], recovered: since === 0 }
       await feeds.caughtUp(roomId, latestSeq)
-      if (since >= latestSeq) return { latestSeq, messages: [], recovered: since === latestSeq }
+      if (since >= latestSeq) return { latestSeq, changed, messages: [], recovered: since === latestSeq }
       const oldest = Number(reply[1])
       const messages = (reply.slice(2) as string[]).map(parseMessage)
-      return { latestSeq, messages, recovered: oldest > 0 && oldest <= since + 1 }
+      return { latestSeq, changed, messages, recovered: oldest > 0 && oldest <= since + 1 }
     },
     async ready () {
       return !closed && await answers(redis)

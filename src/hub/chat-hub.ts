@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
-import type { ChatEngine, OnlineUser, RoomEvent, RoomRecord } from '../engine/types.ts'
+import type { Appended, ChatEngine, OnlineUser, RoomEvent, RoomRecord } from '../engine/types.ts'
 import { NotFoundError } from '../engine/types.ts'
 import type { ErrorCode, Message } from '../schemas/common.ts'
-import type { HistoryFrame, JoinFrame, LeaveFrame, MessageFrame, ServerFrame } from '../schemas/frames.ts'
+import type { AckFrame, HistoryFrame, JoinedFrame, JoinFrame, LeaveFrame, MessageFrame, ServerFrame } from '../schemas/frames.ts'
 import { CloseCode, type Connection } from './connection.ts'
 import type { ConnectionRegistry } from './connection-registry.ts'
 import { type Framed, frameText } from './framing.ts'
@@ -20,6 +20,23 @@ interface RoomMembers {
   live: Set<Connection>
   /** Connections whose join is in progress. */
   joining: Map<Connection, Joining>
+  /** The highest message seq this node has delivered in the room. */
+  seq: number
+}
+
+/**
+ * What chat features (typing, read state, edits) hook into, so that the hub keeps only
+ * membership and fan-out and each feature stays in its own module.
+ */
+export interface HubListeners {
+  /** A message from this connection was stored (a duplicate is not). */
+  sent: (connection: Connection, message: Message) => void
+  /** The user's last connection in the room, on every node, has left it. */
+  left: (room: string, user: string) => void
+  /** Fields a feature adds to the `joined` frame, read while the join is in progress. */
+  joining: (connection: Connection, room: string, latestSeq: number) => Promise<Partial<JoinedFrame>>
+  /** An event this node received, after the hub has delivered it to the room's members here. */
+  event: (event: RoomEvent) => void
 }
 
 export interface HubOptions {
@@ -59,6 +76,7 @@ export class ChatHub {
   private readonly registry: ConnectionRegistry
   private readonly log: FastifyBaseLogger
   private readonly options: HubOptions
+  private readonly listeners: { [K in keyof HubListeners]: HubListeners[K][] } = { sent: [], left: [], joining: [], event: [] }
 
   constructor (options: HubOptions) {
     this.options = options
@@ -70,6 +88,48 @@ export class ChatHub {
 
   get store () {
     return this.engine.store
+  }
+
+  get broker () {
+    return this.engine.broker
+  }
+
+  on<K extends keyof HubListeners> (name: K, listener: HubListeners[K]): void {
+    this.listeners[name].push(listener)
+  }
+
+  /** Whether this connection has joined (or is joining) the room. */
+  isMember (connection: Connection, room: string): boolean {
+    return connection.rooms.has(room)
+  }
+
+  /** Whether this node has a member in the room. */
+  hasMembers (room: string): boolean {
+    return this.rooms.has(room)
+  }
+
+  /** The highest message seq this node has delivered in the room (0 without members here). */
+  deliveredSeq (room: string): number {
+    return this.rooms.get(room)?.seq ?? 0
+  }
+
+  /**
+   * Whether the connection may read a room it has not joined: not_found for an unknown room,
+   * forbidden for a private room without a grant; undefined when it may.
+   */
+  async refusal (connection: Connection, room: string): Promise<{ code: ErrorCode, message: string } | undefined> {
+    if (connection.rooms.has(room)) return undefined
+    const record = await this.store.getRoom(room)
+    if (record === undefined) return { code: 'not_found', message: `room ${room} does not exist` }
+    if (record.private && !(await this.store.hasGrant(room, connection.user))) {
+      return { code: 'forbidden', message: `room ${room} is private` }
+    }
+    return undefined
+  }
+
+  /** Hands an event to every node (this one included), which delivers it to its members. */
+  publish (event: RoomEvent): void {
+    this.engine.broker.publish(event)
   }
 
   /** Serializes and frames once, then writes the same bytes to every live member here. */
@@ -117,18 +177,20 @@ export class ChatHub {
     let first = false
     let recovery
     let online: OnlineUser[]
+    let extra: Partial<JoinedFrame> = {}
     try {
       if (!rejoin) {
         this.countIn(room, connection)
         first = await this.engine.broker.presenceAdd(room, connection.user, connection.id)
       }
       recovery = since === undefined
-        ? { latestSeq: await this.store.latestSeq(room), messages: [] as Message[], recovered: true }
+        ? { latestSeq: await this.store.latestSeq(room), changed: [] as Message[], messages: [] as Message[], recovered: true }
         : await this.store.recover(room, since)
       online = await this.engine.broker.online(room)
       // A grant revoked while the engine started following the room may have announced its
       // kick before this node listened: ask again now that it does.
       if (record.private && !rejoin && !(await this.store.hasGrant(room, connection.user))) throw new Forbidden()
+      for (const listener of this.listeners.joining) Object.assign(extra, await listener(connection, room, recovery.latestSeq))
     } catch (err) {
       const announced = this.detach(connection, room)
       await this.leftRoom(connection, room, announced).catch(() => {})
@@ -142,13 +204,16 @@ export class ChatHub {
     // Kicked, deleted or disconnected while reading: that exit path has cleaned up.
     if (members.joining.get(connection) !== joining) return
 
-    const joined: ServerFrame = {
-      type: 'joined', room, seq: recovery.latestSeq, members: online.map((entry) => entry.user)
+    const joined: JoinedFrame = {
+      type: 'joined', room, seq: recovery.latestSeq, members: online.map((entry) => entry.user), ...extra
     }
     if (since !== undefined) joined.recovered = recovery.recovered
     if (ref !== undefined) joined.ref = ref
     connection.send(joined)
+    // Older messages changed while the client was away, then the ones it has not seen.
+    for (const message of recovery.changed) connection.send({ type: 'updated', room, message })
     for (const message of recovery.messages) connection.send({ type: 'message', ...message })
+    if (recovery.latestSeq > members.seq) members.seq = recovery.latestSeq
     // Held presence that `members` already shows is not news (with a broker, events arrive
     // after the change they announce, so a join read just now may still be on its way).
     const present = new Set(joined.members)
@@ -178,15 +243,18 @@ export class ChatHub {
   }
 
   message (connection: Connection, frame: MessageFrame): void {
-    const { room, text, ref } = frame
+    const { room, text, clientId, ref } = frame
     if (!connection.rooms.has(room)) return this.reply(connection, 'not_member', `join room ${room} before sending to it`, ref)
-    this.store.append(room, connection.user, text).then((message) => {
-      this.published(message)
-      if (!connection.closed) {
-        connection.send(ref === undefined
-          ? { type: 'ack', room, seq: message.seq, id: message.id }
-          : { type: 'ack', ref, room, seq: message.seq, id: message.id })
+    this.store.append(room, connection.user, text, clientId).then(({ message, duplicate }) => {
+      if (!duplicate) {
+        this.published(message)
+        for (const listener of this.listeners.sent) listener(connection, message)
       }
+      if (connection.closed) return
+      const ack: AckFrame = { type: 'ack', room, seq: message.seq, id: message.id }
+      if (ref !== undefined) ack.ref = ref
+      if (duplicate) ack.duplicate = true
+      connection.send(ack)
     }, (err: unknown) => {
       if (err instanceof NotFoundError) return this.reply(connection, 'not_found', `room ${room} no longer exists`, ref)
       connection.log.error({ err, room }, 'storing a message failed')
@@ -196,13 +264,8 @@ export class ChatHub {
 
   async history (connection: Connection, frame: HistoryFrame): Promise<void> {
     const { room, before, limit = HISTORY_DEFAULT_LIMIT, ref } = frame
-    if (!connection.rooms.has(room)) {
-      const record = await this.store.getRoom(room)
-      if (record === undefined) return this.reply(connection, 'not_found', `room ${room} does not exist`, ref)
-      if (record.private && !(await this.store.hasGrant(room, connection.user))) {
-        return this.reply(connection, 'forbidden', `room ${room} is private`, ref)
-      }
-    }
+    const refused = await this.refusal(connection, room)
+    if (refused !== undefined) return this.reply(connection, refused.code, refused.message, ref)
     const messages = await this.store.history(room, limit, before)
     connection.send(ref === undefined ? { type: 'history', room, messages } : { type: 'history', room, messages, ref })
   }
@@ -232,11 +295,12 @@ export class ChatHub {
 
   // ---- operations over REST ---------------------------------------------------------
 
-  async postMessage (room: string, user: string, text: string): Promise<Message | undefined> {
+  /** Stores and publishes a message posted over REST; undefined when the room does not exist. */
+  async postMessage (room: string, user: string, text: string, clientId?: string): Promise<Appended | undefined> {
     try {
-      const message = await this.store.append(room, user, text)
-      this.published(message)
-      return message
+      const appended = await this.store.append(room, user, text, clientId)
+      if (!appended.duplicate) this.published(appended.message)
+      return appended
     } catch (err) {
       if (err instanceof NotFoundError) return undefined
       throw err
@@ -297,20 +361,35 @@ export class ChatHub {
 
   private onEvent (event: RoomEvent): void {
     switch (event.kind) {
-      case 'message':
-        this.broadcast(event.message.room, { type: 'message', ...event.message }, event.message.seq)
-        return
+      case 'message': {
+        const { message } = event
+        const members = this.rooms.get(message.room)
+        if (members !== undefined && message.seq > members.seq) members.seq = message.seq
+        this.broadcast(message.room, { type: 'message', ...message }, message.seq)
+        break
+      }
       case 'presence':
         this.broadcast(event.room, {
           type: 'presence', room: event.room, event: event.event, user: event.user, time: event.time
         }, undefined, event.user)
-        return
+        break
       case 'kick':
         this.kick(event.room, event.user, event.reason)
-        return
+        break
       case 'room_deleted':
         this.roomDeleted(event.room)
+        break
+      case 'updated':
+        this.broadcast(event.message.room, { type: 'updated', room: event.message.room, message: event.message })
+        break
+      case 'typing':
+        this.broadcast(event.room, { type: 'typing', room: event.room, users: event.users })
+        break
+      case 'read':
+        this.broadcast(event.room, { type: 'read', room: event.room, user: event.user, seq: event.seq })
+        break
     }
+    for (const listener of this.listeners.event) listener(event)
   }
 
   private kick (room: string, user: string, reason: string): void {
@@ -353,7 +432,7 @@ export class ChatHub {
 
   private membersOf (room: string): RoomMembers {
     let members = this.rooms.get(room)
-    if (members === undefined) this.rooms.set(room, members = { live: new Set(), joining: new Map() })
+    if (members === undefined) this.rooms.set(room, members = { live: new Set(), joining: new Map(), seq: 0 })
     return members
   }
 
@@ -379,13 +458,15 @@ export class ChatHub {
     if (counted.size === 0) this.counted.delete(room)
     const last = await this.engine.broker.presenceRemove(room, connection.user, connection.id)
     if (last && announce) this.publishPresence(room, 'leave', connection.user)
+    if (last) for (const listener of this.listeners.left) listener(room, connection.user)
   }
 
   private publishPresence (room: string, event: 'join' | 'leave', user: string): void {
     this.engine.broker.publish({ kind: 'presence', room, event, user, time: new Date().toISOString() })
   }
 
-  private reply (connection: Connection, code: ErrorCode, message: string, ref: string | undefined): void {
+  /** Answers a frame with an error. */
+  reply (connection: Connection, code: ErrorCode, message: string, ref: string | undefined): void {
     connection.send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref })
   }
 }

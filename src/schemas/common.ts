@@ -9,6 +9,13 @@ export const Seq = Type.Integer({ minimum: 0 })
 export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50 })
 export const IsoTime = Type.String({ format: 'date-time' })
 
+/** A sender's idempotency key: a repeat within 24 hours is not stored again. */
+export const CLIENT_ID_PATTERN = '^[A-Za-z0-9_.:-]{1,64}$'
+export const ClientId = Type.String({
+  pattern: CLIENT_ID_PATTERN,
+  description: "the sender's idempotency key: a repeat by the same user in the same room within 24 hours is not stored again"
+})
+
 export const ERROR_CODES = [
   'bad_request', 'unauthorized', 'forbidden', 'not_found', 'not_member', 'rate_limited', 'internal'
 ] as const
@@ -21,6 +28,11 @@ export const Message = Type.Object({
   id: Type.String(),
   user: Id,
   text: Type.String(),
-  time: IsoTime
+  time: IsoTime,
+  clientId: Type.Optional(ClientId),
+  version: Type.Optional(Type.Integer({ minimum: 1, description: '1 for a message never edited, one more per edit' })),
+  editedAt: Type.Optional(IsoTime),
+  deleted: Type.Optional(Type.Literal(true)),
+  deletedAt: Type.Optional(IsoTime)
 })
 export type Message = Static<typeof Message>

@@ -1,16 +1,19 @@
 import Type, { type Static } from 'typebox'
-import { Id, IsoTime, Message, Seq } from './common.ts'
+import { ClientId, Id, IsoTime, Message, Seq } from './common.ts'
+import { clientFrame as frame, MessageText, OptionalRef, Ref } from './frame-base.ts'
+import { DeleteFrame, EditFrame, UpdatedFrame } from './message-edits.ts'
+import { ReadFrame, ReadOutFrame, ReadsFrame, ReadsOutFrame, UnreadFrame, UnreadOutFrame } from './read-state.ts'
+import { TypingFrame, TypingOutFrame } from './typing.ts'
 
-/** `ref`: an optional client string echoed on every reply to the frame. */
-export const Ref = Type.String({ maxLength: 64 })
-
-const frame = <K extends string, T extends Type.TProperties>(type: K, properties: T) =>
-  Type.Object({ type: Type.Literal(type), ...properties, ref: Type.Optional(Ref) })
+export { Ref }
+export * from './message-edits.ts'
+export * from './read-state.ts'
+export * from './typing.ts'
 
 // Client → server. Unknown fields are ignored (objects stay open).
 export const JoinFrame = frame('join', { room: Id, since: Type.Optional(Seq) })
 export const LeaveFrame = frame('leave', { room: Id })
-export const MessageFrame = frame('message', { room: Id, text: Type.String({ minLength: 1 }) })
+export const MessageFrame = frame('message', { room: Id, text: MessageText, clientId: Type.Optional(ClientId) })
 export const HistoryFrame = frame('history', {
   room: Id,
   before: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -26,7 +29,13 @@ export const clientFrameSchemas = {
   message: MessageFrame,
   history: HistoryFrame,
   ping: PingFrame,
-  refresh: RefreshFrame
+  refresh: RefreshFrame,
+  edit: EditFrame,
+  delete: DeleteFrame,
+  typing: TypingFrame,
+  read: ReadFrame,
+  unread: UnreadFrame,
+  reads: ReadsFrame
 }
 export type ClientFrameType = keyof typeof clientFrameSchemas
 export type JoinFrame = Static<typeof JoinFrame>
@@ -35,21 +44,26 @@ export type MessageFrame = Static<typeof MessageFrame>
 export type HistoryFrame = Static<typeof HistoryFrame>
 export type PingFrame = Static<typeof PingFrame>
 export type RefreshFrame = Static<typeof RefreshFrame>
-export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame
+export type ClientFrame = {
+  [K in ClientFrameType]: Static<typeof clientFrameSchemas[K]>
+}[ClientFrameType]
 
 // Server → client.
-const OptionalRef = { ref: Type.Optional(Type.String()) }
 export const WelcomeFrame = Type.Object({
   type: Type.Literal('welcome'), connectionId: Type.String(), user: Id, heartbeatMs: Type.Integer()
 })
 export const JoinedFrame = Type.Object({
   type: Type.Literal('joined'), room: Id, seq: Seq, members: Type.Array(Id),
-  recovered: Type.Optional(Type.Boolean()), ...OptionalRef
+  recovered: Type.Optional(Type.Boolean()),
+  readSeq: Type.Optional(Type.Integer({ minimum: 0, description: "the user's read seq in the room" })),
+  ...OptionalRef
 })
 export const LeftFrame = Type.Object({ type: Type.Literal('left'), room: Id, ...OptionalRef })
 export const MessageOutFrame = Type.Object({ type: Type.Literal('message'), ...Message.properties })
 export const AckFrame = Type.Object({
-  type: Type.Literal('ack'), ref: Type.Optional(Type.String()), room: Id, seq: Type.Integer(), id: Type.String()
+  type: Type.Literal('ack'), ref: Type.Optional(Type.String()), room: Id, seq: Type.Integer(), id: Type.String(),
+  /** True when the frame repeated a clientId: nothing was stored, seq and id are the first message's. */
+  duplicate: Type.Optional(Type.Literal(true))
 })
 export const PresenceFrame = Type.Object({
   type: Type.Literal('presence'), room: Id, event: Type.Union([Type.Literal('join'), Type.Literal('leave')]),
@@ -72,6 +86,27 @@ export const ErrorFrame = Type.Object({
   ...OptionalRef
 })
 
+/** Every server frame by a name of its own (client and server both have typing, read, unread and reads). */
+export const serverFrameSchemas = {
+  welcome: WelcomeFrame,
+  joined: JoinedFrame,
+  left: LeftFrame,
+  message: MessageOutFrame,
+  ack: AckFrame,
+  presence: PresenceFrame,
+  history: HistoryOutFrame,
+  pong: PongFrame,
+  kicked: KickedFrame,
+  room_deleted: RoomDeletedFrame,
+  refreshed: RefreshedFrame,
+  error: ErrorFrame,
+  updated: UpdatedFrame,
+  typing: TypingOutFrame,
+  read: ReadOutFrame,
+  unread: UnreadOutFrame,
+  reads: ReadsOutFrame
+}
+
 export type WelcomeFrame = Static<typeof WelcomeFrame>
 export type JoinedFrame = Static<typeof JoinedFrame>
 export type LeftFrame = Static<typeof LeftFrame>
@@ -84,6 +119,6 @@ export type KickedFrame = Static<typeof KickedFrame>
 export type RoomDeletedFrame = Static<typeof RoomDeletedFrame>
 export type RefreshedFrame = Static<typeof RefreshedFrame>
 export type ErrorFrame = Static<typeof ErrorFrame>
-export type ServerFrame =
-  | WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame
-  | HistoryOutFrame | PongFrame | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame
+export type ServerFrame = {
+  [K in keyof typeof serverFrameSchemas]: Static<typeof serverFrameSchemas[K]>
+}[keyof typeof serverFrameSchemas]

@@ -1,8 +1,9 @@
 import Type from 'typebox'
-import { Id } from './common.ts'
+import { ClientId, Id } from './common.ts'
 
 /** POST /rooms/:id/messages body; the text limit is CHAT_MAX_TEXT. */
 export const postMessageBody = (maxText: number) => Type.Object({
   text: Type.String({ minLength: 1, maxLength: maxText }),
-  user: Type.Optional(Id)
+  user: Type.Optional(Id),
+  clientId: Type.Optional(ClientId)
 })

@@ -1,11 +1,12 @@
-import type { Message } from '../schemas/common.ts'
+import type { Appended } from '../engine/types.ts'
 
 /** A message waiting for its batch, with the caller's promise to settle. */
 export interface PendingAppend {
   room: string
   user: string
   text: string
-  resolve: (message: Message) => void
+  clientId: string | undefined
+  resolve: (appended: Appended) => void
   reject: (error: Error) => void
 }
 
@@ -27,9 +28,9 @@ export function createAppendBatcher (write: (batch: PendingAppend[]) => void) {
   }
 
   return {
-    append (room: string, user: string, text: string): Promise<Message> {
-      return new Promise<Message>((resolve, reject) => {
-        queue.push({ room, user, text, resolve, reject })
+    append (room: string, user: string, text: string, clientId: string | undefined): Promise<Appended> {
+      return new Promise<Appended>((resolve, reject) => {
+        queue.push({ room, user, text, clientId, resolve, reject })
         if (!scheduled) {
           scheduled = true
           setImmediate(flush)

@@ -6,10 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import BetterSqlite3 from 'better-sqlite3'
 import type { Message } from '../schemas/common.ts'
-import type { ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from '../engine/types.ts'
-import { NotFoundError } from '../engine/types.ts'
+import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from '../engine/types.ts'
+import { CLIENT_ID_TTL_MS, NotFoundError } from '../engine/types.ts'
 import { createAppendBatcher, type PendingAppend } from './append-batcher.ts'
+import { MESSAGE_COLUMNS, type MessageRow, toMessage, toMessages } from './message-rows.ts'
 import { migrate } from './migrations.ts'
+import { createSqliteEdits } from './sqlite-edits.ts'
+import { createSqliteReadState } from './sqlite-read-state.ts'
 import { newRoomRecord } from '../engine/room-record.ts'
 
 interface RoomRow {
@@ -19,6 +22,8 @@ interface RoomRow {
   historyLimit: number | null
   createdAt: string
 }
+
+interface SendRow { seq: number, id: string, time: string }
 
 interface SeqState {
   lastSeq: number
@@ -84,14 +89,24 @@ function startCheckpointer (db: BetterSqlite3.Database, path: string) {
 const toRecord = (row: RoomRow): RoomRecord => ({ ...row, private: row.private === 1 })
 
 const ROOM_COLUMNS = 'id, name, private, history_limit AS historyLimit, created_at AS createdAt'
-const MESSAGE_COLUMNS = 'room, seq, id, user, text, time'
+
+/** Expired clientIds removed per stored message: steady traffic keeps the table at its window. */
+const SENDS_PRUNED_PER_MESSAGE = 2
 
 /**
  * Rooms, grants and history in SQLite. Appends are batched: every message that arrives in
  * one turn of the event loop is written in a single transaction on the next turn, so a burst
  * costs one commit instead of one per message, and callers hear back only after the commit.
  */
-export function createSqliteStore(options: { path: string, defaultHistoryLimit: number }): ChatStore {
+export interface SqliteStoreOptions {
+  path: string
+  defaultHistoryLimit: number
+  /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
+  clientIdTtlMs?: number
+}
+
+export function createSqliteStore(options: SqliteStoreOptions): ChatStore {
+  const clientIdTtlMs = options.clientIdTtlMs ?? CLIENT_ID_TTL_MS
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
   const db = new BetterSqlite3(options.path)
   db.pragma('journal_mode = WAL')
@@ -120,14 +135,21 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
     hasGrant: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM grants WHERE room = ? AND user = ?'),
     roomLimit: db.prepare<[string], { historyLimit: number | null }>('SELECT history_limit AS historyLimit FROM rooms WHERE id = ?'),
     newestSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM messages WHERE room = ?'),
-    insertMessage: db.prepare<[string, number, string, string, string, string]>(
-      'INSERT INTO messages (room, seq, id, user, text, time) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertMessage: db.prepare<[string, number, string, string, string, string, string | null]>(
+      'INSERT INTO messages (room, seq, id, user, text, time, client_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    findSend: db.prepare<[string, string, string], SendRow>(
+      'SELECT seq, id, time FROM sends WHERE room = ? AND user = ? AND client_id = ?'),
+    insertSend: db.prepare<[string, string, string, number, string, string]>(
+      'INSERT INTO sends (room, user, client_id, seq, id, time) VALUES (?, ?, ?, ?, ?, ?)'),
+    pruneSends: db.prepare<[string, number]>(`DELETE FROM sends WHERE (room, user, client_id) IN
+      (SELECT room, user, client_id FROM sends WHERE time < ? ORDER BY time LIMIT ?)`),
+    messageAt: db.prepare<[string, number], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq = ?`),
     trim: db.prepare<[string, number]>('DELETE FROM messages WHERE room = ? AND seq <= ?'),
-    newest: db.prepare<[string, number], Message>(
+    newest: db.prepare<[string, number], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?`),
-    newestBefore: db.prepare<[string, number, number], Message>(
+    newestBefore: db.prepare<[string, number, number], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
-    after: db.prepare<[string, number, number], Message>(
+    after: db.prepare<[string, number, number], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`),
     oldest: db.prepare<[string], { seq: number | null }>('SELECT MIN(seq) AS seq FROM messages WHERE room = ?')
   }
@@ -152,9 +174,23 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
     return state
   }
 
+  const latestSeq = (roomId: string) => seqState(roomId)?.lastSeq
+  const edits = createSqliteEdits(db, { latestSeq })
+  const readState = createSqliteReadState(db, { latestSeq })
+
+  /** The message a repeated clientId refers to, as it is now; rebuilt from the send when trimmed. */
+  function firstSend (pending: PendingAppend, send: SendRow): Appended {
+    const row = statements.messageAt.get(pending.room, send.seq)
+    const message = row === undefined
+      ? { room: pending.room, seq: send.seq, id: send.id, user: pending.user, text: pending.text, time: send.time, clientId: pending.clientId }
+      : toMessage(row)
+    return { message, duplicate: true }
+  }
+
   const writeBatch = db.transaction((batch: PendingAppend[]) => {
-    const results: (Message | Error)[] = []
+    const results: (Appended | Error)[] = []
     const rooms = new Map<string, SeqState>()
+    let remembered = 0
     for (const pending of batch) {
       let state = rooms.get(pending.room)
       if (state === undefined) {
@@ -165,6 +201,15 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
         }
         rooms.set(pending.room, state)
       }
+      const { clientId } = pending
+      if (clientId !== undefined) {
+        // A repeat in the same batch finds the first one's row: this transaction wrote it.
+        const send = statements.findSend.get(pending.room, pending.user, clientId)
+        if (send !== undefined) {
+          results.push(firstSend(pending, send))
+          continue
+        }
+      }
       const message: Message = {
         room: pending.room,
         seq: ++state.lastSeq,
@@ -173,18 +218,28 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
         text: pending.text,
         time: new Date().toISOString()
       }
-      statements.insertMessage.run(message.room, message.seq, message.id, message.user, message.text, message.time)
-      results.push(message)
+      statements.insertMessage.run(message.room, message.seq, message.id, message.user, message.text, message.time, clientId ?? null)
+      if (clientId !== undefined) {
+        message.clientId = clientId
+        statements.insertSend.run(message.room, message.user, clientId, message.seq, message.id, message.time)
+        remembered++
+      }
+      results.push({ message, duplicate: false })
     }
     for (const [room, state] of rooms) {
       const keepFrom = state.lastSeq - limitOf(state.historyLimit)
       if (keepFrom > 0) statements.trim.run(room, keepFrom)
     }
+    // Forgetting expired clientIds a few at a time, in the transactions that add new ones,
+    // keeps the table at its window without a sweep that would stall the event loop.
+    if (remembered > 0) {
+      statements.pruneSends.run(new Date(Date.now() - clientIdTtlMs).toISOString(), remembered * SENDS_PRUNED_PER_MESSAGE)
+    }
     return results
   })
 
   const batcher = createAppendBatcher((batch) => {
-    let results: (Message | Error)[]
+    let results: (Appended | Error)[]
     try {
       results = writeBatch(batch)
     } catch (error) {
@@ -254,27 +309,46 @@ export function createSqliteStore(options: { path: string, defaultHistoryLimit: 
     async hasGrant(roomId, user) {
       return statements.hasGrant.get(roomId, user) !== undefined
     },
-    append(roomId, user, text) {
+    append(roomId, user, text, clientId) {
       if (closed) return Promise.reject(new Error('store is closed'))
-      return batcher.append(roomId, user, text)
+      return batcher.append(roomId, user, text, clientId)
     },
     async latestSeq(roomId) {
       return seqState(roomId)?.lastSeq ?? 0
+    },
+    async editMessage(roomId, seq, text, by) {
+      return edits.editMessage(roomId, seq, text, by)
+    },
+    async deleteMessage(roomId, seq, by) {
+      return edits.deleteMessage(roomId, seq, by)
+    },
+    async readSeq(roomId, user) {
+      return readState.readSeq(roomId, user)
+    },
+    async saveReads(moves) {
+      return readState.saveReads(moves)
+    },
+    async reads(roomId) {
+      return readState.reads(roomId)
+    },
+    async unread(user) {
+      return readState.unread(user)
     },
     async history(roomId, limit, before) {
       const rows = before === undefined
         ? statements.newest.all(roomId, limit)
         : statements.newestBefore.all(roomId, before, limit)
-      return rows.reverse()
+      return toMessages(rows.reverse())
     },
     async recover(roomId, since): Promise<Recovery> {
       const state = seqState(roomId)
-      if (state === undefined) return { latestSeq: 0, messages: [], recovered: since === 0 }
+      if (state === undefined) return { latestSeq: 0, changed: [], messages: [], recovered: since === 0 }
       const latestSeq = state.lastSeq
-      if (since >= latestSeq) return { latestSeq, messages: [], recovered: since === latestSeq }
+      const changed = edits.changedSince(roomId, Math.min(since, latestSeq))
+      if (since >= latestSeq) return { latestSeq, changed, messages: [], recovered: since === latestSeq }
       const oldest = statements.oldest.get(roomId)?.seq ?? null
-      const messages = statements.after.all(roomId, since, limitOf(state.historyLimit))
-      return { latestSeq, messages, recovered: oldest !== null && oldest <= since + 1 }
+      const messages = toMessages(statements.after.all(roomId, since, limitOf(state.historyLimit)))
+      return { latestSeq, changed, messages, recovered: oldest !== null && oldest <= since + 1 }
     },
     async ready() {
       try {

@@ -5,13 +5,13 @@ import { createRedisEngine } from '../../src/engine/redis-engine.ts'
 import { type ChatEngine, type ChatStore, type RoomEvent } from '../../src/engine/types.ts'
 import { eventually } from '../helper.ts'
 import { layoutTest, LAYOUTS, type Layout, type RedisTarget, startRedisTarget } from '../redis-layouts.ts'
-import { appendMany, range, seqs, storeContract } from '../storage/store-contract.ts'
+import { appendMany, range, seqs, storeContract, type StoreOptions } from '../storage/store-contract.ts'
 
 const silent = pino({ level: 'silent' })
 
 /** An engine on the given Redis, closed when the test ends. */
-async function openEngine (t: TestContext, redis: RedisTarget, defaultHistoryLimit = 1000): Promise<ChatEngine> {
-  const engine = await createRedisEngine({ url: redis.url, cluster: redis.cluster, defaultHistoryLimit, log: silent })
+async function openEngine (t: TestContext, redis: RedisTarget, defaultHistoryLimit = 1000, clientIdTtlMs?: number): Promise<ChatEngine> {
+  const engine = await createRedisEngine({ url: redis.url, cluster: redis.cluster, defaultHistoryLimit, log: silent, clientIdTtlMs })
   t.after(async () => {
     await engine.broker.close()
     await engine.store.close()
@@ -20,9 +20,9 @@ async function openEngine (t: TestContext, redis: RedisTarget, defaultHistoryLim
 }
 
 /** A store on a fresh Redis of the layout; undefined (test skipped) without one. */
-const openStore = (layout: Layout) => async (t: TestContext, defaultHistoryLimit = 1000): Promise<ChatStore | undefined> => {
+const openStore = (layout: Layout) => async (t: TestContext, options: StoreOptions = {}): Promise<ChatStore | undefined> => {
   const redis = await startRedisTarget(t, layout)
-  return redis === undefined ? undefined : (await openEngine(t, redis, defaultHistoryLimit)).store
+  return redis === undefined ? undefined : (await openEngine(t, redis, options.defaultHistoryLimit, options.clientIdTtlMs)).store
 }
 
 for (const layout of LAYOUTS) storeContract(`redis ${layout}`, openStore(layout))
@@ -32,7 +32,7 @@ layoutTest('two engines appending to one room share one gap-free seq', async (t,
   const b = (await openEngine(t, redis)).store
   await a.createRoom({ id: 'shared' })
   const pending = []
-  for (let i = 0; i < 100; i++) pending.push((i % 2 === 0 ? a : b).append('shared', 'u', String(i)))
+  for (let i = 0; i < 100; i++) pending.push((i % 2 === 0 ? a : b).append('shared', 'u', String(i)).then((appended) => appended.message))
   const results = await Promise.all(pending)
   assert.deepEqual(seqs(results).sort((x, y) => x - y), range(1, 100))
   assert.deepEqual(seqs(await b.history('shared', 100)), range(1, 100))
@@ -64,7 +64,7 @@ layoutTest('a room\'s events reach a node once it has a member there, and before
   await engine.store.createRoom({ id: 'elsewhere' })
   await engine.broker.presenceAdd('live', 'alice', 'c1')
   await other.broker.presenceAdd('live', 'bob', 'c2')
-  const messages = await Promise.all([1, 2, 3].map((i) => engine.store.append('live', 'u', `m${i}`)))
+  const messages = await Promise.all([1, 2, 3].map((i) => engine.store.append('live', 'u', `m${i}`).then((appended) => appended.message)))
   assert.deepEqual(here, messages.map((message) => ({ kind: 'message', message })))
   // publish() of a stored message adds nothing: the append already published it.
   for (const message of messages) engine.broker.publish({ kind: 'message', message })
@@ -84,7 +84,7 @@ layoutTest('acknowledged messages outlive the engine that wrote them', async (t,
   await first.store.createRoom({ id: 'kept', name: 'Kept', private: true, historyLimit: 4 })
   await first.store.setGrant('kept', 'alice')
   const written = await appendMany(first.store, 'kept', 6)
-  const pending = first.store.append('kept', 'u', 'flushed by close')
+  const pending = first.store.append('kept', 'u', 'flushed by close').then((appended) => appended.message)
   await first.broker.close()
   await first.store.close()
   assert.equal((await pending).seq, 7, 'a pending append is written before the store closes')
@@ -96,7 +96,7 @@ layoutTest('acknowledged messages outlive the engine that wrote them', async (t,
   assert.equal(await second.hasGrant('kept', 'alice'), true)
   assert.deepEqual(seqs(await second.history('kept', 100)), [4, 5, 6, 7])
   assert.deepEqual((await second.history('kept', 100)).slice(0, 3), written.slice(3))
-  assert.equal((await second.append('kept', 'bob', 'after restart')).seq, 8)
+  assert.equal((await second.append('kept', 'bob', 'after restart')).message.seq, 8)
 })
 
 layoutTest('a Redis outage makes ready() false and append reject, without hanging', async (t, redis) => {
@@ -118,7 +118,7 @@ layoutTest('rooms spread over many slots keep one contiguous seq each', async (t
   for (const id of rooms) await a.createRoom({ id })
   const tags = new Set((await redis.keys('chat:{p*}:room:spread-*')).map((key) => /\{p\d+\}/.exec(key)?.[0]))
   assert.ok(tags.size >= 20, `the rooms fall in many partitions (${tags.size})`)
-  const results = await Promise.all(Array.from({ length: 400 }, (_, i) => (i % 3 === 0 ? b : a).append(rooms[i % rooms.length]!, 'u', String(i))))
+  const results = await Promise.all(Array.from({ length: 400 }, (_, i) => (i % 3 === 0 ? b : a).append(rooms[i % rooms.length]!, 'u', String(i)).then((appended) => appended.message)))
   for (const id of rooms) {
     const mine = results.filter((m) => m.room === id)
     assert.deepEqual(seqs(mine).sort((x, y) => x - y), range(1, 10), `room ${id}`)
@@ -149,7 +149,7 @@ test('rooms of the single-channel layout are moved to their partitions\' keys at
   assert.deepEqual((await store.history('lobby', 10)).map((m) => m.text), ['old 1', 'old 2'])
   assert.equal(await store.hasGrant('staff', 'bob'), true)
   assert.deepEqual((await store.listRooms(10)).rooms.map((r) => r.id), ['lobby', 'staff'])
-  assert.equal((await store.append('lobby', 'bob', 'new')).seq, 3)
+  assert.equal((await store.append('lobby', 'bob', 'new')).message.seq, 3)
 
   // A second start finds the layout marked and moves nothing, even keys that look old.
   await client.hset('chat:room:late', 'name', 'Late', 'createdAt', '2024-01-03T00:00:00.000Z', 'lastSeq', 0)

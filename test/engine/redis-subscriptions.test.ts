@@ -62,6 +62,27 @@ layoutTest('subscriptions cut while messages flow lose nothing: every room\'s me
   assert.ok(stats.repaired > 0, `messages missed during the cuts were read from history (${stats.repaired} over ${stats.repairs} reads)`)
 })
 
+layoutTest('an edit made while a node\'s subscription is cut reaches it when the subscription is back', async (t, redis) => {
+  const writer = await openEngine(t, redis)
+  const reader = await openEngine(t, redis)
+  await writer.store.createRoom({ id: 'edits' })
+  await reader.broker.presenceAdd('edits', 'bob', 'c1')
+  const events: string[] = []
+  reader.broker.subscribe((event) => {
+    if (event.kind === 'message') events.push(`message ${event.message.seq}`)
+    if (event.kind === 'updated') events.push(`updated ${event.message.seq}: ${event.message.text}`)
+  })
+  for (let i = 1; i <= 3; i++) await writer.store.append('edits', 'alice', `m${i}`)
+  await eventually(() => events.length === 3, 5000, 'the messages')
+  await killSubscriptions(redis)
+  // The subscriber reconnects after 100 ms at the soonest: this edit is published meanwhile.
+  assert.equal((await writer.store.editMessage('edits', 2, 'm2 edited', { user: 'alice' })).outcome, 'changed')
+  await eventually(() => events.includes('updated 2: m2 edited'), 10_000, 'the edit after the cut')
+  await writer.store.append('edits', 'alice', 'm4')
+  await eventually(() => events.includes('message 4'), 5000, 'the next message')
+  assert.deepEqual(events, ['message 1', 'message 2', 'message 3', 'updated 2: m2 edited', 'message 4'])
+})
+
 /** CPU time (user + system, in clock ticks) a process has used, from /proc/<pid>/stat. */
 function cpuTicks (pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')

@@ -9,21 +9,21 @@ import { tempDir } from '../helper.ts'
 import { appendMany, range, seqs, storeContract } from './store-contract.ts'
 
 /** A store on a fresh file in a temporary directory, closed when the test ends. */
-function openStore (t: TestContext, path = join(tempDir(t), 'chat.sqlite'), defaultHistoryLimit = 1000): ChatStore {
-  const store = createSqliteStore({ path, defaultHistoryLimit })
+function openStore (t: TestContext, path = join(tempDir(t), 'chat.sqlite'), defaultHistoryLimit = 1000, clientIdTtlMs?: number): ChatStore {
+  const store = createSqliteStore({ path, defaultHistoryLimit, clientIdTtlMs })
   t.after(() => store.close())
   return store
 }
 
-storeContract('sqlite', async (t, defaultHistoryLimit) => openStore(t, undefined, defaultHistoryLimit))
+storeContract('sqlite', async (t, options = {}) => openStore(t, undefined, options.defaultHistoryLimit, options.clientIdTtlMs))
 
 test('seq is per room', async (t) => {
   const store = openStore(t)
   await store.createRoom({ id: 'a' })
   await store.createRoom({ id: 'b' })
-  assert.equal((await store.append('a', 'u', 'x')).seq, 1)
-  assert.equal((await store.append('a', 'u', 'x')).seq, 2)
-  assert.equal((await store.append('b', 'u', 'x')).seq, 1)
+  assert.equal((await store.append('a', 'u', 'x')).message.seq, 1)
+  assert.equal((await store.append('a', 'u', 'x')).message.seq, 2)
+  assert.equal((await store.append('b', 'u', 'x')).message.seq, 1)
   assert.equal(await store.latestSeq('a'), 2)
   assert.equal(await store.latestSeq('b'), 1)
   assert.equal(await store.latestSeq('nowhere'), 0)
@@ -34,7 +34,7 @@ test('concurrent appends spread over several event-loop turns stay gap-free', as
   await store.createRoom({ id: 'busy' })
   const pending = []
   for (let i = 0; i < 60; i++) {
-    pending.push(store.append('busy', 'u', String(i)))
+    pending.push(store.append('busy', 'u', String(i)).then((appended) => appended.message))
     if (i % 10 === 9) await new Promise((resolve) => setImmediate(resolve))
   }
   const results = await Promise.all(pending)
@@ -46,7 +46,7 @@ test('ready() answers true while open; append after close rejects', async (t) =>
   const store = createSqliteStore({ path: join(tempDir(t), 'x.sqlite'), defaultHistoryLimit: 10 })
   await store.createRoom({ id: 'r' })
   assert.equal(await store.ready(), true)
-  const pending = store.append('r', 'u', 'flushed by close')
+  const pending = store.append('r', 'u', 'flushed by close').then((appended) => appended.message)
   await store.close()
   assert.equal((await pending).seq, 1, 'a pending append is written before the file closes')
   await assert.rejects(store.append('r', 'u', 'late'))
@@ -75,7 +75,7 @@ test('reopening an existing file keeps rooms, grants, messages, seq and user_ver
   assert.equal(await second.hasGrant('kept', 'alice'), true)
   assert.deepEqual(await second.history('kept', 100), written.slice(2))
   assert.equal(await second.latestSeq('kept'), 6)
-  assert.equal((await second.append('kept', 'bob', 'after reopen')).seq, 7)
+  assert.equal((await second.append('kept', 'bob', 'after reopen')).message.seq, 7)
   await second.close()
 
   const check = new BetterSqlite3(path, { readonly: true })
@@ -101,5 +101,5 @@ test(':memory: works without a directory', async (t) => {
   const store = createSqliteStore({ path: ':memory:', defaultHistoryLimit: 10 })
   t.after(() => store.close())
   await store.createRoom({ id: 'm' })
-  assert.equal((await store.append('m', 'u', 'x')).seq, 1)
+  assert.equal((await store.append('m', 'u', 'x')).message.seq, 1)
 })

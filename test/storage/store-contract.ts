@@ -1,16 +1,24 @@
 import assert from 'node:assert/strict'
 import { test, type TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { NotFoundError, type ChatStore } from '../../src/engine/types.ts'
 
 /**
  * Opens a store for one test and closes it when the test ends; undefined when the engine cannot
  * run here (the helper has skipped the test, or failed it when the engine is required).
  */
-export type OpenStore = (t: TestContext, defaultHistoryLimit?: number) => Promise<ChatStore | undefined>
+export type OpenStore = (t: TestContext, options?: StoreOptions) => Promise<ChatStore | undefined>
+
+export interface StoreOptions {
+  /** 1000 when omitted. */
+  defaultHistoryLimit?: number
+  /** How long clientIds are remembered; the engine's default when omitted. */
+  clientIdTtlMs?: number
+}
 
 export async function appendMany (store: ChatStore, room: string, count: number) {
   const messages = []
-  for (let i = 1; i <= count; i++) messages.push(await store.append(room, 'alice', `m${i}`))
+  for (let i = 1; i <= count; i++) messages.push((await store.append(room, 'alice', `m${i}`)).message)
   return messages
 }
 
@@ -19,10 +27,10 @@ export const range = (from: number, to: number) => Array.from({ length: to - fro
 
 /** The ChatStore contract every engine keeps, registered as tests named after the engine. */
 export function storeContract (engine: string, open: OpenStore): void {
-  /** A test on a store opened with the given default history limit (1000 when omitted). */
-  const storeTest = (name: string, body: (store: ChatStore) => Promise<void>, defaultHistoryLimit?: number) =>
+  /** A test on a store opened with the given default history limit (1000 when omitted) or options. */
+  const storeTest = (name: string, body: (store: ChatStore) => Promise<void>, options?: number | StoreOptions) =>
     test(`${engine}: ${name}`, async (t) => {
-      const store = await open(t, defaultHistoryLimit)
+      const store = await open(t, typeof options === 'number' ? { defaultHistoryLimit: options } : options)
       if (store === undefined) return
       await body(store)
     })
@@ -31,7 +39,7 @@ export function storeContract (engine: string, open: OpenStore): void {
     await store.createRoom({ id: 'lobby' })
     assert.equal(await store.latestSeq('lobby'), 0)
     const text = 'hello "quoted" \\ \u00e9\u{1F600}\n'
-    const first = await store.append('lobby', 'alice', text)
+    const first = (await store.append('lobby', 'alice', text)).message
     assert.equal(first.seq, 1)
     assert.equal(first.room, 'lobby')
     assert.equal(first.user, 'alice')
@@ -39,7 +47,7 @@ export function storeContract (engine: string, open: OpenStore): void {
     assert.equal(typeof first.id, 'string')
     assert.ok(!Number.isNaN(Date.parse(first.time)), `time is ISO 8601: ${first.time}`)
     assert.equal(new Date(first.time).toISOString(), first.time)
-    const second = await store.append('lobby', 'bob', 'hi')
+    const second = (await store.append('lobby', 'bob', 'hi')).message
     assert.equal(second.seq, 2)
     assert.notEqual(second.id, first.id)
     assert.equal(await store.latestSeq('lobby'), 2)
@@ -51,7 +59,7 @@ export function storeContract (engine: string, open: OpenStore): void {
     for (const id of rooms) await store.createRoom({ id })
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => {
       const room = rooms[i % rooms.length]!
-      return store.append(room, `u${i % 7}`, `text ${i}`)
+      return store.append(room, `u${i % 7}`, `text ${i}`).then((appended) => appended.message)
     }))
     assert.equal(new Set(results.map((m) => m.id)).size, 300, 'every id is unique')
     for (const room of rooms) {
@@ -71,7 +79,7 @@ export function storeContract (engine: string, open: OpenStore): void {
     assert.deepEqual(seqs(await store.history('small', 100)), [8, 9, 10])
     assert.deepEqual(seqs(await store.history('default', 100)), [4, 5, 6, 7, 8], 'the default limit applies')
     assert.equal(await store.latestSeq('small'), 10, 'trimming does not reset seq')
-    assert.equal((await store.append('small', 'u', 'next')).seq, 11)
+    assert.equal((await store.append('small', 'u', 'next')).message.seq, 11)
   }, 5)
 
   storeTest('trimming applies within one batch of concurrent appends', async (store) => {
@@ -117,7 +125,7 @@ export function storeContract (engine: string, open: OpenStore): void {
   storeTest('recover: messages after since, latestSeq, and whether history reached back', async (store) => {
     await store.createRoom({ id: 'rec', historyLimit: 5 })
     await store.createRoom({ id: 'quiet' })
-    assert.deepEqual(await store.recover('quiet', 0), { latestSeq: 0, messages: [], recovered: true })
+    assert.deepEqual(await store.recover('quiet', 0), { latestSeq: 0, changed: [], messages: [], recovered: true })
 
     await appendMany(store, 'rec', 8) // keeps 4..8
     const full = await store.recover('rec', 5)
@@ -135,11 +143,11 @@ export function storeContract (engine: string, open: OpenStore): void {
     assert.equal(gap.latestSeq, 8)
     assert.deepEqual(seqs(gap.messages), [4, 5, 6, 7, 8])
 
-    assert.deepEqual(await store.recover('rec', 8), { latestSeq: 8, messages: [], recovered: true })
-    assert.deepEqual(await store.recover('rec', 20), { latestSeq: 8, messages: [], recovered: false },
+    assert.deepEqual(await store.recover('rec', 8), { latestSeq: 8, changed: [], messages: [], recovered: true })
+    assert.deepEqual(await store.recover('rec', 20), { latestSeq: 8, changed: [], messages: [], recovered: false },
       'a since beyond the room\'s seq cannot be honoured')
-    assert.deepEqual(await store.recover('missing', 3), { latestSeq: 0, messages: [], recovered: false })
-    assert.deepEqual(await store.recover('missing', 0), { latestSeq: 0, messages: [], recovered: true })
+    assert.deepEqual(await store.recover('missing', 3), { latestSeq: 0, changed: [], messages: [], recovered: false })
+    assert.deepEqual(await store.recover('missing', 0), { latestSeq: 0, changed: [], messages: [], recovered: true })
   })
 
   storeTest('rooms: create, conflict, get, list by id with paging, update, delete', async (store) => {
@@ -190,7 +198,7 @@ export function storeContract (engine: string, open: OpenStore): void {
     assert.equal(await store.hasGrant('gone', 'alice'), false)
     assert.equal(await store.latestSeq('gone'), 0)
     assert.deepEqual(await store.history('gone', 10), [])
-    assert.equal((await store.append('gone', 'u', 'again')).seq, 1)
+    assert.equal((await store.append('gone', 'u', 'again')).message.seq, 1)
   })
 
   storeTest('grants: set is idempotent, delete revokes, per room and per user', async (store) => {
@@ -223,7 +231,158 @@ export function storeContract (engine: string, open: OpenStore): void {
     const neighbour = store.append('fine', 'u', 'same batch')
     await store.deleteRoom('doomed')
     await racing
-    assert.equal((await neighbour).seq, 1)
+    assert.equal((await neighbour).message.seq, 1)
     assert.equal(await store.getRoom('doomed'), undefined, 'a failed append does not bring the room back')
+  })
+
+  storeTest('a repeated clientId stores nothing and resolves with the first message', async (store) => {
+    await store.createRoom({ id: 'once' })
+    const first = await store.append('once', 'alice', 'hello', 'c-1')
+    assert.equal(first.duplicate, false)
+    assert.equal(first.message.clientId, 'c-1', 'the stored message carries its clientId')
+    const again = await store.append('once', 'alice', 'hello, edited in the retry', 'c-1')
+    assert.equal(again.duplicate, true)
+    assert.deepEqual(again.message, first.message, 'the first message, not the repeat')
+    assert.equal(await store.latestSeq('once'), 1)
+    assert.deepEqual(await store.history('once', 50), [first.message])
+    const plain = await store.append('once', 'alice', 'no key')
+    assert.equal(plain.message.clientId, undefined, 'a message sent without a clientId has none')
+    assert.equal(plain.message.seq, 2)
+  })
+
+  storeTest('a clientId belongs to one user in one room', async (store) => {
+    await store.createRoom({ id: 'a' })
+    await store.createRoom({ id: 'b' })
+    const results = [
+      await store.append('a', 'alice', 'x', 'same'),
+      await store.append('a', 'bob', 'x', 'same'),
+      await store.append('b', 'alice', 'x', 'same')
+    ]
+    assert.deepEqual(results.map((r) => r.duplicate), [false, false, false])
+    assert.deepEqual(results.map((r) => `${r.message.room}#${r.message.seq}`), ['a#1', 'a#2', 'b#1'])
+  })
+
+  storeTest('a burst of five identical appends in one batch stores one message', async (store) => {
+    await store.createRoom({ id: 'burst' })
+    const results = await Promise.all(Array.from({ length: 5 }, () => store.append('burst', 'alice', 'tap tap', 'k:1')))
+    assert.equal(results.filter((r) => !r.duplicate).length, 1, 'one is stored')
+    assert.deepEqual(new Set(results.map((r) => r.message.id)).size, 1, 'all five answer with the same message')
+    assert.deepEqual(seqs(await store.history('burst', 50)), [1])
+  })
+
+  storeTest('a clientId is remembered after its message has left history', async (store) => {
+    await store.createRoom({ id: 'short', historyLimit: 2 })
+    const first = await store.append('short', 'alice', 'first', 'early')
+    await appendMany(store, 'short', 3)
+    assert.deepEqual(seqs(await store.history('short', 50)), [3, 4], 'the first message is trimmed')
+    const again = await store.append('short', 'alice', 'first', 'early')
+    assert.equal(again.duplicate, true)
+    assert.equal(again.message.seq, 1)
+    assert.equal(again.message.id, first.message.id)
+    assert.equal(again.message.clientId, 'early')
+    assert.equal(await store.latestSeq('short'), 4, 'nothing stored')
+  })
+
+  storeTest('a clientId is forgotten after its time to live', async (store) => {
+    await store.createRoom({ id: 'ttl' })
+    const first = await store.append('ttl', 'alice', 'one', 'old')
+    await sleep(300)
+    // A newer clientId gives the store its chance to forget the expired ones.
+    await store.append('ttl', 'alice', 'two', 'new')
+    const later = await store.append('ttl', 'alice', 'one again', 'old')
+    assert.equal(later.duplicate, false, 'an expired clientId is a new message')
+    assert.equal(later.message.seq, first.message.seq + 2)
+  }, { clientIdTtlMs: 150 })
+
+  storeTest('an edit replaces the text in place, counts versions and is recorded for recovery', async (store) => {
+    await store.createRoom({ id: 'e' })
+    const [first, second] = await appendMany(store, 'e', 3)
+    const edited = await store.editMessage('e', 1, 'fixed', { user: 'alice' })
+    assert.equal(edited.outcome, 'changed')
+    assert.ok(edited.outcome === 'changed')
+    assert.equal(edited.message.text, 'fixed')
+    assert.equal(edited.message.version, 2)
+    assert.equal(edited.message.seq, 1)
+    assert.equal(edited.message.id, first!.id, 'an edit keeps the id and seq')
+    assert.ok(!Number.isNaN(Date.parse(edited.message.editedAt!)))
+    const again = await store.editMessage('e', 1, 'fixed twice', { admin: true })
+    assert.ok(again.outcome === 'changed')
+    assert.equal(again.message.version, 3, 'an operator may edit any message')
+    assert.equal(await store.latestSeq('e'), 3, 'edits take no seq')
+    const history = await store.history('e', 50)
+    assert.deepEqual(history.map((m) => [m.seq, m.text, m.version]), [[1, 'fixed twice', 3], [2, 'm2', undefined], [3, 'm3', undefined]])
+    assert.deepEqual(history[1], second, 'a message never edited is unchanged and has no version')
+  })
+
+  storeTest('only the author edits or deletes; unknown seqs and deleted messages are not found', async (store) => {
+    await store.createRoom({ id: 'p' })
+    await appendMany(store, 'p', 2)
+    assert.deepEqual(await store.editMessage('p', 1, 'mine now', { user: 'mallory' }), { outcome: 'forbidden' })
+    assert.deepEqual(await store.deleteMessage('p', 1, { user: 'mallory' }), { outcome: 'forbidden' })
+    assert.deepEqual(await store.editMessage('p', 9, 'x', { user: 'alice' }), { outcome: 'not_found' })
+    assert.deepEqual(await store.deleteMessage('nowhere', 1, { admin: true }), { outcome: 'not_found' })
+    const deleted = await store.deleteMessage('p', 2, { user: 'alice' })
+    assert.ok(deleted.outcome === 'changed')
+    assert.equal(deleted.message.deleted, true)
+    assert.equal(deleted.message.text, '')
+    assert.ok(!Number.isNaN(Date.parse(deleted.message.deletedAt!)))
+    assert.deepEqual(await store.editMessage('p', 2, 'revive', { user: 'alice' }), { outcome: 'not_found' })
+    const twice = await store.deleteMessage('p', 2, { admin: true })
+    assert.deepEqual(twice, { outcome: 'unchanged', message: deleted.message }, 'a second delete changes nothing')
+    assert.deepEqual((await store.history('p', 50)).map((m) => [m.seq, m.text, m.deleted]), [[1, 'm1', undefined], [2, '', true]])
+  })
+
+  storeTest('recovery lists the older messages changed since the client last saw the room', async (store) => {
+    await store.createRoom({ id: 'r' })
+    await appendMany(store, 'r', 4)
+    await store.editMessage('r', 1, 'early edit', { user: 'alice' })
+    // A client saw up to seq 4; then these happen:
+    await store.editMessage('r', 2, 'late edit', { user: 'alice' })
+    await store.deleteMessage('r', 3, { user: 'alice' })
+    await store.append('r', 'bob', 'm5')
+    await store.editMessage('r', 5, 'newer message edited', { user: 'bob' })
+    const recovery = await store.recover('r', 4)
+    // The edit of 1 was stamped at seq 4 too: it may be repeated, as the contract allows.
+    assert.deepEqual(recovery.changed.map((m) => [m.seq, m.text]), [[1, 'early edit'], [2, 'late edit'], [3, '']])
+    assert.deepEqual(recovery.messages.map((m) => [m.seq, m.text, m.version]), [[5, 'newer message edited', 2]],
+      'replayed messages are as they are now')
+    const caughtUp = await store.recover('r', 5)
+    assert.deepEqual(caughtUp.changed.map((m) => m.seq), [5], 'the change stamped at seq 5 concerns a client that saw 5')
+    assert.deepEqual((await store.recover('r', 0)).changed, [], 'a client that saw nothing is owed no change')
+  })
+
+  storeTest('changes of trimmed messages are not replayed', async (store) => {
+    await store.createRoom({ id: 't', historyLimit: 3 })
+    await appendMany(store, 't', 3)
+    await store.editMessage('t', 1, 'soon gone', { user: 'alice' })
+    await appendMany(store, 't', 2)
+    assert.deepEqual(seqs(await store.history('t', 50)), [3, 4, 5])
+    assert.deepEqual((await store.recover('t', 3)).changed, [])
+    assert.deepEqual(await store.editMessage('t', 1, 'x', { user: 'alice' }), { outcome: 'not_found' }, 'not retained')
+  })
+
+  storeTest('read seqs only move forward and are listed per room and per user', async (store) => {
+    await store.createRoom({ id: 'a' })
+    await store.createRoom({ id: 'b' })
+    await appendMany(store, 'a', 5)
+    await appendMany(store, 'b', 2)
+    assert.equal(await store.readSeq('a', 'alice'), undefined)
+    const moved = await store.saveReads([
+      { room: 'a', user: 'alice', seq: 3 }, { room: 'a', user: 'bob', seq: 5 }, { room: 'b', user: 'alice', seq: 0 },
+      { room: 'gone', user: 'alice', seq: 1 }
+    ])
+    assert.deepEqual(moved.map((m) => `${m.room}/${m.user}/${m.seq}`), ['a/alice/3', 'a/bob/5', 'b/alice/0'], 'a missing room is dropped')
+    assert.deepEqual(await store.saveReads([{ room: 'a', user: 'alice', seq: 2 }, { room: 'a', user: 'bob', seq: 5 }]), [],
+      'backwards or unchanged moves change nothing')
+    assert.equal(await store.readSeq('a', 'alice'), 3)
+    assert.deepEqual(await store.reads('a'), [{ user: 'alice', seq: 3 }, { user: 'bob', seq: 5 }])
+    assert.deepEqual(await store.unread('alice'), [
+      { room: 'a', seq: 5, readSeq: 3, unread: 2 }, { room: 'b', seq: 2, readSeq: 0, unread: 2 }
+    ])
+    await store.deleteRoom('b')
+    assert.deepEqual((await store.unread('alice')).map((r) => r.room), ['a'], 'a deleted room is no longer listed')
+    await store.createRoom({ id: 'b' })
+    assert.deepEqual((await store.unread('alice')).map((r) => r.room), ['a'], 'nor is a new room of the same id')
+    assert.deepEqual(await store.reads('b'), [])
   })
 }
