@@ -78,6 +78,24 @@ async function measure (cluster: boolean) {
     figures.historyKeyBytes = Number(await inspect.memory('USAGE', sample.messages, 'SAMPLES', '0'))
     figures.historyMessages = await inspect.zcard(sample.messages)
 
+    // The same messages again, each with a clientId: what remembering it for 25 h adds.
+    before = await usedMemory(inspect)
+    for (let i = 0; i < MESSAGES; i += 1000) {
+      await Promise.all(Array.from({ length: Math.min(1000, MESSAGES - i) }, (_, j) =>
+        engine.store.append(rooms[BUSY_ROOMS + (i + j) % BUSY_ROOMS]!, `user-${(i + j) % 997}`, TEXT, `client-${i + j}`)))
+    }
+    after = await usedMemory(inspect)
+    figures.clientIdBytes = (after - before) / MESSAGES - figures.messageBytes
+
+    // A read seq per user and room.
+    before = await usedMemory(inspect)
+    for (let i = 0; i < CONNECTIONS; i += 1000) {
+      await engine.store.saveReads(Array.from({ length: Math.min(1000, CONNECTIONS - i) }, (_, j) =>
+        ({ room: rooms[(i + j) % rooms.length]!, user: `reader-${i + j}`, seq: 0 })))
+    }
+    after = await usedMemory(inspect)
+    figures.readSeqBytes = (after - before) / CONNECTIONS
+
     // Connections in rooms this node already follows, so only presence is counted here.
     const followed = rooms.slice(0, 100)
     for (const id of followed) await engine.broker.presenceAdd(id, 'warm', `warm-${id}`)
@@ -111,6 +129,8 @@ async function measure (cluster: boolean) {
 const rows: [string, string][] = [
   ['roomBytes', 'per room (hash, index entry, empty history)'],
   ['messageBytes', `per message (${TEXT.length}-character text, ${MESSAGES / BUSY_ROOMS} per room)`],
+  ['clientIdBytes', 'per message sent with a clientId, on top (kept 25 h)'],
+  ['readSeqBytes', 'per read seq of a user in a room (with the user\'s room index)'],
   ['connectionBytes', 'per connection in a room (presence count + node entry)'],
   ['subscriptionBytes', 'per room a node follows (its subscription)']
 ]
