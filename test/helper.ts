@@ -236,6 +236,25 @@ export async function spawnServer (t: TestContext, env: Record<string, string>, 
   return server
 }
 
+/** A bound against hanging, not a speed requirement: loading the app under tsx takes seconds on a busy machine. */
+export const REFUSAL_BOUND_MS = 60_000
+
+/** Waits for the process to exit, failing (and killing it) if it has not within `ms`. */
+export async function exitOf (server: ServerProcess, ms: number) {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      server.child.kill('SIGKILL')
+      reject(new Error(`process still running after ${ms} ms; output:\n${server.output()}`))
+    }, ms)
+  })
+  try {
+    return await Promise.race([server.exited, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** A free loopback TCP port. */
 export function freePort (): Promise<number> {
   return new Promise((resolve, reject) => {

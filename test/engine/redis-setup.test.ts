@@ -1,28 +1,12 @@
 import assert from 'node:assert/strict'
 import { createServer, type Socket } from 'node:net'
 import { test, type TestContext } from 'node:test'
-import { freePort, type ServerProcess, spawnServer } from '../helper.ts'
+import { exitOf, freePort, REFUSAL_BOUND_MS, spawnServer } from '../helper.ts'
 import { startRedisTarget } from '../redis-layouts.ts'
-
-/** Waits for the process to exit, failing (and killing it) if it has not within 30 s. */
-async function exitOf (server: ServerProcess) {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      server.child.kill('SIGKILL')
-      reject(new Error(`process still running; output:\n${server.output()}`))
-    }, 30_000)
-  })
-  try {
-    return await Promise.race([server.exited, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 async function refused (t: TestContext, env: Record<string, string>, message: RegExp): Promise<void> {
   const server = await spawnServer(t, { CHAT_DB: ':memory:', ...env }, false)
-  const exit = await exitOf(server)
+  const exit = await exitOf(server, REFUSAL_BOUND_MS)
   assert.notEqual(exit.code, 0, server.output())
   assert.notEqual(exit.code, null, 'exited by itself, not by a signal')
   assert.match(server.output(), message)
