@@ -119,6 +119,13 @@ layoutTest('a node with no member in a busy room does no work for it', async (t,
   t.after(() => alice.ws.terminate())
   alice.send({ type: 'join', room: 'busy' })
   await eventually(() => alice.counts.get('joined') === 1, 5000, 'alice joined')
+  // More members on the busy node, so its work per message is a chat room's, not one socket's.
+  const others = await Promise.all(['m1', 'm2', 'm3', 'm4'].map((user) => counter(`${busy.wsUrl}?user=${user}`)))
+  for (const other of others) {
+    t.after(() => other.ws.terminate())
+    other.send({ type: 'join', room: 'busy' })
+  }
+  await eventually(() => others.every((other) => other.counts.get('joined') === 1), 5000, 'the others joined')
 
   const total = 3000
   const before = { busy: cpuTicks(busy.child.pid!), idle: cpuTicks(idle.child.pid!) }
@@ -126,7 +133,8 @@ layoutTest('a node with no member in a busy room does no work for it', async (t,
     alice.send({ type: 'message', room: 'busy', text: `load ${i}` })
     if (i % 100 === 99) await eventually(() => (alice.counts.get('ack') ?? 0) >= i - 200, 10_000, 'acks keep up')
   }
-  await eventually(() => alice.counts.get('ack') === total && alice.counts.get('message') === total, 30_000, 'every message stored and delivered')
+  await eventually(() => alice.counts.get('ack') === total && [alice, ...others].every((client) => client.counts.get('message') === total),
+    30_000, 'every message stored and delivered')
   const used = { busy: cpuTicks(busy.child.pid!) - before.busy, idle: cpuTicks(idle.child.pid!) - before.idle }
   t.diagnostic(`CPU over ${total} messages: busy node ${used.busy} ticks, idle node ${used.idle} ticks`)
   assert.ok(used.busy >= 10, `the busy node worked (${used.busy} ticks)`)
