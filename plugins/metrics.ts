@@ -28,11 +28,24 @@ export default fp(async (fastify) => {
     registers: [registry],
     collect () { this.set(connections.bufferedBytes()) }
   })
-  const totals = [
+  const totals: [string, string, () => number][] = [
     ['chat_messages_stored_total', 'Messages stored and published by this node', () => hub.stats.messagesStored],
     ['chat_deliveries_total', 'Frames fanned out to room members on this node', () => hub.stats.deliveries],
     ['chat_slow_consumers_total', 'Connections closed with 1013 for not reading', () => hub.stats.slowConsumers]
-  ] as const
+  ]
+  const engineStats = fastify.engine.stats
+  if (engineStats !== undefined) {
+    new Gauge({
+      name: 'chat_redis_rooms_followed',
+      help: 'Rooms this node is subscribed to in Redis (those it has members in)',
+      registers: [registry],
+      collect () { this.set(engineStats().roomsFollowed) }
+    })
+    totals.push(
+      ['chat_redis_gap_repairs_total', 'History reads that filled a gap in a room\'s messages (a cut subscription, a seq jump)', () => engineStats().gapRepairs],
+      ['chat_redis_repaired_messages_total', 'Messages delivered from history rather than from their channel', () => engineStats().repairedMessages]
+    )
+  }
   for (const [name, help, read] of totals) {
     let seen = 0
     new Counter({
@@ -47,4 +60,4 @@ export default fp(async (fastify) => {
     })
   }
   fastify.decorate('metricsRegistry', registry)
-}, { name: 'metrics', dependencies: ['rooms', 'connection-registry'] })
+}, { name: 'metrics', dependencies: ['rooms', 'connection-registry', 'storage'] })

@@ -283,5 +283,11 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
     log.error({ nodeId }, 'Redis is not reachable yet; starting unready and retrying')
   }
   redis.on('ready', onReady)
-  return { name: 'redis', store, broker }
+  const { feeds } = broker
+  return {
+    name: 'redis',
+    store,
+    broker,
+    stats: () => ({ roomsFollowed: feeds.rooms(), gapRepairs: feeds.stats.repairs, repairedMessages: feeds.stats.repaired })
+  }
 }

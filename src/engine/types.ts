@@ -158,10 +158,22 @@ export interface ChatBroker {
   close(): Promise<void>
 }
 
+/** What a broker-backed engine reports on /metrics about following rooms. */
+export interface EngineStats {
+  /** Rooms this node is subscribed to. */
+  roomsFollowed: number
+  /** History reads that filled a gap (a cut subscription, a seq jump, a slow message). */
+  gapRepairs: number
+  /** Messages delivered from such reads rather than from the channel. */
+  repairedMessages: number
+}
+
 export interface ChatEngine {
   name: 'local' | 'redis'
   store: ChatStore
   broker: ChatBroker
+  /** The Redis engine's figures; the local engine has none. */
+  stats?: () => EngineStats
 }
 
 export class NotFoundError extends Error {

@@ -182,6 +182,12 @@ layoutTest('members keep every message, once and in order, without re-joining, w
   await bob.nothing('message', 300)
   await eventually(() => alice.frames.filter((frame) => frame.type === 'ack').length === total, 5000, 'every send acknowledged')
   assert.deepEqual(alice.frames.filter((frame) => frame.type === 'ack').map((frame) => frame.seq), expected)
+  // Each restored subscription was followed by a read of history, and operators can see it.
+  const metrics = (await http(b.url, 'GET', '/metrics')).text
+  assert.match(metrics, /^chat_redis_rooms_followed 1$/m)
+  const repairs = Number(/^chat_redis_gap_repairs_total (\d+)$/m.exec(metrics)?.[1])
+  assert.ok(repairs >= 1, `gap repairs on the member's node: ${repairs}`)
+  assert.match(metrics, /^chat_redis_repaired_messages_total \d+$/m)
 })
 
 layoutTest('a clientId sent on one node is a duplicate on the other, over WebSocket and REST', async (t, redis) => {
