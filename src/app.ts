@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
 import adminAuth from '../plugins/admin-auth.ts'
 import auth from '../plugins/auth.ts'
+import chatStats from '../plugins/chat-stats.ts'
 import configPlugin from '../plugins/config.ts'
 import connectionRegistry from '../plugins/connection-registry.ts'
 import rateLimit from '../plugins/external/rate-limit.ts'
@@ -43,6 +44,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   app.setValidatorCompiler(validatorCompiler)
   await app.register(configPlugin, { config })
+  await app.register(chatStats)
   await app.register(storage)
   await app.register(connectionRegistry)
   await app.register(messageSchemas)
@@ -59,6 +61,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const statusCode = error.statusCode ?? 500
     if (statusCode >= 500) {
+      app.chatStats.storageErrors++
       request.log.error({ err: error }, 'request failed')
       return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' })
     }

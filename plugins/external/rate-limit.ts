@@ -1,5 +1,6 @@
 import fastifyRateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
+import { redactUrl } from '../../src/logger.ts'
 
 /**
  * Per-IP limit on REST calls and WebSocket upgrades (CHAT_RATE_LIMIT a minute; 0 = off).
@@ -15,6 +16,14 @@ export default fp(async (fastify) => {
     max,
     timeWindow: 60_000,
     addHeadersOnExceeding: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true },
+    onExceeded (request) {
+      fastify.chatStats.requestsRateLimited++
+      // Upgrades in dev mode name their user; otherwise who is calling is not known yet.
+      const user = fastify.config.devMode ? (request.query as { user?: unknown } | undefined)?.user : undefined
+      request.log.warn({
+        ip: request.ip, user: typeof user === 'string' ? user : undefined, method: request.method, url: redactUrl(request.url)
+      }, 'rate limit exceeded: answered 429')
+    },
     errorResponseBuilder (_request, context) {
       return {
         statusCode: 429,
@@ -23,4 +32,4 @@ export default fp(async (fastify) => {
       }
     }
   })
-}, { name: 'rate-limit', dependencies: ['config'] })
+}, { name: 'rate-limit', dependencies: ['config', 'chat-stats'] })
