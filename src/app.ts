@@ -53,9 +53,11 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(auth)
   await app.register(adminAuth)
   await app.register(metrics)
-  // Both work through onRoute, so they come before every route.
-  await app.register(rateLimit)
+  // Before every route: @fastify/websocket works through onRoute, and the rate limit is a root
+  // hook that must come after the one of @fastify/websocket that marks upgrade requests (a
+  // refused upgrade's socket is released only when marked).
   await app.register(websocket)
+  await app.register(rateLimit)
   await app.register(swagger)
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -69,9 +71,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
       statusCode, error: reasonPhrase(statusCode), message: error.message
     })
   })
-  app.setNotFoundHandler({
-    preHandler: config.CHAT_RATE_LIMIT > 0 ? app.rateLimit() : undefined
-  }, (request, reply) => reply.code(404).send({
+  // Unknown routes are rate-limited too: the limit is the root's first onRequest hook.
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({
     statusCode: 404, error: 'Not Found', message: `route ${request.method} ${request.url.split('?')[0]} not found`
   }))
 
