@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type RouteOptions } from 'fastify'
 import type { DestinationStream } from 'pino'
 import adminAuth from '../plugins/admin-auth.ts'
 import auth from '../plugins/auth.ts'
@@ -24,6 +24,8 @@ import { validatorCompiler } from './validation.ts'
 export interface AppOptions {
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: DestinationStream
+  /** Sees every route as it is registered (tests check that the OpenAPI document covers them). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 /** Builds the service: plugins in dependency order, then the routes. */
@@ -42,6 +44,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute)
   app.setValidatorCompiler(validatorCompiler)
   await app.register(configPlugin, { config })
   await app.register(chatStats)

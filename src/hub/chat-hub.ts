@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { ChatEngine, OnlineUser, RoomEvent, RoomRecord } from '../engine/types.ts'
 import { NotFoundError } from '../engine/types.ts'
-import type { ErrorCode, Message } from '../schemas/common.ts'
+import { type ErrorCode, LIMIT_DEFAULT, type Message } from '../schemas/common.ts'
 import type { HistoryFrame, JoinFrame, LeaveFrame, MessageFrame, ServerFrame } from '../schemas/frames.ts'
 import type { ChatStats } from './chat-stats.ts'
 import { CloseCode, type Connection } from './connection.ts'
@@ -33,7 +33,6 @@ export interface HubOptions {
   stats: ChatStats
 }
 
-const HISTORY_DEFAULT_LIMIT = 50
 
 /**
  * The hub: room membership on this node, presence, and fan-out. Every state change that
@@ -188,7 +187,7 @@ export class ChatHub {
   }
 
   async history (connection: Connection, frame: HistoryFrame): Promise<void> {
-    const { room, before, limit = HISTORY_DEFAULT_LIMIT, ref } = frame
+    const { room, before, limit = LIMIT_DEFAULT, ref } = frame
     if (!connection.rooms.has(room)) {
       const record = await this.store.getRoom(room)
       if (record === undefined) return this.reply(connection, 'not_found', `room ${room} does not exist`, ref)
