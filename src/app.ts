@@ -14,6 +14,7 @@ import messageSchemas from '../plugins/message-schemas.ts'
 import metrics from '../plugins/metrics.ts'
 import rooms from '../plugins/rooms.ts'
 import storage from '../plugins/storage.ts'
+import docs from '../routes/docs.ts'
 import health from '../routes/health.ts'
 import roomRoutes from '../routes/rooms/index.ts'
 import wsRoutes from '../routes/ws/index.ts'
@@ -80,6 +81,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   }))
 
   await app.register(health)
+  await app.register(docs)
   await app.register(wsRoutes)
   await app.register(roomRoutes)
   return app
