@@ -2,8 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Appended, ChatEngine, OnlineUser, RoomEvent, RoomRecord } from '../engine/types.ts'
 import { NotFoundError } from '../engine/types.ts'
-import type { ErrorCode, Message } from '../schemas/common.ts'
+import { type ErrorCode, LIMIT_DEFAULT, type Message } from '../schemas/common.ts'
 import type { AckFrame, HistoryFrame, JoinedFrame, JoinFrame, LeaveFrame, MessageFrame, ServerFrame } from '../schemas/frames.ts'
+import type { ChatStats } from './chat-stats.ts'
 import { CloseCode, type Connection } from './connection.ts'
 import type { ConnectionRegistry } from './connection-registry.ts'
 import { type Framed, frameText } from './framing.ts'
@@ -45,15 +46,10 @@ export interface HubOptions {
   log: FastifyBaseLogger
   autoCreateRooms: boolean
   maxRoomsPerConnection: number
+  /** Where the hub counts what it does (read by /metrics). */
+  stats: ChatStats
 }
 
-export interface HubStats {
-  messagesStored: number
-  deliveries: number
-  slowConsumers: number
-}
-
-const HISTORY_DEFAULT_LIMIT = 50
 
 /**
  * The hub: room membership on this node, presence, and fan-out. Every state change that
@@ -62,7 +58,7 @@ const HISTORY_DEFAULT_LIMIT = 50
  * are held and replayed in seq order, so nothing is lost and nothing is sent twice.
  */
 export class ChatHub {
-  readonly stats: HubStats = { messagesStored: 0, deliveries: 0, slowConsumers: 0 }
+  readonly stats: ChatStats
   private readonly rooms = new Map<string, RoomMembers>()
   /**
    * Per room, this node's connections counted in the broker's presence. Kept apart from
@@ -80,6 +76,7 @@ export class ChatHub {
     this.engine = options.engine
     this.registry = options.registry
     this.log = options.log
+    this.stats = options.stats
     this.engine.broker.subscribe((event) => this.onEvent(event))
   }
 
@@ -133,6 +130,7 @@ export class ChatHub {
   broadcast (room: string, frame: ServerFrame, seq?: number, skipUser?: string): void {
     const members = this.rooms.get(room)
     if (members === undefined) return
+    const started = performance.now()
     const text = JSON.stringify(frame)
     const framed = frameText(text)
     let delivered = 0
@@ -142,6 +140,7 @@ export class ChatHub {
       delivered++
     }
     this.stats.deliveries += delivered
+    this.stats.observeFanout((performance.now() - started) / 1000)
     if (members.joining.size === 0) return
     const presence = frame.type === 'presence' ? { event: frame.event, user: frame.user } : undefined
     for (const [connection, joining] of members.joining) {
@@ -186,6 +185,7 @@ export class ChatHub {
       online = await this.engine.broker.online(room)
       for (const listener of this.listeners.joining) Object.assign(extra, await listener(connection, room, recovery.latestSeq))
     } catch (err) {
+      this.stats.storageErrors++
       connection.log.error({ err, room }, 'join failed')
       const announced = this.detach(connection, room)
       await this.leftRoom(connection, room, announced).catch(() => {})
@@ -248,13 +248,14 @@ export class ChatHub {
       connection.send(ack)
     }, (err: unknown) => {
       if (err instanceof NotFoundError) return this.reply(connection, 'not_found', `room ${room} no longer exists`, ref)
+      this.stats.storageErrors++
       connection.log.error({ err, room }, 'storing a message failed')
       this.reply(connection, 'internal', 'the message was not stored', ref)
     })
   }
 
   async history (connection: Connection, frame: HistoryFrame): Promise<void> {
-    const { room, before, limit = HISTORY_DEFAULT_LIMIT, ref } = frame
+    const { room, before, limit = LIMIT_DEFAULT, ref } = frame
     const refused = await this.refusal(connection, room)
     if (refused !== undefined) return this.reply(connection, refused.code, refused.message, ref)
     const messages = await this.store.history(room, limit, before)
@@ -266,10 +267,11 @@ export class ChatHub {
     if (connection.closed) return
     connection.closed = true
     this.registry.remove(connection)
-    const rooms = [...connection.rooms].map((room) => ({ room, announced: this.detach(connection, room) }))
+    // The connection keeps its list of rooms, for the line logged when its socket closes.
+    const rooms = [...connection.rooms].map((room) => ({ room, announced: this.detach(connection, room, false) }))
     for (const { room, announced } of rooms) {
       await this.leftRoom(connection, room, announced)
-        .catch((err: unknown) => this.log.error({ err, room }, 'presence update failed'))
+        .catch((err: unknown) => this.presenceFailed(err, room))
     }
   }
 
@@ -277,7 +279,7 @@ export class ChatHub {
   dropSlowConsumer (connection: Connection): void {
     if (connection.closed) return
     this.stats.slowConsumers++
-    connection.log.warn({ bufferedAmount: connection.socket.bufferedAmount }, 'slow consumer closed')
+    connection.log.warn({ bufferedAmount: connection.socket.bufferedAmount, rooms: [...connection.rooms] }, 'slow consumer closed')
     // ws queues the close frame behind the buffered data and destroys the socket if the
     // peer never reads it (closeTimeout, 30 s).
     connection.close(CloseCode.tryAgainLater, 'slow consumer')
@@ -310,6 +312,13 @@ export class ChatHub {
   async revokeGrant (room: string, user: string): Promise<void> {
     await this.store.deleteGrant(room, user)
     this.engine.broker.publish({ kind: 'kick', room, user, reason: 'access revoked' })
+  }
+
+  /** Rooms with members on this node, and the memberships (connection in a room) they hold. */
+  membership (): { rooms: number, memberships: number } {
+    let memberships = 0
+    for (const members of this.rooms.values()) memberships += members.live.size + members.joining.size
+    return { rooms: this.rooms.size, memberships }
   }
 
   online (room: string): Promise<OnlineUser[]> {
@@ -392,7 +401,7 @@ export class ChatHub {
     for (const { connection } of kicked) connection.send({ type: 'kicked', room, reason })
     for (const { connection, announced } of kicked) {
       this.leftRoom(connection, room, announced)
-        .catch((err: unknown) => this.log.error({ err, room }, 'presence update failed'))
+        .catch((err: unknown) => this.presenceFailed(err, room))
     }
   }
 
@@ -431,8 +440,8 @@ export class ChatHub {
    * Removes the connection from the room on this node, synchronously. Returns whether the
    * others had been told of its join, so that a leave is announced only after a join was.
    */
-  private detach (connection: Connection, room: string): boolean {
-    connection.rooms.delete(room)
+  private detach (connection: Connection, room: string, forget = true): boolean {
+    if (forget) connection.rooms.delete(room)
     const members = this.rooms.get(room)
     if (members === undefined) return false
     const joining = members.joining.get(connection)
@@ -450,6 +459,11 @@ export class ChatHub {
     const last = await this.engine.broker.presenceRemove(room, connection.user, connection.id)
     if (last && announce) this.publishPresence(room, 'leave', connection.user)
     if (last) for (const listener of this.listeners.left) listener(room, connection.user)
+  }
+
+  private presenceFailed (err: unknown, room: string): void {
+    this.stats.storageErrors++
+    this.log.error({ err, room }, 'presence update failed')
   }
 
   private publishPresence (room: string, event: 'join' | 'leave', user: string): void {
