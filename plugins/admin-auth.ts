@@ -24,6 +24,8 @@ export default fp(async (fastify) => {
     if (expected === undefined) return
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')
     if (match !== null && timingSafeEqual(digest(match[1]!), expected)) return
+    fastify.chatStats.authFailures++
+    request.log.warn({ ip: request.ip, tokenGiven: match !== null }, 'admin API refused: wrong or missing admin token')
     return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'the admin API needs Authorization: Bearer <CHAT_ADMIN_TOKEN>' })
   })
-}, { name: 'admin-auth', dependencies: ['config'] })
+}, { name: 'admin-auth', dependencies: ['config', 'chat-stats'] })

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis'
 import type { ChatBroker, OnlineUser, RoomEvent, TypingState } from './types.ts'
 import { answers, type EngineLog, type RedisClient } from './redis-connection.ts'
 import { parseNodeEvent } from './redis-events.ts'
@@ -207,10 +208,11 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
     if (closed || tick !== undefined) return
     tick = heartbeat().finally(() => { tick = undefined })
   }
-  beat()
+  // A cluster client fails commands until it is ready: the first beat waits for it (and an
+  // outage ends with one).
+  if (redis.status === 'ready' || !(redis instanceof Cluster)) beat()
   const timer = setInterval(beat, options.heartbeatMs)
   timer.unref()
-  // A cluster client fails commands until it is ready: beat as soon as it is (and after an outage).
   redis.on('ready', beat)
 
   const handlers: SubscriberHandlers = {

@@ -2,8 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Appended, ChatEngine, OnlineUser, RoomEvent, RoomRecord } from '../engine/types.ts'
 import { NotFoundError } from '../engine/types.ts'
-import type { ErrorCode, Message } from '../schemas/common.ts'
+import { type ErrorCode, LIMIT_DEFAULT, type Message } from '../schemas/common.ts'
 import type { AckFrame, HistoryFrame, JoinedFrame, JoinFrame, LeaveFrame, MessageFrame, ServerFrame } from '../schemas/frames.ts'
+import type { ChatStats } from './chat-stats.ts'
 import { CloseCode, type Connection } from './connection.ts'
 import type { ConnectionRegistry } from './connection-registry.ts'
 import { type Framed, frameText } from './framing.ts'
@@ -45,15 +46,10 @@ export interface HubOptions {
   log: FastifyBaseLogger
   autoCreateRooms: boolean
   maxRoomsPerConnection: number
+  /** Where the hub counts what it does (read by /metrics). */
+  stats: ChatStats
 }
 
-export interface HubStats {
-  messagesStored: number
-  deliveries: number
-  slowConsumers: number
-}
-
-const HISTORY_DEFAULT_LIMIT = 50
 
 /** A join refused after it started: the grant went away meanwhile. */
 class Forbidden extends Error {}
@@ -65,7 +61,7 @@ class Forbidden extends Error {}
  * are held and replayed in seq order, so nothing is lost and nothing is sent twice.
  */
 export class ChatHub {
-  readonly stats: HubStats = { messagesStored: 0, deliveries: 0, slowConsumers: 0 }
+  readonly stats: ChatStats
   private readonly rooms = new Map<string, RoomMembers>()
   /**
    * Per room, this node's connections counted in the broker's presence. Kept apart from
@@ -83,6 +79,7 @@ export class ChatHub {
     this.engine = options.engine
     this.registry = options.registry
     this.log = options.log
+    this.stats = options.stats
     this.engine.broker.subscribe((event) => this.onEvent(event))
   }
 
@@ -136,6 +133,7 @@ export class ChatHub {
   broadcast (room: string, frame: ServerFrame, seq?: number, skipUser?: string): void {
     const members = this.rooms.get(room)
     if (members === undefined) return
+    const started = performance.now()
     const text = JSON.stringify(frame)
     const framed = frameText(text)
     let delivered = 0
@@ -145,6 +143,7 @@ export class ChatHub {
       delivered++
     }
     this.stats.deliveries += delivered
+    this.stats.observeFanout((performance.now() - started) / 1000)
     if (members.joining.size === 0) return
     const presence = frame.type === 'presence' ? { event: frame.event, user: frame.user } : undefined
     for (const [connection, joining] of members.joining) {
@@ -197,6 +196,7 @@ export class ChatHub {
       // The room was deleted, or the grant revoked, while the join was under way.
       if (err instanceof NotFoundError) return this.reply(connection, 'not_found', `room ${room} does not exist`, ref)
       if (err instanceof Forbidden) return this.reply(connection, 'forbidden', `room ${room} is private and ${connection.user} has no grant`, ref)
+      this.stats.storageErrors++
       connection.log.error({ err, room }, 'join failed')
       return this.reply(connection, 'internal', 'join failed; try again', ref)
     }
@@ -257,13 +257,14 @@ export class ChatHub {
       connection.send(ack)
     }, (err: unknown) => {
       if (err instanceof NotFoundError) return this.reply(connection, 'not_found', `room ${room} no longer exists`, ref)
+      this.stats.storageErrors++
       connection.log.error({ err, room }, 'storing a message failed')
       this.reply(connection, 'internal', 'the message was not stored', ref)
     })
   }
 
   async history (connection: Connection, frame: HistoryFrame): Promise<void> {
-    const { room, before, limit = HISTORY_DEFAULT_LIMIT, ref } = frame
+    const { room, before, limit = LIMIT_DEFAULT, ref } = frame
     const refused = await this.refusal(connection, room)
     if (refused !== undefined) return this.reply(connection, refused.code, refused.message, ref)
     const messages = await this.store.history(room, limit, before)
@@ -275,10 +276,11 @@ export class ChatHub {
     if (connection.closed) return
     connection.closed = true
     this.registry.remove(connection)
-    const rooms = [...connection.rooms].map((room) => ({ room, announced: this.detach(connection, room) }))
+    // The connection keeps its list of rooms, for the line logged when its socket closes.
+    const rooms = [...connection.rooms].map((room) => ({ room, announced: this.detach(connection, room, false) }))
     for (const { room, announced } of rooms) {
       await this.leftRoom(connection, room, announced)
-        .catch((err: unknown) => this.log.error({ err, room }, 'presence update failed'))
+        .catch((err: unknown) => this.presenceFailed(err, room))
     }
   }
 
@@ -286,7 +288,7 @@ export class ChatHub {
   dropSlowConsumer (connection: Connection): void {
     if (connection.closed) return
     this.stats.slowConsumers++
-    connection.log.warn({ bufferedAmount: connection.socket.bufferedAmount }, 'slow consumer closed')
+    connection.log.warn({ bufferedAmount: connection.socket.bufferedAmount, rooms: [...connection.rooms] }, 'slow consumer closed')
     // ws queues the close frame behind the buffered data and destroys the socket if the
     // peer never reads it (closeTimeout, 30 s).
     connection.close(CloseCode.tryAgainLater, 'slow consumer')
@@ -319,6 +321,13 @@ export class ChatHub {
   async revokeGrant (room: string, user: string): Promise<void> {
     await this.store.deleteGrant(room, user)
     this.engine.broker.publish({ kind: 'kick', room, user, reason: 'access revoked' })
+  }
+
+  /** Rooms with members on this node, and the memberships (connection in a room) they hold. */
+  membership (): { rooms: number, memberships: number } {
+    let memberships = 0
+    for (const members of this.rooms.values()) memberships += members.live.size + members.joining.size
+    return { rooms: this.rooms.size, memberships }
   }
 
   online (room: string): Promise<OnlineUser[]> {
@@ -401,7 +410,7 @@ export class ChatHub {
     for (const { connection } of kicked) connection.send({ type: 'kicked', room, reason })
     for (const { connection, announced } of kicked) {
       this.leftRoom(connection, room, announced)
-        .catch((err: unknown) => this.log.error({ err, room }, 'presence update failed'))
+        .catch((err: unknown) => this.presenceFailed(err, room))
     }
   }
 
@@ -440,8 +449,8 @@ export class ChatHub {
    * Removes the connection from the room on this node, synchronously. Returns whether the
    * others had been told of its join, so that a leave is announced only after a join was.
    */
-  private detach (connection: Connection, room: string): boolean {
-    connection.rooms.delete(room)
+  private detach (connection: Connection, room: string, forget = true): boolean {
+    if (forget) connection.rooms.delete(room)
     const members = this.rooms.get(room)
     if (members === undefined) return false
     const joining = members.joining.get(connection)
@@ -459,6 +468,11 @@ export class ChatHub {
     const last = await this.engine.broker.presenceRemove(room, connection.user, connection.id)
     if (last && announce) this.publishPresence(room, 'leave', connection.user)
     if (last) for (const listener of this.listeners.left) listener(room, connection.user)
+  }
+
+  private presenceFailed (err: unknown, room: string): void {
+    this.stats.storageErrors++
+    this.log.error({ err, room }, 'presence update failed')
   }
 
   private publishPresence (room: string, event: 'join' | 'leave', user: string): void {

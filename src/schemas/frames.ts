@@ -23,6 +23,10 @@ export const PingFrame = frame('ping', {})
 /** Extension: a fresh JWT that extends the connection past its token's expiry. */
 export const RefreshFrame = frame('refresh', { token: Type.String({ minLength: 1, maxLength: 8192 }) })
 
+/**
+ * Every client frame by type. The frame parser validates with these, /metrics counts by these
+ * types and the AsyncAPI document describes each one: a frame added here is covered by all three.
+ */
 export const clientFrameSchemas = {
   join: JoinFrame,
   leave: LeaveFrame,
@@ -44,9 +48,8 @@ export type MessageFrame = Static<typeof MessageFrame>
 export type HistoryFrame = Static<typeof HistoryFrame>
 export type PingFrame = Static<typeof PingFrame>
 export type RefreshFrame = Static<typeof RefreshFrame>
-export type ClientFrame = {
-  [K in ClientFrameType]: Static<typeof clientFrameSchemas[K]>
-}[ClientFrameType]
+/** Any client frame: one of the registry's, so a frame missing from it cannot be handled. */
+export type ClientFrame = { [K in ClientFrameType]: Static<typeof clientFrameSchemas[K]> }[ClientFrameType]
 
 // Server → client.
 export const WelcomeFrame = Type.Object({
@@ -86,7 +89,10 @@ export const ErrorFrame = Type.Object({
   ...OptionalRef
 })
 
-/** Every server frame by a name of its own (client and server both have typing, read, unread and reads). */
+/**
+ * Every server frame by type, for the AsyncAPI document. `ServerFrame` is made from it, so a
+ * frame the server sends is necessarily described.
+ */
 export const serverFrameSchemas = {
   welcome: WelcomeFrame,
   joined: JoinedFrame,
@@ -106,6 +112,7 @@ export const serverFrameSchemas = {
   unread: UnreadOutFrame,
   reads: ReadsOutFrame
 }
+export type ServerFrameType = keyof typeof serverFrameSchemas
 
 export type WelcomeFrame = Static<typeof WelcomeFrame>
 export type JoinedFrame = Static<typeof JoinedFrame>
@@ -119,6 +126,5 @@ export type KickedFrame = Static<typeof KickedFrame>
 export type RoomDeletedFrame = Static<typeof RoomDeletedFrame>
 export type RefreshedFrame = Static<typeof RefreshedFrame>
 export type ErrorFrame = Static<typeof ErrorFrame>
-export type ServerFrame = {
-  [K in keyof typeof serverFrameSchemas]: Static<typeof serverFrameSchemas[K]>
-}[keyof typeof serverFrameSchemas]
+/** Any server frame: one of the registry's. */
+export type ServerFrame = { [K in ServerFrameType]: Static<typeof serverFrameSchemas[K]> }[ServerFrameType]
