@@ -105,7 +105,11 @@ function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise
  * after the last delivered are read from history (by score) and delivered in order before it.
  * A subscription restored after a cut (the connection dropped, the slot moved) is repaired the
  * same way, and so is a wait for a seq that is slow to arrive. Messages trimmed out of history
- * before they could be read are skipped.
+ * before they could be read are skipped. Other events of the room (presence, edits, kicks…)
+ * that arrive behind a missing message wait for it, so the room's events keep their order;
+ * after a cut or a gap the repair also reads the room's record of edits and deletes and
+ * resends, as they now are, the delivered messages changed since (a client applies them by
+ * seq, so one it already had changes nothing).
  */
 export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
   const { redis, subscriber, log } = options
