@@ -9,12 +9,13 @@ import {
 } from './lib/report.ts'
 import { FULL, type Load, type Metrics, type Params, type Probe, SMOKE, fanout, idle, rest, rooms } from './lib/scenarios.ts'
 import { ROOT, type ServerHandle, type ServerKind, compileBench, killAll, startServer } from './lib/servers.ts'
+import { DEPLOYMENTS, type Deployment, type DeploymentKind, crossNode, startDeployment } from './lib/cross-node.ts'
 import { machine, pinSelf } from './lib/system.ts'
 import { RemoteProfiler } from './lib/inspector.ts'
 import { profileText, summarizeProfile } from './profile-summary.ts'
 
 const USAGE = `npm run bench -- [options]
-  --scenario fanout|rooms|idle|rest|all   (default all; a comma-separated list works too)
+  --scenario fanout|rooms|idle|rest|cross-node|all   (default all; a comma-separated list works too)
   --rounds N          rounds per target, targets alternating A B C A B C… (default 3)
   --targets list      of service,bare,socketio (default all three; rest compares service with bare Fastify)
   --smoke             100 clients, 1 round, short durations; no thresholds (for CI)
@@ -72,6 +73,7 @@ const scenarios: Scenario[] = args.scenario === 'all'
     if (!(SCENARIOS as readonly string[]).includes(name)) fail(`unknown scenario ${name}`)
     return name as Scenario
   })
+if (args.profile && scenarios.includes('cross-node')) fail('--profile does not cover the cross-node scenario')
 const wsTargets: ServerKind[] = (args.targets ?? (args.profile ? 'service' : 'service,bare,socketio')).split(',').map((name) => {
   if (!['service', 'bare', 'socketio'].includes(name)) fail(`unknown target ${name}`)
   return name as ServerKind
@@ -178,7 +180,7 @@ results.machine = info
 results.revision = args.service === undefined ? revision() : `${args.service} (given with --service)`
 results.command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
 
-async function measure (scenario: Scenario, server: ServerHandle): Promise<Metrics> {
+async function measure (scenario: Exclude<Scenario, 'cross-node'>, server: ServerHandle): Promise<Metrics> {
   switch (scenario) {
     case 'fanout': return fanout(server, load, params)
     case 'rooms': return rooms(server, load, params)
@@ -197,20 +199,24 @@ function brief (scenario: Scenario, metrics: Metrics): string {
       return `${f(metrics.rssKiBPerConn)} KiB/connection, ${f(metrics.connectsPerSec, 0)} connects/s, held ${metrics.held}, failed ${metrics.failed}`
     case 'rest':
       return `GET ${f(metrics.getRps, 0)} req/s (p99 ${f(metrics.getP99Ms, 1)} ms), POST ${f(metrics.postRps, 0)} req/s (p99 ${f(metrics.postP99Ms, 1)} ms), errors ${metrics.getErrors}/${metrics.postErrors}`
+    case 'cross-node':
+      return `${f(metrics.cpuUsPerDelivery)} µs/delivery (+ Redis ${f(metrics.redisCpuUsPerDelivery)}), ${f(metrics.deliveriesPerSec, 0)} deliveries/s, p99 ${f(metrics.p99Ms)} ms, lost ${metrics.lost}, idle node ${f(metrics.idleNodeCpuPct, 1)}% CPU vs busy ${f(metrics.busyNodeCpuPct, 1)}%`
   }
 }
 
 const started = Date.now()
 for (const scenario of scenarios) {
-  const targets: ServerKind[] = scenario === 'rest'
-    ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(!args.profile || wsTargets.includes('bare') ? ['fastify' as const] : [])]
-    : wsTargets
+  const targets: string[] = scenario === 'cross-node'
+    ? [...DEPLOYMENTS]
+    : scenario === 'rest'
+      ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(!args.profile || wsTargets.includes('bare') ? ['fastify' as const] : [])]
+      : wsTargets
   const record: ScenarioRecord = {
     scenario,
-    baseline: scenario === 'rest' ? 'fastify' : 'bare',
+    baseline: scenario === 'rest' ? 'fastify' : scenario === 'cross-node' ? 'redis-1' : 'bare',
     targets,
     rounds,
-    params: { fanout: params.fanout, rooms: params.rooms, idle: params.idle, rest: params.rest }[scenario],
+    params: { fanout: params.fanout, rooms: params.rooms, idle: params.idle, rest: params.rest, 'cross-node': params.crossNode }[scenario],
     at: new Date().toISOString(),
     runs: []
   }
@@ -219,14 +225,17 @@ for (const scenario of scenarios) {
     for (const target of targets) {
       const run: RunRecord = { target, round, at: new Date().toISOString() }
       const t0 = Date.now()
-      let server: ServerHandle | undefined
+      let server: ServerHandle | Deployment | undefined
       profileName = `${scenario}-${target}-round${round}`
+      const options = { cpu: pinned ? 0 : undefined, serviceEntry: args.service === undefined ? undefined : resolve(args.service) }
       try {
-        server = await startServer(target, compiled.servers, {
-          cpu: pinned ? 0 : undefined,
-          serviceEntry: args.service === undefined ? undefined : resolve(args.service)
-        })
-        run.metrics = await measure(scenario, server)
+        if (scenario === 'cross-node') {
+          const deployment = server = await startDeployment(target as DeploymentKind, compiled.servers, options)
+          run.metrics = await crossNode(deployment, load, params)
+        } else {
+          const single = server = await startServer(target as ServerKind, compiled.servers, options)
+          run.metrics = await measure(scenario, single)
+        }
         log(`  round ${round} ${target.padEnd(8)} ${brief(scenario, run.metrics)}  [${((Date.now() - t0) / 1000).toFixed(0)} s]`)
       } catch (error) {
         run.error = error instanceof Error ? error.message : String(error)

@@ -18,12 +18,14 @@ const digest = (value: string) => createHash('sha256').update(value).digest()
 export default fp(async (fastify) => {
   const token = fastify.config.CHAT_ADMIN_TOKEN
   const expected = token === undefined ? undefined : digest(token)
-  if (expected === undefined) fastify.log.warn('CHAT_ADMIN_TOKEN is not set: the /rooms API is open to anyone who can reach it')
+  if (expected === undefined) fastify.log.warn('CHAT_ADMIN_TOKEN is not set: the operators\' REST API (/rooms, /users) is open to anyone who can reach it')
 
   fastify.decorate('requireAdmin', async (request: FastifyRequest, reply: FastifyReply) => {
     if (expected === undefined) return
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')
     if (match !== null && timingSafeEqual(digest(match[1]!), expected)) return
+    fastify.chatStats.authFailures++
+    request.log.warn({ ip: request.ip, tokenGiven: match !== null }, 'admin API refused: wrong or missing admin token')
     return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'the admin API needs Authorization: Bearer <CHAT_ADMIN_TOKEN>' })
   })
-}, { name: 'admin-auth', dependencies: ['config'] })
+}, { name: 'admin-auth', dependencies: ['config', 'chat-stats'] })

@@ -32,6 +32,19 @@ function bearer (header: string | undefined): string | undefined {
   return match?.[1]
 }
 
+/**
+ * The `sub` a token claims, read without checking it, for the line logged when the token is
+ * refused (an expired token of a real user tells an operator more than "token invalid").
+ */
+function claimedUser (token: string): string | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { sub?: unknown }
+    return typeof claims.sub === 'string' && idRegExp.test(claims.sub) ? claims.sub : undefined
+  } catch {
+    return undefined
+  }
+}
+
 function failureMessage (err: unknown): string {
   const code = (err as { code?: string }).code ?? ''
   if (code === 'FAST_JWT_EXPIRED') return 'token expired'
@@ -95,19 +108,20 @@ export default fp(async (fastify) => {
     return { ok: false, message }
   }
 
+  function refuse (request: FastifyRequest, reply: FastifyReply, message: string, token?: string): undefined {
+    fastify.chatStats.authFailures++
+    request.log.warn({ user: token === undefined ? undefined : claimedUser(token), ip: request.ip, reason: message }, 'upgrade refused: authentication failed')
+    void reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message })
+    return undefined
+  }
+
   function identifyUpgrade (request: FastifyRequest, reply: FastifyReply): Identity | undefined {
     const query = request.query as Record<string, unknown>
     if (!devMode) {
       const token = typeof query.token === 'string' ? query.token : bearer(request.headers.authorization)
-      if (token === undefined || token === '') {
-        void reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'a JWT is required: ?token= or Authorization: Bearer' })
-        return undefined
-      }
+      if (token === undefined || token === '') return refuse(request, reply, 'a JWT is required: ?token= or Authorization: Bearer')
       const check = verifyChatToken(token)
-      if (!check.ok) {
-        void reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: check.message })
-        return undefined
-      }
+      if (!check.ok) return refuse(request, reply, check.message, token)
       return check.identity
     }
     const user = query.user
@@ -122,4 +136,4 @@ export default fp(async (fastify) => {
 
   fastify.decorate('verifyChatToken', verifyChatToken)
   fastify.decorate('identifyUpgrade', identifyUpgrade)
-}, { name: 'auth', dependencies: ['config'] })
+}, { name: 'auth', dependencies: ['config', 'chat-stats'] })

@@ -11,9 +11,11 @@ declare module 'fastify' {
  */
 export default fp(async (fastify) => {
   const registry = fastify.connectionRegistry
+  const stats = fastify.chatStats
   function sweep (): void {
     for (const connection of registry) {
       if (!connection.alive) {
+        stats.heartbeatTimeouts++
         connection.log.info('no pong within a heartbeat interval; terminating')
         connection.socket.terminate()
         void fastify.rooms.disconnect(connection)
@@ -26,4 +28,4 @@ export default fp(async (fastify) => {
   const timer = setInterval(sweep, fastify.config.CHAT_HEARTBEAT_MS).unref()
   fastify.decorate('heartbeat', { sweep })
   fastify.addHook('onClose', async () => clearInterval(timer))
-}, { name: 'heartbeat', dependencies: ['config', 'connection-registry', 'rooms'] })
+}, { name: 'heartbeat', dependencies: ['config', 'chat-stats', 'connection-registry', 'rooms'] })

@@ -1,44 +1,92 @@
 import fp from 'fastify-plugin'
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, type Metric, Registry, collectDefaultMetrics } from 'prom-client'
+import { FANOUT_BUCKETS, type ChatStats } from '../src/hub/chat-stats.ts'
 
 declare module 'fastify' {
   interface FastifyInstance { metricsRegistry: Registry }
 }
 
+/** Counters that follow a plain number of ChatStats, read when scraped. */
+const TOTALS: [name: string, help: string, field: keyof ChatStats][] = [
+  ['chat_connections_opened_total', 'WebSocket connections opened on this node', 'connectionsOpened'],
+  ['chat_messages_stored_total', 'Messages stored and published by this node', 'messagesStored'],
+  ['chat_deliveries_total', 'Frames fanned out to room members on this node', 'deliveries'],
+  ['chat_slow_consumers_total', 'Connections closed with 1013 for not reading', 'slowConsumers'],
+  ['chat_heartbeat_timeouts_total', 'Connections terminated for missing a pong (heartbeat reaps)', 'heartbeatTimeouts'],
+  ['chat_auth_failures_total', 'Refused JWTs (upgrades and refresh frames) and wrong admin tokens', 'authFailures'],
+  ['chat_requests_rate_limited_total', 'REST calls and WebSocket upgrades answered 429 by the per-IP limit', 'requestsRateLimited'],
+  ['chat_storage_errors_total', 'Storage operations that failed while serving a client or an operator (frames answered internal, REST 5xx)', 'storageErrors'],
+  ['chat_redis_errors_total', 'Errors reported by the Redis engine: lost connections, failed publishes, failed heartbeats', 'redisErrors']
+]
+
+/** Counters that follow a figure of the Redis engine (ChatEngine.stats), read when scraped. */
+const ENGINE_TOTALS: [name: string, help: string, field: 'gapRepairs' | 'repairedMessages'][] = [
+  ['chat_redis_gap_repairs_total', 'History reads that filled a gap in a room\'s messages (a cut subscription, a seq jump, a slow message)', 'gapRepairs'],
+  ['chat_redis_repaired_messages_total', 'Messages delivered from history rather than from their channel', 'repairedMessages']
+]
+
+/** Counters with one label, following a plain object of counts of ChatStats. */
+const LABELLED: [name: string, help: string, label: string, field: 'framesReceived' | 'errorsSent'][] = [
+  ['chat_frames_received_total', 'Client frames received, by type (`invalid`: not a valid frame)', 'type', 'framesReceived'],
+  ['chat_errors_sent_total', 'Error frames sent to clients, by code', 'code', 'errorsSent']
+]
+
 /**
- * Prometheus metrics. Chat figures are read from the hub's plain counters when scraped,
- * so a broadcast costs one addition whatever the number of members.
+ * Prometheus metrics. Chat figures are plain numbers that the hub and the routes bump
+ * (ChatStats) and that are read here when scraped, so recording costs an addition, and a
+ * broadcast costs one whatever the number of members.
  * @see https://github.com/siimon/prom-client
  */
 export default fp(async (fastify) => {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry })
+  defaultMetrics(registry)
+  const stats = fastify.chatStats
   const hub = fastify.rooms
   const connections = fastify.connectionRegistry
+  const engine = fastify.engine
+  const registers = [registry]
 
   new Gauge({
     name: 'chat_connections',
     help: 'Open WebSocket connections on this node',
-    registers: [registry],
+    registers,
     collect () { this.set(connections.size) }
+  })
+  new Gauge({
+    name: 'chat_memberships',
+    help: 'Room memberships (a connection joined to a room) on this node',
+    registers,
+    collect () { this.set(hub.membership().memberships) }
+  })
+  new Gauge({
+    name: 'chat_rooms_with_members',
+    help: 'Rooms with at least one member connected to this node',
+    registers,
+    collect () { this.set(hub.membership().rooms) }
   })
   new Gauge({
     name: 'chat_outbound_buffered_bytes',
     help: 'Bytes waiting to be written to clients on this node',
-    registers: [registry],
+    registers,
     collect () { this.set(connections.bufferedBytes()) }
   })
-  const totals = [
-    ['chat_messages_stored_total', 'Messages stored and published by this node', () => hub.stats.messagesStored],
-    ['chat_deliveries_total', 'Frames fanned out to room members on this node', () => hub.stats.deliveries],
-    ['chat_slow_consumers_total', 'Connections closed with 1013 for not reading', () => hub.stats.slowConsumers]
-  ] as const
-  for (const [name, help, read] of totals) {
+  new Gauge({
+    name: 'chat_ready',
+    help: 'Whether storage (and Redis, if used) answer: 1 ready, 0 not (as GET /readyz)',
+    registers,
+    async collect () {
+      const [store, broker] = await Promise.all([engine.store.ready(), engine.broker.ready()])
+      this.set(store && broker ? 1 : 0)
+    }
+  })
+
+  /** A counter that follows a running total kept elsewhere. */
+  const following = (name: string, help: string, read: () => number) => {
     let seen = 0
     new Counter({
       name,
       help,
-      registers: [registry],
+      registers,
       collect () {
         const value = read()
         this.inc(value - seen)
@@ -46,5 +94,75 @@ export default fp(async (fastify) => {
       }
     })
   }
+  for (const [name, help, field] of TOTALS) following(name, help, () => stats[field] as number)
+  const engineStats = engine.stats
+  if (engineStats !== undefined) {
+    new Gauge({
+      name: 'chat_redis_rooms_followed',
+      help: 'Rooms this node is subscribed to in Redis (those it has members in)',
+      registers,
+      collect () { this.set(engineStats().roomsFollowed) }
+    })
+    for (const [name, help, field] of ENGINE_TOTALS) following(name, help, () => engineStats()[field])
+  }
+  for (const [name, help, label, field] of LABELLED) {
+    const seen: Record<string, number> = {}
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers,
+      collect () {
+        for (const [key, value] of Object.entries(stats[field])) {
+          this.inc({ [label]: key }, value - (seen[key] ?? 0))
+          seen[key] = value
+        }
+      }
+    })
+  }
+  registry.registerMetric(fanoutHistogram(stats))
+
   fastify.decorate('metricsRegistry', registry)
-}, { name: 'metrics', dependencies: ['rooms', 'connection-registry'] })
+}, { name: 'metrics', dependencies: ['chat-stats', 'storage', 'rooms', 'connection-registry'] })
+
+/**
+ * prom-client's process and Node.js metrics, less the gauges whose names end in `_total`
+ * (`nodejs_active_handles_total` …): Prometheus keeps that suffix for counters, so
+ * `promtool check metrics` reports them, and each only sums a labelled gauge that stays.
+ */
+function defaultMetrics (registry: Registry): void {
+  collectDefaultMetrics({ register: registry })
+  for (const metric of registry.getMetricsAsArray()) {
+    const { name, constructor } = metric as unknown as { name: string, constructor: unknown }
+    if (constructor !== Counter && name.endsWith('_total')) registry.removeSingleMetric(name)
+  }
+}
+
+/**
+ * Fan-out time per broadcast, as a Prometheus histogram over the buckets the hub fills.
+ * Written out here rather than with prom-client's Histogram, whose observe() allocates on
+ * every call; the hub keeps plain counts like every other figure, and prom-client formats them.
+ */
+function fanoutHistogram (stats: ChatStats): Metric {
+  const name = 'chat_fanout_duration_seconds'
+  const help = 'Time to serialize a broadcast and write it to every member on this node'
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get: async () => {
+      const values = []
+      let cumulative = 0
+      for (let i = 0; i <= FANOUT_BUCKETS.length; i++) {
+        cumulative += stats.fanoutBuckets[i]!
+        values.push({ metricName: `${name}_bucket`, labels: { le: i < FANOUT_BUCKETS.length ? FANOUT_BUCKETS[i]! : '+Inf' }, value: cumulative })
+      }
+      values.push({ metricName: `${name}_sum`, labels: {}, value: stats.fanoutSeconds })
+      values.push({ metricName: `${name}_count`, labels: {}, value: stats.fanoutCount })
+      return { name, help, type: 'histogram', aggregator: 'sum', values }
+    },
+    reset: () => {}
+  }
+  return metric as unknown as Metric
+}

@@ -17,8 +17,9 @@ export default fp(async (fastify) => {
     registry: fastify.connectionRegistry,
     log: fastify.log,
     autoCreateRooms: fastify.config.CHAT_AUTO_CREATE_ROOMS,
-    maxRoomsPerConnection: fastify.config.CHAT_MAX_ROOMS_PER_CONNECTION
+    maxRoomsPerConnection: fastify.config.CHAT_MAX_ROOMS_PER_CONNECTION,
+    stats: fastify.chatStats
   })
   fastify.decorate('rooms', hub)
   fastify.decorate('broadcast', (room: string, frame: ServerFrame) => hub.broadcast(room, frame))
-}, { name: 'rooms', dependencies: ['config', 'storage', 'connection-registry'] })
+}, { name: 'rooms', dependencies: ['config', 'chat-stats', 'storage', 'connection-registry'] })

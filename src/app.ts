@@ -1,8 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type RouteOptions } from 'fastify'
 import type { DestinationStream } from 'pino'
 import adminAuth from '../plugins/admin-auth.ts'
 import auth from '../plugins/auth.ts'
+import chatStats from '../plugins/chat-stats.ts'
 import configPlugin from '../plugins/config.ts'
 import connectionRegistry from '../plugins/connection-registry.ts'
 import rateLimit from '../plugins/external/rate-limit.ts'
@@ -11,12 +12,17 @@ import swagger from '../plugins/external/swagger.ts'
 import websocket from '../plugins/external/websocket.ts'
 import heartbeat from '../plugins/heartbeat.ts'
 import messageSchemas from '../plugins/message-schemas.ts'
+import messageEdits from '../plugins/message-edits.ts'
 import metrics from '../plugins/metrics.ts'
+import readState from '../plugins/read-state.ts'
 import rooms from '../plugins/rooms.ts'
 import storage from '../plugins/storage.ts'
+import typing from '../plugins/typing.ts'
 import clientConfig from '../routes/client-config.ts'
+import docs from '../routes/docs.ts'
 import health from '../routes/health.ts'
 import roomRoutes from '../routes/rooms/index.ts'
+import userRoutes from '../routes/users/index.ts'
 import wsRoutes from '../routes/ws/index.ts'
 import type { Config } from './config.ts'
 import { loggerOptions } from './logger.ts'
@@ -25,6 +31,8 @@ import { validatorCompiler } from './validation.ts'
 export interface AppOptions {
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: DestinationStream
+  /** Sees every route as it is registered (tests check that the OpenAPI document covers them). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 /** Builds the service: plugins in dependency order, then the routes. */
@@ -43,24 +51,32 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute)
   app.setValidatorCompiler(validatorCompiler)
   await app.register(configPlugin, { config })
+  await app.register(chatStats)
   await app.register(storage)
   await app.register(connectionRegistry)
   await app.register(messageSchemas)
   await app.register(rooms)
+  await app.register(messageEdits)
+  await app.register(typing)
+  await app.register(readState)
   await app.register(heartbeat)
   await app.register(auth)
   await app.register(adminAuth)
   await app.register(metrics)
-  // Both work through onRoute, so they come before every route.
-  await app.register(rateLimit)
+  // Before every route: @fastify/websocket works through onRoute, and the rate limit is a root
+  // hook that must come after the one of @fastify/websocket that marks upgrade requests (a
+  // refused upgrade's socket is released only when marked).
   await app.register(websocket)
+  await app.register(rateLimit)
   await app.register(swagger)
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const statusCode = error.statusCode ?? 500
     if (statusCode >= 500) {
+      app.chatStats.storageErrors++
       request.log.error({ err: error }, 'request failed')
       return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' })
     }
@@ -68,15 +84,16 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
       statusCode, error: reasonPhrase(statusCode), message: error.message
     })
   })
-  app.setNotFoundHandler({
-    preHandler: config.CHAT_RATE_LIMIT > 0 ? app.rateLimit() : undefined
-  }, (request, reply) => reply.code(404).send({
+  // Unknown routes are rate-limited too: the limit is the root's first onRequest hook.
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({
     statusCode: 404, error: 'Not Found', message: `route ${request.method} ${request.url.split('?')[0]} not found`
   }))
 
   await app.register(health)
+  await app.register(docs)
   await app.register(wsRoutes)
   await app.register(roomRoutes)
+  await app.register(userRoutes)
   await app.register(clientConfig)
   await app.register(staticPages)
   return app

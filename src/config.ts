@@ -18,6 +18,7 @@ export const ConfigSchema = Type.Object({
   NODE_ENV: Type.String({ default: 'development', description: '`production` requires the secrets' }),
   CHAT_DB: Type.String({ minLength: 1, default: './data/chat.sqlite', description: 'SQLite file; `:memory:` for ephemeral' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'redis:// URL of the Redis engine' })),
+  CHAT_REDIS_CLUSTER: Type.Boolean({ default: false, description: 'REDIS_URL names a node of a Redis Cluster (7 or later)' }),
   CHAT_JWT_SECRET: Type.Optional(Type.String({ minLength: 1, description: 'HS256 secret for WS JWTs' })),
   CHAT_JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1, description: 'PEM public key (RS256/ES256) for WS JWTs' })),
   CHAT_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'bearer token for /rooms' })),
@@ -138,6 +139,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       raw.CHAT_ADMIN_TOKEN === undefined ? 'CHAT_ADMIN_TOKEN' : undefined
     ].filter(Boolean).join(' and ')
     throw new ConfigError(`NODE_ENV=production requires ${missing} to be set`)
+  }
+  if (raw.CHAT_REDIS_CLUSTER && raw.REDIS_URL === undefined) {
+    throw new ConfigError('CHAT_REDIS_CLUSTER: set to true, but REDIS_URL is not set; name a node of the cluster in REDIS_URL')
   }
   const { CHAT_ALLOWED_ORIGINS, CHAT_TRUST_PROXY, ...rest } = raw
   const allowedOrigins = CHAT_ALLOWED_ORIGINS === undefined || CHAT_ALLOWED_ORIGINS.trim() === ''

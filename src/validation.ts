@@ -16,7 +16,9 @@ function convertText (schema: TSchema, value: unknown): unknown {
   for (const [key, property] of Object.entries(properties)) {
     const text = converted[key]
     if (typeof text !== 'string') continue
-    if (property.type === 'integer' && /^-?\d{1,15}$/.test(text)) converted[key] = Number(text)
+    // Any number of digits: one past Number.MAX_SAFE_INTEGER then fails the schema's maximum,
+    // with a message saying so, instead of "must be integer".
+    if (property.type === 'integer' && /^-?\d+$/.test(text)) converted[key] = Number(text)
     else if (property.type === 'number' && /^-?\d+(\.\d+)?$/.test(text)) converted[key] = Number(text)
     else if (property.type === 'boolean' && (text === 'true' || text === 'false')) converted[key] = text === 'true'
   }

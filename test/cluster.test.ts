@@ -2,9 +2,10 @@ import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { test, type TestContext } from 'node:test'
+import type { TestContext } from 'node:test'
 import { eventually, type Frame, freePort, http, spawnServer, tempDir, TestClient } from './helper.ts'
-import { requireCommand, startRedis } from './redis-helper.ts'
+import { requireCommand } from './redis-helper.ts'
+import { layoutTest } from './redis-layouts.ts'
 
 interface Balancer { url: string, wsUrl: string, output: () => string }
 
@@ -86,10 +87,8 @@ async function connectThrough (t: TestContext, balancer: Balancer, user: string)
   return { client, node: await node }
 }
 
-test('clients on two nodes behind nginx chat with each other through Redis', async (t) => {
-  const redis = await startRedis(t)
-  if (redis === undefined) return
-  const env = { REDIS_URL: redis.url, CHAT_DB: ':memory:' }
+layoutTest('clients on two nodes behind nginx chat with each other through Redis', async (t, redis) => {
+  const env = { ...redis.env, CHAT_DB: ':memory:' }
   const nodes = await Promise.all([spawnServer(t, env), spawnServer(t, env)])
   const addresses = nodes.map((node) => new URL(node.url).host)
   const balancer = await startNginx(t, addresses)

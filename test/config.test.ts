@@ -36,6 +36,7 @@ describe('defaults', () => {
   test('optional variables are unset by default: dev mode, open admin API, any origin, no Redis', () => {
     const config = configFrom()
     assert.equal(config.REDIS_URL, undefined)
+    assert.equal(config.CHAT_REDIS_CLUSTER, false)
     assert.equal(config.CHAT_JWT_SECRET, undefined)
     assert.equal(config.CHAT_ADMIN_TOKEN, undefined)
     assert.equal(config.allowedOrigins, undefined)
@@ -108,6 +109,7 @@ describe('invalid values throw a ConfigError naming the variable', () => {
     ['PORT', 'abc'], ['PORT', '-1'], ['PORT', '65536'], ['PORT', '3.5'],
     ['LOG_LEVEL', 'loud'],
     ['REDIS_URL', 'localhost:6379'],
+    ['CHAT_REDIS_CLUSTER', 'maybe'], ['CHAT_REDIS_CLUSTER', 'true'],
     ['CHAT_HEARTBEAT_MS', '-5'], ['CHAT_HEARTBEAT_MS', '0'], ['CHAT_HEARTBEAT_MS', 'soon'],
     ['CHAT_MAX_PAYLOAD', '8'], ['CHAT_MAX_PAYLOAD', '1e6'],
     ['CHAT_MAX_TEXT', '0'], ['CHAT_MAX_TEXT', 'lots'],
@@ -131,6 +133,12 @@ describe('invalid values throw a ConfigError naming the variable', () => {
     const error = refused({ CHAT_HEARTBEAT_MS: '-5' }, 'CHAT_HEARTBEAT_MS')
     assert.match(error.message, /"-5"/)
     assert.match(error.message, /integer/)
+  })
+
+  test('CHAT_REDIS_CLUSTER needs REDIS_URL, which names a node of the cluster', () => {
+    assert.match(refused({ CHAT_REDIS_CLUSTER: 'true' }, 'CHAT_REDIS_CLUSTER').message, /REDIS_URL/)
+    const config = configFrom({ CHAT_REDIS_CLUSTER: 'true', REDIS_URL: 'redis://10.0.0.5:7000' })
+    assert.equal(config.CHAT_REDIS_CLUSTER, true)
   })
 
   test('the first bad variable is named even when a valid one precedes it', () => {

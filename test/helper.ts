@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
@@ -36,6 +37,35 @@ export async function startServer (t: TestContext, overrides: Overrides = {}, lo
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
   return { app, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws` }
+}
+
+/** A log line as pino writes it. */
+export type LogLine = Record<string, any>
+
+export interface LogCapture {
+  /** Pass to startServer: every line the app logs lands here. */
+  stream: DestinationStream
+  /** The raw text of every line so far. */
+  text: () => string
+  /** Every line so far, parsed (fails on a line that is not JSON). */
+  lines: () => LogLine[]
+}
+
+/** Captures an app's log lines in memory. */
+export function captureLogs (): LogCapture {
+  const chunks: string[] = []
+  const stream = new Writable({
+    write (chunk: Buffer | string, _encoding, callback) {
+      chunks.push(chunk.toString())
+      callback()
+    }
+  })
+  const text = () => chunks.join('')
+  return {
+    stream,
+    text,
+    lines: () => text().split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as LogLine)
+  }
 }
 
 /** A temporary directory removed when the test ends. */
@@ -237,6 +267,25 @@ export async function spawnServer (t: TestContext, env: Record<string, string>, 
     ])
   }
   return server
+}
+
+/** A bound against hanging, not a speed requirement: loading the app under tsx takes seconds on a busy machine. */
+export const REFUSAL_BOUND_MS = 60_000
+
+/** Waits for the process to exit, failing (and killing it) if it has not within `ms`. */
+export async function exitOf (server: ServerProcess, ms: number) {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      server.child.kill('SIGKILL')
+      reject(new Error(`process still running after ${ms} ms; output:\n${server.output()}`))
+    }, ms)
+  })
+  try {
+    return await Promise.race([server.exited, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** A free loopback TCP port. */

@@ -1,26 +1,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { describe, test, type TestContext } from 'node:test'
-import { connect, type Frame, http, type ServerProcess, spawnServer, tempDir, type TestClient } from './helper.ts'
-
-/** A bound against hanging, not a speed requirement: loading the app under tsx takes seconds on a busy machine. */
-const REFUSAL_BOUND_MS = 60_000
-
-/** Waits for the process to exit, failing (and killing it) if it has not within `ms`. */
-async function exitOf (server: ServerProcess, ms: number) {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      server.child.kill('SIGKILL')
-      reject(new Error(`process still running after ${ms} ms; output:\n${server.output()}`))
-    }, ms)
-  })
-  try {
-    return await Promise.race([server.exited, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
+import { connect, exitOf, type Frame, http, REFUSAL_BOUND_MS, type ServerProcess, spawnServer, tempDir, type TestClient } from './helper.ts'
 
 /** A dev-mode client of a spawned server, terminated when the test ends. */
 async function client (t: TestContext, server: ServerProcess, user: string): Promise<TestClient> {

@@ -4,7 +4,7 @@ import type { Machine } from './system.ts'
 
 /** Results on disk, their summary (medians, spreads, ratios), the targets, and the chart. */
 
-export const SCENARIOS = ['fanout', 'rooms', 'idle', 'rest'] as const
+export const SCENARIOS = ['fanout', 'rooms', 'idle', 'rest', 'cross-node'] as const
 export type Scenario = typeof SCENARIOS[number]
 
 export interface RunRecord {
@@ -84,6 +84,21 @@ export const METRICS: Record<Scenario, MetricInfo[]> = {
     { key: 'serverRssMiB', label: 'server RSS', unit: 'MiB' },
     { key: 'core0Busy', label: 'core 0 busy (server)', unit: '%' },
     { key: 'core1Busy', label: 'core 1 busy (autocannon)', unit: '%' }
+  ],
+  'cross-node': [
+    { key: 'cpuUsPerDelivery', label: 'nodes\' CPU per delivery', unit: 'µs' },
+    { key: 'redisCpuUsPerDelivery', label: 'redis-server CPU per delivery', unit: 'µs' },
+    { key: 'deliveriesPerSec', label: 'deliveries/s', unit: '' },
+    { key: 'p50Ms', label: 'latency p50', unit: 'ms' },
+    { key: 'p99Ms', label: 'latency p99', unit: 'ms' },
+    { key: 'lost', label: 'lost deliveries', unit: '' },
+    { key: 'sent', label: 'messages sent', unit: '' },
+    { key: 'serverRssMiB', label: 'nodes\' RSS', unit: 'MiB' },
+    { key: 'idleNodeCpuPct', label: 'idle node CPU while the other is busy', unit: '%' },
+    { key: 'busyNodeCpuPct', label: 'busy node CPU meanwhile', unit: '%' },
+    { key: 'idleVsBusyCpu', label: 'idle node CPU / busy node CPU', unit: '' },
+    { key: 'core0Busy', label: 'core 0 busy (nodes, Redis)', unit: '%' },
+    { key: 'core1Busy', label: 'core 1 busy (clients)', unit: '%' }
   ]
 }
 
@@ -166,7 +181,18 @@ export function checkTargets (results: Results): TargetCheck[] {
   const ratioOf = (summary: Summary, key: string) => summary.service?.[key]?.ratio ?? NaN
   for (const scenario of SCENARIOS) {
     const record = results.scenarios[scenario]
-    if (record === undefined || !record.targets.includes('service')) continue
+    if (record === undefined) continue
+    if (scenario === 'cross-node') {
+      const runs = record.runs.filter((run) => run.target === 'redis-2')
+      const worstOf = (key: string) => runs.length === 0 || runs.some((run) => run.metrics === undefined)
+        ? NaN
+        : Math.max(...runs.map((run) => run.metrics![key] ?? NaN))
+      add(scenario, 'two nodes: 0 deliveries lost (every round)', worstOf('lost'), String(worstOf('lost')), (v) => v === 0)
+      const share = worstOf('idleVsBusyCpu')
+      add(scenario, 'idle node CPU ≤ 5 % of the busy node\'s (every round)', share, format(share * 100, '%') + ' %', (v) => v <= 0.05)
+      continue
+    }
+    if (!record.targets.includes('service')) continue
     const summary = summarize(record)
     const serviceRuns = record.runs.filter((run) => run.target === 'service')
     const worst = (key: string) => serviceRuns.length === 0 || serviceRuns.some((run) => run.metrics === undefined)
@@ -222,8 +248,10 @@ export function targetsText (checks: TargetCheck[], markdown: boolean): string {
 
 // ---- chart ----------------------------------------------------------------------------
 
-const COLORS: Record<string, string> = { service: '#2563eb', bare: '#6b7280', socketio: '#d97706', fastify: '#059669' }
-const ORDER = ['service', 'bare', 'socketio', 'fastify']
+const COLORS: Record<string, string> = {
+  service: '#2563eb', bare: '#6b7280', socketio: '#d97706', fastify: '#059669', 'redis-1': '#7c3aed', 'redis-2': '#db2777'
+}
+const ORDER = ['service', 'redis-1', 'redis-2', 'bare', 'socketio', 'fastify']
 
 interface Panel {
   title: string
@@ -235,12 +263,20 @@ const PANELS: Panel[] = [
   {
     title: 'Server CPU per delivery (µs)',
     note: 'lower is better',
-    groups: [{ label: 'fanout', scenario: 'fanout', metric: 'cpuUsPerDelivery' }, { label: 'rooms', scenario: 'rooms', metric: 'cpuUsPerDelivery' }]
+    groups: [
+      { label: 'fanout', scenario: 'fanout', metric: 'cpuUsPerDelivery' },
+      { label: 'rooms', scenario: 'rooms', metric: 'cpuUsPerDelivery' },
+      { label: 'cross-node', scenario: 'cross-node', metric: 'cpuUsPerDelivery' }
+    ]
   },
   {
     title: 'Latency p99 (ms)',
     note: 'lower is better',
-    groups: [{ label: 'fanout', scenario: 'fanout', metric: 'p99Ms' }, { label: 'rooms', scenario: 'rooms', metric: 'p99Ms' }]
+    groups: [
+      { label: 'fanout', scenario: 'fanout', metric: 'p99Ms' },
+      { label: 'rooms', scenario: 'rooms', metric: 'p99Ms' },
+      { label: 'cross-node', scenario: 'cross-node', metric: 'p99Ms' }
+    ]
   },
   {
     title: 'RSS per idle connection (KiB)',
@@ -336,7 +372,10 @@ export function chart (results: Results): string {
   const ly = top + panelHeight + 20
   for (const target of ORDER.filter((name) => seen.has(name))) {
     parts.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[target]}"/>`)
-    const label = { service: 'service (node dist/src/server.js)', bare: 'bare ws hub', socketio: 'Socket.IO 4.8', fastify: 'bare Fastify + SQLite' }[target] ?? target
+    const label = {
+      service: 'service (node dist/src/server.js)', bare: 'bare ws hub', socketio: 'Socket.IO 4.8', fastify: 'bare Fastify + SQLite',
+      'redis-1': 'service, 1 node on Redis', 'redis-2': 'service, 2 nodes on one Redis'
+    }[target] ?? target
     text(lx + 16, ly, label, 'font-size="11"')
     lx += 30 + label.length * 6.2
   }

@@ -32,6 +32,8 @@ export interface Params {
   rooms: { rooms: number, perRoom: number, durationMs: number, intervalMs: number }
   idle: { connections: number, rooms: number, warmup: number, settleMs: number }
   rest: { durationS: number, connections: number, seed: number }
+  /** The rooms scenario's load over two nodes; `quiet*`: the idle node's own members. */
+  crossNode: { rooms: number, perRoom: number, durationMs: number, intervalMs: number, quietRooms: number, quietPerRoom: number }
   connect: { concurrency: number, timeoutMs: number, settleMs: number }
 }
 
@@ -40,6 +42,7 @@ export const FULL: Params = {
   rooms: { rooms: 100, perRoom: 10, durationMs: 20_000, intervalMs: 1000 },
   idle: { connections: 10_000, rooms: 100, warmup: 50, settleMs: 3000 },
   rest: { durationS: 10, connections: 10, seed: 100 },
+  crossNode: { rooms: 100, perRoom: 10, durationMs: 20_000, intervalMs: 1000, quietRooms: 20, quietPerRoom: 10 },
   connect: { concurrency: 64, timeoutMs: 30_000, settleMs: 1500 }
 }
 
@@ -48,13 +51,14 @@ export const SMOKE: Params = {
   rooms: { rooms: 10, perRoom: 10, durationMs: 3000, intervalMs: 1000 },
   idle: { connections: 500, rooms: 10, warmup: 10, settleMs: 1000 },
   rest: { durationS: 2, connections: 10, seed: 100 },
+  crossNode: { rooms: 10, perRoom: 10, durationMs: 3000, intervalMs: 1000, quietRooms: 5, quietPerRoom: 10 },
   connect: { concurrency: 32, timeoutMs: 15_000, settleMs: 500 }
 }
 
 const wireOf = (server: ServerHandle): Wire => server.kind === 'socketio' ? 'socketio' : 'chat'
 
 /** Server CPU, both cores and the clock, read at the start and end of a measured window. */
-class Window {
+export class Window {
   private readonly cpu: number
   private readonly cores = coreTimes()
   readonly startedAt = now()
@@ -75,7 +79,7 @@ class Window {
   }
 }
 
-async function connectAll (load: LoadWorker[], server: ServerHandle, specs: ClientSpec[][], params: Params) {
+export async function connectAll (load: LoadWorker[], server: ServerHandle, specs: ClientSpec[][], params: Params) {
   const results = await Promise.all(load.map((worker, index) =>
     worker.connect(wireOf(server), server.clientUrl, specs[index] ?? [], params.connect.concurrency, params.connect.timeoutMs)))
   const joined = results.reduce((sum, result) => sum + result.joined, 0)
@@ -94,7 +98,7 @@ async function counts (load: LoadWorker[]): Promise<Counts> {
  * Waits until `expected` deliveries arrived, or until none arrived for `quietMs`, or the
  * deadline; returns the last counts.
  */
-async function drain (load: LoadWorker[], expected: number, quietMs: number, deadline: number): Promise<Counts> {
+export async function drain (load: LoadWorker[], expected: number, quietMs: number, deadline: number): Promise<Counts> {
   let last = await counts(load)
   let lastChange = Date.now()
   while (last.received < expected && Date.now() - lastChange < quietMs && Date.now() < deadline) {
@@ -106,12 +110,12 @@ async function drain (load: LoadWorker[], expected: number, quietMs: number, dea
   return last
 }
 
-async function latencies (load: LoadWorker[]): Promise<Float64Array> {
+export async function latencies (load: LoadWorker[]): Promise<Float64Array> {
   const collected = await Promise.all(load.map((worker) => worker.collect()))
   return sortedLatencies(collected.map((entry) => entry.latencies))
 }
 
-const users = (count: number, room: (index: number) => string, offset = 0): ClientSpec[] =>
+export const users = (count: number, room: (index: number) => string, offset = 0): ClientSpec[] =>
   Array.from({ length: count }, (_, index) => ({ user: `u${offset + index}`, room: room(index) }))
 
 /** fanout: every client in one room, one sender as fast as its acks allow. */

@@ -33,6 +33,8 @@ export interface StartOptions {
   serviceEntry?: string
   /** Core to pin the server to, when taskset exists. */
   cpu?: number
+  /** More environment for the service (REDIS_URL for the Redis engine). */
+  env?: Record<string, string>
 }
 
 /**
@@ -110,7 +112,8 @@ export async function startServer (kind: ServerKind, serversDir: string, options
       CHAT_RATE_LIMIT: '0',
       CHAT_MSG_RATE: '1000000',
       CHAT_MAX_CONNECTIONS_PER_USER: '1000000',
-      CHAT_SEND_BUFFER: String(64 * 1024 * 1024)
+      CHAT_SEND_BUFFER: String(64 * 1024 * 1024),
+      ...options.env
     })
   } else {
     script = join(serversDir, { bare: 'bare-ws.js', socketio: 'socketio.js', fastify: 'bare-fastify.js' }[kind])
@@ -167,6 +170,54 @@ export async function startServer (kind: ServerKind, serversDir: string, options
         clearTimeout(timer)
       }
       rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+}
+
+export interface RedisHandle {
+  pid: number
+  url: string
+  stop: () => Promise<void>
+}
+
+/** A redis-server on a free loopback port, without persistence, pinned like the servers. */
+export async function startRedisServer (options: { cpu?: number } = {}): Promise<RedisHandle> {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'chat-bench-redis-'))
+  const pin = taskset()
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]
+  const command = [...(pin !== null && options.cpu !== undefined ? [pin, '-c', String(options.cpu)] : []), 'redis-server', ...args]
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(child)
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => { output = (output + chunk.toString()).slice(-16384) })
+  child.stderr!.on('data', (chunk: Buffer) => { output = (output + chunk.toString()).slice(-16384) })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    running.delete(child)
+    resolve()
+  }))
+  let failed = false
+  child.once('error', () => { failed = true })
+  const deadline = Date.now() + 10_000
+  while (!(await canConnect(port))) {
+    if (failed || child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+      throw new Error(`redis-server did not start (is it installed?):\n${output}`)
+    }
+    await sleep(50)
+  }
+  return {
+    pid: child.pid!,
+    url: `redis://127.0.0.1:${port}`,
+    async stop () {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+        await exited
+        clearTimeout(timer)
+      }
+      rmSync(dir, { recursive: true, force: true })
     }
   }
 }

@@ -4,7 +4,8 @@ import type { Socket } from 'node:net'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
 import type { Identity } from '../../plugins/auth.ts'
-import { CloseCode, Connection } from '../../src/hub/connection.ts'
+import { INVALID_FRAME } from '../../src/hub/chat-stats.ts'
+import { CloseCode, Connection, type ConnectionShared } from '../../src/hub/connection.ts'
 import type { ClientFrame, RefreshFrame } from '../../src/schemas/frames.ts'
 
 declare module 'fastify' {
@@ -35,6 +36,7 @@ const ws: FastifyPluginAsync = async (fastify) => {
   const hub = fastify.rooms
   const registry = fastify.connectionRegistry
   const parseFrame = fastify.parseFrame
+  const stats = fastify.chatStats
   const welcomeHeartbeat = config.CHAT_HEARTBEAT_MS
   const expiryTimers = new WeakMap<Connection, NodeJS.Timeout>()
 
@@ -49,6 +51,7 @@ const ws: FastifyPluginAsync = async (fastify) => {
     const identity = fastify.identifyUpgrade(request, reply)
     if (identity === undefined) return reply
     if (registry.countForUser(identity.user) >= config.CHAT_MAX_CONNECTIONS_PER_USER) {
+      request.log.warn({ user: identity.user, ip: request.ip }, 'upgrade refused: the user has too many connections')
       return reply.code(429).send({
         statusCode: 429, error: 'Too Many Requests',
         message: `user ${identity.user} already has ${config.CHAT_MAX_CONNECTIONS_PER_USER} connections (CHAT_MAX_CONNECTIONS_PER_USER)`
@@ -72,14 +75,18 @@ const ws: FastifyPluginAsync = async (fastify) => {
     const { ref } = frame
     if (config.devMode) return connection.send({ type: 'error', code: 'bad_request', message: 'dev mode uses no tokens', ref })
     const check = fastify.verifyChatToken(frame.token)
-    if (!check.ok) return connection.send({ type: 'error', code: 'unauthorized', message: check.message, ref })
-    if (check.identity.user !== connection.user) {
-      return connection.send({ type: 'error', code: 'unauthorized', message: 'token is for another user', ref })
-    }
+    if (!check.ok) return refuseRefresh(connection, check.message, ref)
+    if (check.identity.user !== connection.user) return refuseRefresh(connection, 'token is for another user', ref)
     connection.expiresAt = check.identity.expiresAt
     armExpiry(connection)
     const expiresAt = connection.expiresAt === undefined ? undefined : new Date(connection.expiresAt).toISOString()
     connection.send({ type: 'refreshed', expiresAt, ref })
+  }
+
+  function refuseRefresh (connection: Connection, reason: string, ref: string | undefined): void {
+    stats.authFailures++
+    connection.log.warn({ reason }, 'token refresh refused')
+    connection.send({ type: 'error', code: 'unauthorized', message: reason, ref })
   }
 
   function handle (connection: Connection, frame: ClientFrame): void | Promise<void> {
@@ -90,19 +97,32 @@ const ws: FastifyPluginAsync = async (fastify) => {
       case 'history': return hub.history(connection, frame)
       case 'ping': return connection.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref })
       case 'refresh': return refresh(connection, frame)
+      case 'edit': return fastify.messageEdits.edit(connection, frame)
+      case 'delete': return fastify.messageEdits.delete(connection, frame)
+      case 'typing': return fastify.typing.handle(connection, frame)
+      case 'read': return fastify.readState.read(connection, frame)
+      case 'unread': return fastify.readState.unread(connection, frame)
+      case 'reads': return fastify.readState.reads(connection, frame)
     }
   }
 
   function onMessage (connection: Connection, data: RawData, isBinary: boolean): void {
     if (connection.closed) return
+    connection.framesIn++
     if (isBinary) {
+      stats.frameReceived(INVALID_FRAME)
       connection.send({ type: 'error', code: 'bad_request', message: 'binary frames are not supported; send JSON text frames' })
       return
     }
     const parsed = parseFrame(data.toString())
+    stats.frameReceived(parsed.ok ? parsed.frame.type : INVALID_FRAME)
     if (!connection.bucket.take()) {
       const ref = parsed.ok ? parsed.frame.ref : parsed.ref
       connection.send({ type: 'error', code: 'rate_limited', message: `more than ${config.CHAT_MSG_RATE} frames a second; frame dropped`, ref })
+      // One line when a connection starts going over its rate, not one per dropped frame.
+      if (connection.bucket.refusedInWindow === 1) {
+        connection.log.warn({ rate: config.CHAT_MSG_RATE }, 'frames over the per-connection rate are dropped')
+      }
       if (connection.bucket.flooding()) {
         connection.log.warn('closing a connection that keeps flooding')
         connection.close(CloseCode.policy, 'rate limit exceeded')
@@ -126,11 +146,20 @@ const ws: FastifyPluginAsync = async (fastify) => {
   }
 
   function fail (connection: Connection, frame: ClientFrame, err: unknown): void {
+    stats.storageErrors++
     connection.log.error({ err, frameType: frame.type }, 'frame failed')
     connection.send({ type: 'error', code: 'internal', message: `${frame.type} failed; try again`, ref: frame.ref })
   }
 
-  const onSlowConsumer = (slow: Connection) => hub.dropSlowConsumer(slow)
+  const shared: ConnectionShared = {
+    // The root logger, not request.log: children of per-request loggers get a hidden class
+    // of their own, which costs memory on every long-lived connection.
+    logger: fastify.log,
+    sendBufferLimit: config.CHAT_SEND_BUFFER,
+    messageRate: config.CHAT_MSG_RATE,
+    stats,
+    onSlowConsumer: (slow: Connection) => hub.dropSlowConsumer(slow)
+  }
   function onSocketMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
     onMessage(connectionOf(this), data, isBinary)
   }
@@ -140,11 +169,19 @@ const ws: FastifyPluginAsync = async (fastify) => {
   function onSocketError (this: WebSocket, err: Error): void {
     connectionOf(this).debug({ err }, 'websocket error')
   }
-  function onSocketClose (this: WebSocket, code: number): void {
+  function onSocketClose (this: WebSocket, code: number, reason: Buffer): void {
     const connection = connectionOf(this)
     clearTimeout(expiryTimers.get(connection))
-    connection.debug({ code }, 'connection closed')
     void hub.disconnect(connection)
+    // Every way a connection ends comes through here once; `rooms` still lists what it had joined.
+    connection.info({
+      code,
+      reason: reason.toString(),
+      durationMs: Math.round(performance.now()) - connection.openedAt,
+      rooms: [...connection.rooms],
+      framesIn: connection.framesIn,
+      framesOut: connection.framesOut
+    }, 'connection closed')
   }
 
   function onSocket (socket: WebSocket, request: FastifyRequest): void {
@@ -155,14 +192,10 @@ const ws: FastifyPluginAsync = async (fastify) => {
       user: identity.user,
       name: identity.name,
       socket,
-      // A child of the root logger, not of request.log: children of per-request loggers get
-      // a hidden class of their own, which costs memory on every long-lived connection.
-      logger: fastify.log,
       reqId: request.id,
-      sendBufferLimit: config.CHAT_SEND_BUFFER,
-      messageRate: config.CHAT_MSG_RATE,
+      ip: request.ip,
       expiresAt: identity.expiresAt,
-      onSlowConsumer
+      shared
     })
     // @fastify/websocket's error listener holds the request and reply for the life of the
     // socket; ours holds only the connection. ws closes the socket itself after an error.
@@ -177,12 +210,14 @@ const ws: FastifyPluginAsync = async (fastify) => {
     socket.on('pong', onSocketPong)
     socket.on('close', onSocketClose)
     if (registry.countForUser(identity.user) >= config.CHAT_MAX_CONNECTIONS_PER_USER) {
+      connection.log.warn('closed at once: the user has too many connections')
       connection.close(CloseCode.policy, 'too many connections for this user')
       return
     }
     registry.add(connection)
+    stats.connectionsOpened++
     armExpiry(connection)
-    connection.debug({}, 'connection opened')
+    connection.info({}, 'connection opened')
     connection.send({ type: 'welcome', connectionId: id, user: identity.user, heartbeatMs: welcomeHeartbeat })
   }
 

@@ -10,6 +10,7 @@ export async function createEngine(config: Config, log?: EngineLog): Promise<Cha
   if (config.REDIS_URL !== undefined) {
     return await createRedisEngine({
       url: config.REDIS_URL,
+      cluster: config.CHAT_REDIS_CLUSTER,
       defaultHistoryLimit: config.CHAT_HISTORY_LIMIT,
       log: log ?? pino({ level: config.LOG_LEVEL })
     })

@@ -1,4 +1,4 @@
-import type { ChatBroker, OnlineUser, RoomEvent } from './types.ts'
+import type { ChatBroker, OnlineUser, RoomEvent, TypingState } from './types.ts'
 
 /**
  * Fan-out and presence for a single process: events go straight to the subscribers, and
@@ -7,11 +7,34 @@ import type { ChatBroker, OnlineUser, RoomEvent } from './types.ts'
 export function createLocalBroker(): ChatBroker {
   const listeners: ((event: RoomEvent) => void)[] = []
   const presence = new Map<string, Map<string, number>>()
+  /** Per room, each typing user's expiry (ms since the epoch). */
+  const typing = new Map<string, Map<string, number>>()
+
+  function publish (event: RoomEvent): void {
+    for (const listener of listeners) listener(event)
+  }
+
+  /** Drops expired entries, applies the change, and publishes the set when it changed. */
+  function changeTyping (room: string, change?: (users: Map<string, number>, now: number) => void): TypingState {
+    const now = Date.now()
+    const users = typing.get(room) ?? new Map<string, number>()
+    const before = [...users.keys()].sort().join(',')
+    for (const [user, expiresAt] of users) if (expiresAt <= now) users.delete(user)
+    change?.(users, now)
+    if (users.size === 0) typing.delete(room)
+    else typing.set(room, users)
+    const state: TypingState = {}
+    if (users.size > 0) state.nextExpiryMs = Math.max(0, Math.min(...users.values()) - now)
+    const after = [...users.keys()].sort()
+    if (after.join(',') !== before) {
+      state.changed = after
+      publish({ kind: 'typing', room, users: after })
+    }
+    return state
+  }
 
   return {
-    publish(event) {
-      for (const listener of listeners) listener(event)
-    },
+    publish,
     subscribe(listener) {
       listeners.push(listener)
     },
@@ -42,6 +65,16 @@ export function createLocalBroker(): ChatBroker {
     },
     async presenceClear(room) {
       presence.delete(room)
+      typing.delete(room)
+    },
+    async typing(room, user, active, ttlMs) {
+      return changeTyping(room, (users, now) => {
+        if (active) users.set(user, now + ttlMs)
+        else users.delete(user)
+      })
+    },
+    async expireTyping(room) {
+      return changeTyping(room)
     },
     async ready() {
       return true
@@ -49,6 +82,7 @@ export function createLocalBroker(): ChatBroker {
     async close() {
       listeners.length = 0
       presence.clear()
+      typing.clear()
     }
   }
 }

@@ -1,27 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import type { Redis, Result } from 'ioredis'
-
-/**
- * Key names of the Redis engine. Ids match the contract's id pattern, so they never contain
- * ':' ambiguities that matter, nor the NUL that separates the parts of a presence entry.
- */
-export const PREFIX = 'chat:'
-export const redisKeys = {
-  room: (id: string) => `${PREFIX}room:${id}`,
-  rooms: `${PREFIX}rooms`,
-  grants: (room: string) => `${PREFIX}grants:${room}`,
-  messages: (room: string) => `${PREFIX}msgs:${room}`,
-  /** One (room, user, clientId) sent recently: "seq id time", expiring after CLIENT_ID_TTL_MS. */
-  sent: (room: string, user: string, clientId: string) => `${PREFIX}sent:${room}:${user}:${clientId}`,
-  presence: (room: string) => `${PREFIX}presence:${room}`,
-  nodes: `${PREFIX}nodes`,
-  nodePresence: (nodeId: string) => `${PREFIX}node:${nodeId}:presence`,
-  channel: `${PREFIX}events`
-}
-
-/** One connection of a user in a room, as held in its node's presence set. */
-export const presenceEntry = (room: string, user: string, connectionId: string) =>
-  `${room}\u0000${user}\u0000${connectionId}`
+import type { Result } from 'ioredis'
+import type { RedisClient } from './redis-connection.ts'
+import { featureScripts } from './redis-feature-scripts.ts'
 
 /** Milliseconds of the Redis server's clock, so node clocks never need to agree. */
 const NOW = `local t = redis.call('TIME')
@@ -29,17 +8,20 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
 
 /**
  * Every multi-step change is one script, so it is atomic and a node that dies half-way leaves
- * nothing half-done. Scripts that publish do so in the same step as the change they announce:
- * an event is on the channel exactly when its change is visible.
+ * nothing half-done. Each script touches the keys of one room or one partition only (one hash
+ * tag, so one slot on a cluster; see redis-keys.ts); keys that span rooms are written in steps
+ * of their own. Scripts that publish do so in the same step as the change they announce, on
+ * the room's channel, which carries the same tag: an event is on the channel exactly when its
+ * change is visible. The publishing command is an argument: PUBLISH on a single Redis (any
+ * version), SPUBLISH on a cluster, where only shard channels stay within the slot.
  */
 const scripts = {
-  /** KEYS: room hash, rooms index. ARGV: id, name, private, historyLimit ('' = default), createdAt. */
+  /** KEYS: room hash. ARGV: name, private, historyLimit ('' = default), createdAt. 1 when created. */
   chatCreateRoom: {
-    numberOfKeys: 2,
+    numberOfKeys: 1,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'name', ARGV[2], 'private', ARGV[3], 'historyLimit', ARGV[4], 'createdAt', ARGV[5], 'lastSeq', 0)
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('HSET', KEYS[1], 'name', ARGV[1], 'private', ARGV[2], 'historyLimit', ARGV[3], 'createdAt', ARGV[4], 'lastSeq', 0)
 return 1`
   },
   /**
@@ -59,13 +41,12 @@ local limit = tonumber(state[3]) or tonumber(ARGV[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(state[5]) - limit)
 return { state[1], state[2], state[3], state[4] }`
   },
-  /** KEYS: room hash, messages, grants, rooms index. ARGV: id. */
+  /** KEYS: room hash, then the room's other keys to delete with it. 1 when the room existed. */
   chatDeleteRoom: {
-    numberOfKeys: 4,
+    numberOfKeys: 7,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('DEL', unpack(KEYS))
 return 1`
   },
   /** KEYS: room hash, grants. ARGV: user. Nil when the room does not exist. */
@@ -78,17 +59,18 @@ return 1`
   },
   /**
    * KEYS: room hash, messages, the sent key of (room, user, clientId). ARGV: the message JSON
-   * before and after its seq, the default history limit, the event channel, '1' when the
-   * message has a clientId, its TTL (ms), and the id and time of the message.
-   * Assigns the next seq, stores, trims, records the clientId and publishes the message event
-   * in one step. Nil when the room does not exist; {1, seq} when stored; {0, "seq id time",
-   * the stored message or ''} when the clientId was sent before (nothing is stored).
+   * before and after its seq, the default history limit, the room's channel, the publishing
+   * command, '1' when the message has a clientId, its TTL (ms), and the id and time of the
+   * message. Assigns the next seq, stores, trims, records the clientId and publishes the
+   * message event in one step. Nil when the room does not exist; {1, seq} when stored;
+   * {0, "seq id time", the stored message or ''} when the clientId was sent before (nothing is
+   * stored).
    */
   chatAppend: {
     numberOfKeys: 3,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if ARGV[5] == '1' then
+if ARGV[6] == '1' then
   local sent = redis.call('GET', KEYS[3])
   if sent then
     local seq = tonumber(string.match(sent, '^%d+'))
@@ -101,10 +83,10 @@ local member = ARGV[1] .. seq .. ARGV[2]
 redis.call('ZADD', KEYS[2], seq, member)
 local limit = tonumber(redis.call('HGET', KEYS[1], 'historyLimit')) or tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', seq - limit)
-if ARGV[5] == '1' then
-  redis.call('SET', KEYS[3], seq .. ' ' .. ARGV[7] .. ' ' .. ARGV[8], 'PX', ARGV[6])
+if ARGV[6] == '1' then
+  redis.call('SET', KEYS[3], seq .. ' ' .. ARGV[8] .. ' ' .. ARGV[9], 'PX', ARGV[7])
 end
-redis.call('PUBLISH', ARGV[4], '{"kind":"message","message":' .. member .. '}')
+redis.call(ARGV[5], ARGV[4], '{"kind":"message","message":' .. member .. '}')
 return { 1, seq }`
   },
   /**
@@ -128,8 +110,8 @@ for i = 1, #messages do result[i + 2] = messages[i] end
 return result`
   },
   /**
-   * KEYS: room presence hash, this node's presence set. ARGV: user, entry.
-   * 1 when this is the user's first connection in the room.
+   * KEYS: room presence hash, this node's presence set of the room's partition. ARGV: user,
+   * entry. 1 when this is the user's first connection in the room.
    */
   chatPresenceAdd: {
     numberOfKeys: 2,
@@ -139,9 +121,9 @@ if redis.call('HINCRBY', KEYS[1], ARGV[1], 1) == 1 then return 1 end
 return 0`
   },
   /**
-   * KEYS: room presence hash, this node's presence set. ARGV: user, entry.
-   * 1 when it was the user's last connection. An entry that is gone (its node was taken for
-   * dead and cleaned up, or the room was deleted) changes nothing.
+   * KEYS: room presence hash, this node's presence set of the room's partition. ARGV: user,
+   * entry. 1 when it was the user's last connection. An entry that is gone (its node was
+   * taken for dead and cleaned up, or the room was deleted) changes nothing.
    */
   chatPresenceRemove: {
     numberOfKeys: 2,
@@ -152,92 +134,118 @@ if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) > 0 then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 return 1`
   },
-  /** KEYS: nodes index. ARGV: node id. Records a heartbeat; 1 when the node was not registered. */
+  /**
+   * KEYS: nodes index. ARGV: presence owner, '1' to register it. Records a heartbeat. Returns
+   * 1, and records nothing, when the owner is no longer registered or was taken for dead
+   * (score 0): its presence is being removed, and the node must count itself in again under
+   * a new owner.
+   */
   chatHeartbeat: {
     numberOfKeys: 1,
     lua: `${NOW}
-return redis.call('ZADD', KEYS[1], now, ARGV[1])`
+if ARGV[2] ~= '1' then
+  local seen = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  if not seen or tonumber(seen) == 0 then return 1 end
+end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return 0`
   },
-  /** KEYS: nodes index. ARGV: stale after (ms). Ids of nodes whose last heartbeat is older. */
+  /** KEYS: nodes index. ARGV: stale after (ms). Owners whose last heartbeat is older, or taken for dead. */
   chatStaleNodes: {
     numberOfKeys: 1,
     lua: `${NOW}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))`
   },
   /**
-   * KEYS: nodes index, the node's presence set. ARGV: node id, stale after (ms, '' to force),
-   * entries per call, key prefix, event channel, time (ISO 8601).
-   * Takes up to `entries per call` of a dead node's presence entries, uncounts them and
-   * publishes a leave for every user whose count reaches 0. Popping makes concurrent cleaners
-   * safe: each entry is uncounted once. Stops (-1) when the node has sent a heartbeat again.
-   * Returns how many entries were taken; 0 when none are left.
+   * KEYS: nodes index. ARGV: owner, stale after (ms; '' to claim a live owner, this node's own
+   * when it closes). Marks the owner as taken for dead (score 0) when it is stale; 1 when it is
+   * (now) taken, so its presence may be removed. Several nodes may claim the same owner.
    */
-  chatCleanupNode: {
-    numberOfKeys: 2,
+  chatClaimNode: {
+    numberOfKeys: 1,
     lua: `${NOW}
-if ARGV[2] ~= '' then
-  local seen = redis.call('ZSCORE', KEYS[1], ARGV[1])
-  if seen and tonumber(seen) >= now - tonumber(ARGV[2]) then return -1 end
-end
-redis.call('ZREM', KEYS[1], ARGV[1])
-local entries = redis.call('SPOP', KEYS[2], tonumber(ARGV[3]))
+local seen = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not seen then return 0 end
+if ARGV[2] ~= '' and tonumber(seen) ~= 0 and tonumber(seen) >= now - tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], 0, ARGV[1])
+return 1`
+  },
+  /**
+   * KEYS: a dead owner's presence set in one partition. ARGV: entries per call, the partition's
+   * presence key prefix and channel prefix, the publishing command, time (ISO 8601).
+   * Takes up to `entries per call` entries, uncounts them and publishes a leave for every user
+   * whose count reaches 0. Popping makes concurrent cleaners safe: each entry is uncounted
+   * once. Returns how many entries were taken; 0 when none are left.
+   */
+  chatCleanupPartition: {
+    numberOfKeys: 1,
+    lua: `
+local entries = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
 for _, entry in ipairs(entries) do
   local first = string.find(entry, '\\0', 1, true)
   local second = string.find(entry, '\\0', first + 1, true)
   local room = string.sub(entry, 1, first - 1)
   local user = string.sub(entry, first + 1, second - 1)
-  local key = ARGV[4] .. 'presence:' .. room
+  local key = ARGV[2] .. room
   if redis.call('HGET', key, user) then
     if redis.call('HINCRBY', key, user, -1) <= 0 then
       redis.call('HDEL', key, user)
-      redis.call('PUBLISH', ARGV[5], '{"kind":"presence","room":' .. cjson.encode(room) ..
-        ',"event":"leave","user":' .. cjson.encode(user) .. ',"time":"' .. ARGV[6] .. '"}')
+      redis.call(ARGV[4], ARGV[3] .. room, '{"kind":"presence","room":' .. cjson.encode(room) ..
+        ',"event":"leave","user":' .. cjson.encode(user) .. ',"time":"' .. ARGV[5] .. '"}')
     end
   end
 end
 return #entries`
+  },
+  /** KEYS: nodes index. ARGV: owner. Deregisters an owner taken for dead once its presence is gone. */
+  chatForgetNode: {
+    numberOfKeys: 1,
+    lua: `
+local seen = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if seen and tonumber(seen) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0`
+  },
+  /**
+   * A single Redis only (the old layout was never on a cluster). KEYS: the old room hash,
+   * messages, grants and presence, then the new room hash, messages and grants. Moves a room
+   * of the single-channel layout to its partition's keys; 1 when moved, 0 when there was
+   * nothing to move (moved already, or the new keys exist).
+   */
+  chatMoveLegacyRoom: {
+    numberOfKeys: 7,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
+redis.call('RENAME', KEYS[1], KEYS[5])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[6]) end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[7]) end
+redis.call('DEL', KEYS[4])
+return 1`
   }
 } as const
 
-type Scripts = typeof scripts
-
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    chatCreateRoom(room: string, rooms: string, id: string, name: string, priv: string, historyLimit: string, createdAt: string): Result<number, Context>
+    chatCreateRoom(room: string, name: string, priv: string, historyLimit: string, createdAt: string): Result<number, Context>
     chatUpdateRoom(room: string, messages: string, ...args: string[]): Result<[string, string, string, string] | null, Context>
-    chatDeleteRoom(room: string, messages: string, grants: string, rooms: string, id: string): Result<number, Context>
+    chatDeleteRoom(room: string, messages: string, grants: string, presence: string, changes: string, reads: string, typing: string): Result<number, Context>
     chatSetGrant(room: string, grants: string, user: string): Result<number | null, Context>
-    chatAppend(room: string, messages: string, sent: string, head: string, tail: string, defaultLimit: string, channel: string,
+    chatAppend(room: string, messages: string, sent: string, head: string, tail: string, defaultLimit: string, channel: string, publish: string,
       hasClientId: string, ttlMs: string, id: string, time: string): Result<[1, number] | [0, string, string] | null, Context>
     chatRecover(room: string, messages: string, since: string, defaultLimit: string): Result<(number | string)[], Context>
     chatPresenceAdd(presence: string, nodePresence: string, user: string, entry: string): Result<number, Context>
     chatPresenceRemove(presence: string, nodePresence: string, user: string, entry: string): Result<number, Context>
-    chatHeartbeat(nodes: string, nodeId: string): Result<number, Context>
+    chatHeartbeat(nodes: string, owner: string, register: string): Result<number, Context>
     chatStaleNodes(nodes: string, staleMs: string): Result<string[], Context>
-    chatCleanupNode(nodes: string, nodePresence: string, nodeId: string, staleMs: string, count: string, prefix: string, channel: string, time: string): Result<number, Context>
+    chatClaimNode(nodes: string, owner: string, staleMs: string): Result<number, Context>
+    chatCleanupPartition(nodePresence: string, count: string, presencePrefix: string, channelPrefix: string, publish: string, time: string): Result<number, Context>
+    chatForgetNode(nodes: string, owner: string): Result<number, Context>
+    chatMoveLegacyRoom(...keys: string[]): Result<number, Context>
   }
 }
 
-/** Registers the engine's scripts on a connection (EVALSHA, falling back to EVAL once). */
-export function defineScripts (redis: Redis): void {
-  for (const [name, script] of Object.entries(scripts) as [keyof Scripts, Scripts[keyof Scripts]][]) {
+/** Registers the engine's scripts on a client (EVALSHA, falling back to EVAL once). */
+export function defineScripts (redis: RedisClient): void {
+  for (const [name, script] of Object.entries({ ...scripts, ...featureScripts })) {
     redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua })
-  }
-}
-
-/** Whether Redis answers a PING on this connection within `timeoutMs` (for /readyz). */
-export async function answers (redis: Redis, timeoutMs = 2000): Promise<boolean> {
-  if (redis.status !== 'ready') return false
-  const controller = new AbortController()
-  try {
-    const reply = await Promise.race([
-      redis.ping(),
-      sleep(timeoutMs, 'timeout', { signal: controller.signal, ref: false })
-    ])
-    return reply === 'PONG'
-  } catch {
-    return false
-  } finally {
-    controller.abort()
   }
 }

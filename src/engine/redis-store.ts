@@ -1,22 +1,28 @@
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
 import type { Message } from '../schemas/common.ts'
 import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from './types.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError } from './types.ts'
-import { answers, redisKeys as keys } from './redis-scripts.ts'
+import { answers, type EngineLog, type RedisClient } from './redis-connection.ts'
+import { globalKeys, roomKeys } from './redis-keys.ts'
+import type { PublishCommand } from './redis-broker.ts'
+import type { RoomFeeds } from './redis-room-feeds.ts'
 import { createAppendBatcher, type PendingAppend } from '../storage/append-batcher.ts'
+import { createRedisChatState } from './redis-chat-state.ts'
 import { newRoomRecord } from './room-record.ts'
 
 export interface RedisStoreOptions {
-  /** A connection with the engine's scripts defined. */
-  redis: Redis
+  /** A client with the engine's scripts defined. */
+  redis: RedisClient
+  publish: PublishCommand
   defaultHistoryLimit: number
   /**
-   * Resolves once every event published before the call has reached this node's listeners.
-   * Reads that a join depends on wait for it, so a message already counted in the seq they
-   * return is held (and skipped) by the hub instead of arriving after the join as a duplicate.
+   * The rooms this node follows. Reads that a join depends on wait until the feed has delivered
+   * up to the seq they return, so a message already counted in it is held (and skipped) by the
+   * hub instead of arriving after the join as a duplicate; appends wait the same way, so a
+   * sender here gets its message before its ack.
    */
-  barrier: () => Promise<void>
+  feeds: RoomFeeds
+  log: EngineLog
   /** Called once the store is closed and its last command has been answered. */
   onClose: () => Promise<void>
   /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
@@ -24,7 +30,6 @@ export interface RedisStoreOptions {
 }
 
 type AppendReply = [1, number] | [0, string, string] | null
-
 
 const parseMessage = (member: string) => JSON.parse(member) as Message
 
@@ -41,43 +46,51 @@ function toRecord (id: string, hash: Record<string, string>): RoomRecord | undef
 
 /**
  * Rooms, grants and history in Redis, with the same semantics as the SQLite store. Appends
- * issued in one turn of the event loop go out as one pipeline of append scripts on the next.
+ * issued in one turn of the event loop go out together on the next (the client pipelines the
+ * commands of a turn, per node on a cluster).
+ *
+ * The room index is a key of its own, outside every room's slot, so it is written in steps of
+ * its own, ordered so that the index never lacks a room that exists: on create, the id goes in
+ * before the room is made (a crash in between leaves an id without a room, which listing
+ * skips) and again after (a delete of an earlier room of this id may have taken it out in
+ * between); on delete, the id goes out after the room and back in if the room exists again.
  */
 export function createRedisStore (options: RedisStoreOptions): ChatStore {
-  const { redis, barrier } = options
+  const { redis, feeds, publish, log } = options
   const defaultLimit = String(options.defaultHistoryLimit)
   const clientIdTtl = String(options.clientIdTtlMs ?? CLIENT_ID_TTL_MS)
+  const { changedSince, ...chatState } = createRedisChatState(redis, options.defaultHistoryLimit, publish)
   let closed = false
   const inFlight = new Set<Promise<void>>()
 
   async function writeBatch (batch: PendingAppend[]): Promise<void> {
-    const pipeline = redis.pipeline()
-    const drafts = batch.map((pending) => {
-      const draft = { id: randomUUID(), time: new Date().toISOString() }
+    const drafts = batch.map(() => ({ id: randomUUID(), time: new Date().toISOString() }))
+    const results = await Promise.allSettled(batch.map((pending, i) => {
+      const draft = drafts[i]!
+      const keys = roomKeys(pending.room)
       // The script puts the seq between the two halves, so the stored member, the published
       // event and the object resolved here are the same JSON.
       const head = `{"room":${JSON.stringify(pending.room)},"seq":`
       const clientId = pending.clientId === undefined ? '' : `,"clientId":${JSON.stringify(pending.clientId)}`
       const tail = `,"id":${JSON.stringify(draft.id)},"user":${JSON.stringify(pending.user)},` +
         `"text":${JSON.stringify(pending.text)},"time":${JSON.stringify(draft.time)}${clientId}}`
-      pipeline.chatAppend(keys.room(pending.room), keys.messages(pending.room), keys.sent(pending.room, pending.user, pending.clientId ?? ''),
-        head, tail, defaultLimit, keys.channel, pending.clientId === undefined ? '0' : '1', clientIdTtl, draft.id, draft.time)
-      return draft
+      return redis.chatAppend(keys.room, keys.messages, keys.sent(pending.user, pending.clientId ?? ''), head, tail, defaultLimit,
+        keys.channel, publish, pending.clientId === undefined ? '0' : '1', clientIdTtl, draft.id, draft.time)
+    }))
+    // Senders here hear back after their message has reached this node's listeners, as with
+    // the local engine: the message frame comes before the ack.
+    const highest = new Map<string, number>()
+    results.forEach((result, i) => {
+      if (result.status !== 'fulfilled' || result.value === null || result.value[0] !== 1) return
+      const room = batch[i]!.room
+      highest.set(room, Math.max(highest.get(room) ?? 0, Number(result.value[1])))
     })
-    let results: [Error | null, unknown][] | null
-    try {
-      results = await pipeline.exec()
-    } catch (error) {
-      for (const pending of batch) pending.reject(error as Error)
-      return
-    }
-    // Senders hear back after their message has reached this node's listeners, as with the
-    // local engine: the message frame comes before the ack.
-    await barrier()
+    await Promise.all([...highest].map(([room, seq]) => feeds.caughtUp(room, seq)
+      .catch((err: unknown) => log.warn({ err, room }, 'a stored message did not come back over its channel'))))
     batch.forEach((pending, i) => {
-      const [error, value] = results?.[i] ?? [new Error('no reply from Redis'), null]
-      if (error !== null) return pending.reject(error)
-      const reply = value as AppendReply
+      const result = results[i]!
+      if (result.status === 'rejected') return pending.reject(result.reason as Error)
+      const reply = result.value as AppendReply
       if (reply === null) return pending.reject(new NotFoundError(`room ${pending.room} does not exist`))
       pending.resolve(reply[0] === 1 ? stored(pending, drafts[i]!, Number(reply[1])) : repeated(pending, reply[1], reply[2]))
     })
@@ -105,36 +118,37 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
   })
 
   async function room (id: string): Promise<RoomRecord | undefined> {
-    return toRecord(id, await redis.hgetall(keys.room(id)))
+    return toRecord(id, await redis.hgetall(roomKeys(id).room))
   }
 
   return {
+    ...chatState,
     async createRoom (input: RoomInput) {
       const record = newRoomRecord(input)
-      const created = await redis.chatCreateRoom(keys.room(record.id), keys.rooms, record.id, record.name,
+      await redis.zadd(globalKeys.rooms, 0, record.id)
+      const created = await redis.chatCreateRoom(roomKeys(record.id).room, record.name,
         record.private ? '1' : '0', record.historyLimit === null ? '' : String(record.historyLimit), record.createdAt)
-      return created === 1 ? record : undefined
+      if (created !== 1) return undefined
+      await redis.zadd(globalKeys.rooms, 0, record.id)
+      return record
     },
     getRoom: room,
     async listRooms (limit, afterId = '') {
-      const ids = await redis.zrangebylex(keys.rooms, afterId === '' ? '-' : `(${afterId}`, '+', 'LIMIT', 0, limit + 1)
+      const ids = await redis.zrangebylex(globalKeys.rooms, afterId === '' ? '-' : `(${afterId}`, '+', 'LIMIT', 0, limit + 1)
       const page = ids.slice(0, limit)
-      const pipeline = redis.pipeline()
-      for (const id of page) pipeline.hgetall(keys.room(id))
-      const hashes = page.length === 0 ? [] : (await pipeline.exec()) ?? []
+      const hashes = await Promise.all(page.map((id) => redis.hgetall(roomKeys(id).room)))
       const rooms: RoomRecord[] = []
       page.forEach((id, i) => {
-        const [error, hash] = hashes[i] ?? [null, {}]
-        if (error !== null) throw error
-        // A room deleted between the two reads is left out.
-        const record = toRecord(id, hash as Record<string, string>)
+        // An id whose room is missing (deleted meanwhile, or a create cut short) is left out.
+        const record = toRecord(id, hashes[i]!)
         if (record !== undefined) rooms.push(record)
       })
       return { rooms, hasMore: ids.length > limit }
     },
     async updateRoom (id, patch: RoomPatch) {
       const flag = (value: unknown) => (value === undefined ? '0' : '1')
-      const result = await redis.chatUpdateRoom(keys.room(id), keys.messages(id),
+      const keys = roomKeys(id)
+      const result = await redis.chatUpdateRoom(keys.room, keys.messages,
         flag(patch.name), patch.name ?? '',
         flag(patch.private), patch.private === true ? '1' : '0',
         flag(patch.historyLimit), patch.historyLimit === undefined || patch.historyLimit === null ? '' : String(patch.historyLimit),
@@ -144,42 +158,53 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       return toRecord(id, { name, private: priv, historyLimit, createdAt })
     },
     async deleteRoom (id) {
+      const keys = roomKeys(id)
       // Appends still queued for this room fail with NotFoundError when their batch runs.
-      return await redis.chatDeleteRoom(keys.room(id), keys.messages(id), keys.grants(id), keys.rooms, id) === 1
+      const deleted = await redis.chatDeleteRoom(keys.room, keys.messages, keys.grants, keys.presence,
+        keys.changes, keys.reads, keys.typing) === 1
+      await redis.zrem(globalKeys.rooms, id)
+      if (await redis.exists(keys.room) === 1) await redis.zadd(globalKeys.rooms, 0, id)
+      return deleted
     },
     async setGrant (roomId, user) {
-      const done = await redis.chatSetGrant(keys.room(roomId), keys.grants(roomId), user)
+      const keys = roomKeys(roomId)
+      const done = await redis.chatSetGrant(keys.room, keys.grants, user)
       if (done === null) throw new NotFoundError(`room ${roomId} does not exist`)
     },
     async deleteGrant (roomId, user) {
-      await redis.srem(keys.grants(roomId), user)
+      await redis.srem(roomKeys(roomId).grants, user)
     },
     async hasGrant (roomId, user) {
-      return await redis.sismember(keys.grants(roomId), user) === 1
+      return await redis.sismember(roomKeys(roomId).grants, user) === 1
     },
     append (roomId, user, text, clientId) {
       if (closed) return Promise.reject(new Error('store is closed'))
       return batcher.append(roomId, user, text, clientId)
     },
     async latestSeq (roomId) {
-      const seq = await redis.hget(keys.room(roomId), 'lastSeq')
-      await barrier()
-      return seq === null ? 0 : Number(seq)
+      const seq = await redis.hget(roomKeys(roomId).room, 'lastSeq')
+      const latest = seq === null ? 0 : Number(seq)
+      await feeds.caughtUp(roomId, latest)
+      return latest
     },
     async history (roomId, limit, before) {
       const max = before === undefined ? '+inf' : `(${before}`
-      const members = await redis.zrevrangebyscore(keys.messages(roomId), max, '-inf', 'LIMIT', 0, limit)
+      const members = await redis.zrevrangebyscore(roomKeys(roomId).messages, max, '-inf', 'LIMIT', 0, limit)
       return members.reverse().map(parseMessage)
     },
     async recover (roomId, since): Promise<Recovery> {
-      const reply = await redis.chatRecover(keys.room(roomId), keys.messages(roomId), String(since), defaultLimit)
-      await barrier()
+      const keys = roomKeys(roomId)
+      const [reply, changed] = await Promise.all([
+        redis.chatRecover(keys.room, keys.messages, String(since), defaultLimit),
+        changedSince(roomId, since)
+      ])
       const latestSeq = Number(reply[0])
-      if (latestSeq < 0) return { latestSeq: 0, messages: [], recovered: since === 0 }
-      if (since >= latestSeq) return { latestSeq, messages: [], recovered: since === latestSeq }
+      if (latestSeq < 0) return { latestSeq: 0, changed: [], messages: [], recovered: since === 0 }
+      await feeds.caughtUp(roomId, latestSeq)
+      if (since >= latestSeq) return { latestSeq, changed, messages: [], recovered: since === latestSeq }
       const oldest = Number(reply[1])
       const messages = (reply.slice(2) as string[]).map(parseMessage)
-      return { latestSeq, messages, recovered: oldest > 0 && oldest <= since + 1 }
+      return { latestSeq, changed, messages, recovered: oldest > 0 && oldest <= since + 1 }
     },
     async ready () {
       return !closed && await answers(redis)

@@ -25,7 +25,12 @@ export interface RoomPatch {
 export interface Recovery {
   /** The room's latest seq when the messages were read. */
   latestSeq: number
-  /** Messages with seq > since, ascending. */
+  /**
+   * Retained messages with seq <= since that were edited or deleted after message `since` was
+   * stored, as they are now, ascending: a client that saw up to `since` missed these changes.
+   */
+  changed: Message[]
+  /** Messages with seq > since, ascending, as they are now. */
   messages: Message[]
   /** False when retained history no longer reaches back to since + 1. */
   recovered: boolean
@@ -37,6 +42,23 @@ export interface Appended {
   /** True when (room, user, clientId) was sent before: nothing was stored or published. */
   duplicate: boolean
 }
+
+/** Who asks for an edit or delete: a user (author only) or an operator (any message). */
+export type Changer = { user: string } | { admin: true }
+
+/** What an edit or delete did. */
+export type Change =
+  | { outcome: 'changed', message: Message }
+  /** Nothing to do: deleting a deleted message. */
+  | { outcome: 'unchanged', message: Message }
+  | { outcome: 'not_found' }
+  | { outcome: 'forbidden' }
+
+/** A move of one user's read seq in one room. */
+export interface ReadMove { room: string, user: string, seq: number }
+
+/** A user's read position in a room, with the room's latest seq. */
+export interface UnreadRoom { room: string, seq: number, readSeq: number, unread: number }
 
 /** How long a clientId is remembered: the contract's 24 hours, and an hour to spare. */
 export const CLIENT_ID_TTL_MS = 25 * 3600 * 1000
@@ -63,6 +85,25 @@ export interface ChatStore {
    */
   append(room: string, user: string, text: string, clientId?: string): Promise<Appended>
   latestSeq(room: string): Promise<number>
+  /**
+   * Replaces the text of a retained, undeleted message (version + 1, editedAt), recording the
+   * change for recovery in the same transaction. Only its author may, unless an operator asks.
+   */
+  editMessage(room: string, seq: number, text: string, by: Changer): Promise<Change>
+  /** Makes the message a tombstone (text '', deleted, deletedAt), keeping its seq; idempotent. */
+  deleteMessage(room: string, seq: number, by: Changer): Promise<Change>
+  /** The user's read seq in the room; undefined when it has none. */
+  readSeq(room: string, user: string): Promise<number | undefined>
+  /**
+   * Moves read seqs forward in one transaction; a move to a lower seq than stored changes
+   * nothing, and a move in a room that no longer exists is dropped. Resolves with the moves
+   * that took effect.
+   */
+  saveReads(moves: ReadMove[]): Promise<ReadMove[]>
+  /** Every user with a read seq in the room, by user id. */
+  reads(room: string): Promise<{ user: string, seq: number }[]>
+  /** Every existing room where the user has a read seq, by room id. */
+  unread(user: string): Promise<UnreadRoom[]>
   /** The newest `limit` messages with seq < before (or the newest overall), ascending. */
   history(room: string, limit: number, before?: number): Promise<Message[]>
   /** Every retained message with seq > since, for a reconnecting client. */
@@ -73,11 +114,21 @@ export interface ChatStore {
 
 export type RoomEvent =
   | { kind: 'message', message: Message }
+  | { kind: 'updated', message: Message }
+  | { kind: 'typing', room: string, users: string[] }
+  | { kind: 'read', room: string, user: string, seq: number }
   | { kind: 'presence', room: string, event: 'join' | 'leave', user: string, time: string }
   | { kind: 'kick', room: string, user: string, reason: string }
   | { kind: 'room_deleted', room: string }
 
 export interface OnlineUser { user: string, connections: number }
+
+export interface TypingState {
+  /** The users now typing, sorted, when this call changed the set. */
+  changed?: string[]
+  /** Milliseconds until the next entry expires; undefined when nobody is typing. */
+  nextExpiryMs?: number
+}
 
 /**
  * Fan-out and presence across every node. The local engine keeps both in this process;
@@ -94,14 +145,35 @@ export interface ChatBroker {
   online(room: string): Promise<OnlineUser[]>
   /** Forgets every presence entry of a deleted room. */
   presenceClear(room: string): Promise<void>
+  /**
+   * Starts (or prolongs to `ttlMs` from now) or stops the user's typing in the room, first
+   * dropping entries that have expired. Resolves with the room's typing set when it changed,
+   * and in every case with how long until the next entry expires (undefined: none left).
+   * A change is also published as a `typing` event, in the same step.
+   */
+  typing(room: string, user: string, active: boolean, ttlMs: number): Promise<TypingState>
+  /** Drops expired entries, publishing the new set when that changed it. */
+  expireTyping(room: string): Promise<TypingState>
   ready(): Promise<boolean>
   close(): Promise<void>
+}
+
+/** What a broker-backed engine reports on /metrics about following rooms. */
+export interface EngineStats {
+  /** Rooms this node is subscribed to. */
+  roomsFollowed: number
+  /** History reads that filled a gap (a cut subscription, a seq jump, a slow message). */
+  gapRepairs: number
+  /** Messages delivered from such reads rather than from the channel. */
+  repairedMessages: number
 }
 
 export interface ChatEngine {
   name: 'local' | 'redis'
   store: ChatStore
   broker: ChatBroker
+  /** The Redis engine's figures; the local engine has none. */
+  stats?: () => EngineStats
 }
 
 export class NotFoundError extends Error {

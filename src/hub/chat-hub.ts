@@ -2,8 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Appended, ChatEngine, OnlineUser, RoomEvent, RoomRecord } from '../engine/types.ts'
 import { NotFoundError } from '../engine/types.ts'
-import type { ErrorCode, Message } from '../schemas/common.ts'
-import type { AckFrame, HistoryFrame, JoinFrame, LeaveFrame, MessageFrame, ServerFrame } from '../schemas/frames.ts'
+import { type ErrorCode, LIMIT_DEFAULT, type Message } from '../schemas/common.ts'
+import type { AckFrame, HistoryFrame, JoinedFrame, JoinFrame, LeaveFrame, MessageFrame, ServerFrame } from '../schemas/frames.ts'
+import type { ChatStats } from './chat-stats.ts'
 import { CloseCode, type Connection } from './connection.ts'
 import type { ConnectionRegistry } from './connection-registry.ts'
 import { type Framed, frameText } from './framing.ts'
@@ -20,6 +21,23 @@ interface RoomMembers {
   live: Set<Connection>
   /** Connections whose join is in progress. */
   joining: Map<Connection, Joining>
+  /** The highest message seq this node has delivered in the room. */
+  seq: number
+}
+
+/**
+ * What chat features (typing, read state, edits) hook into, so that the hub keeps only
+ * membership and fan-out and each feature stays in its own module.
+ */
+export interface HubListeners {
+  /** A message from this connection was stored (a duplicate is not). */
+  sent: (connection: Connection, message: Message) => void
+  /** The user's last connection in the room, on every node, has left it. */
+  left: (room: string, user: string) => void
+  /** Fields a feature adds to the `joined` frame, read while the join is in progress. */
+  joining: (connection: Connection, room: string, latestSeq: number) => Promise<Partial<JoinedFrame>>
+  /** An event this node received, after the hub has delivered it to the room's members here. */
+  event: (event: RoomEvent) => void
 }
 
 export interface HubOptions {
@@ -28,15 +46,13 @@ export interface HubOptions {
   log: FastifyBaseLogger
   autoCreateRooms: boolean
   maxRoomsPerConnection: number
+  /** Where the hub counts what it does (read by /metrics). */
+  stats: ChatStats
 }
 
-export interface HubStats {
-  messagesStored: number
-  deliveries: number
-  slowConsumers: number
-}
 
-const HISTORY_DEFAULT_LIMIT = 50
+/** A join refused after it started: the grant went away meanwhile. */
+class Forbidden extends Error {}
 
 /**
  * The hub: room membership on this node, presence, and fan-out. Every state change that
@@ -45,7 +61,7 @@ const HISTORY_DEFAULT_LIMIT = 50
  * are held and replayed in seq order, so nothing is lost and nothing is sent twice.
  */
 export class ChatHub {
-  readonly stats: HubStats = { messagesStored: 0, deliveries: 0, slowConsumers: 0 }
+  readonly stats: ChatStats
   private readonly rooms = new Map<string, RoomMembers>()
   /**
    * Per room, this node's connections counted in the broker's presence. Kept apart from
@@ -56,12 +72,14 @@ export class ChatHub {
   private readonly registry: ConnectionRegistry
   private readonly log: FastifyBaseLogger
   private readonly options: HubOptions
+  private readonly listeners: { [K in keyof HubListeners]: HubListeners[K][] } = { sent: [], left: [], joining: [], event: [] }
 
   constructor (options: HubOptions) {
     this.options = options
     this.engine = options.engine
     this.registry = options.registry
     this.log = options.log
+    this.stats = options.stats
     this.engine.broker.subscribe((event) => this.onEvent(event))
   }
 
@@ -69,10 +87,53 @@ export class ChatHub {
     return this.engine.store
   }
 
+  get broker () {
+    return this.engine.broker
+  }
+
+  on<K extends keyof HubListeners> (name: K, listener: HubListeners[K]): void {
+    this.listeners[name].push(listener)
+  }
+
+  /** Whether this connection has joined (or is joining) the room. */
+  isMember (connection: Connection, room: string): boolean {
+    return connection.rooms.has(room)
+  }
+
+  /** Whether this node has a member in the room. */
+  hasMembers (room: string): boolean {
+    return this.rooms.has(room)
+  }
+
+  /** The highest message seq this node has delivered in the room (0 without members here). */
+  deliveredSeq (room: string): number {
+    return this.rooms.get(room)?.seq ?? 0
+  }
+
+  /**
+   * Whether the connection may read a room it has not joined: not_found for an unknown room,
+   * forbidden for a private room without a grant; undefined when it may.
+   */
+  async refusal (connection: Connection, room: string): Promise<{ code: ErrorCode, message: string } | undefined> {
+    if (connection.rooms.has(room)) return undefined
+    const record = await this.store.getRoom(room)
+    if (record === undefined) return { code: 'not_found', message: `room ${room} does not exist` }
+    if (record.private && !(await this.store.hasGrant(room, connection.user))) {
+      return { code: 'forbidden', message: `room ${room} is private` }
+    }
+    return undefined
+  }
+
+  /** Hands an event to every node (this one included), which delivers it to its members. */
+  publish (event: RoomEvent): void {
+    this.engine.broker.publish(event)
+  }
+
   /** Serializes and frames once, then writes the same bytes to every live member here. */
   broadcast (room: string, frame: ServerFrame, seq?: number, skipUser?: string): void {
     const members = this.rooms.get(room)
     if (members === undefined) return
+    const started = performance.now()
     const text = JSON.stringify(frame)
     const framed = frameText(text)
     let delivered = 0
@@ -82,6 +143,7 @@ export class ChatHub {
       delivered++
     }
     this.stats.deliveries += delivered
+    this.stats.observeFanout((performance.now() - started) / 1000)
     if (members.joining.size === 0) return
     const presence = frame.type === 'presence' ? { event: frame.event, user: frame.user } : undefined
     for (const [connection, joining] of members.joining) {
@@ -114,32 +176,44 @@ export class ChatHub {
     let first = false
     let recovery
     let online: OnlineUser[]
+    let extra: Partial<JoinedFrame> = {}
     try {
       if (!rejoin) {
         this.countIn(room, connection)
         first = await this.engine.broker.presenceAdd(room, connection.user, connection.id)
       }
       recovery = since === undefined
-        ? { latestSeq: await this.store.latestSeq(room), messages: [] as Message[], recovered: true }
+        ? { latestSeq: await this.store.latestSeq(room), changed: [] as Message[], messages: [] as Message[], recovered: true }
         : await this.store.recover(room, since)
       online = await this.engine.broker.online(room)
+      // A grant revoked while the engine started following the room may have announced its
+      // kick before this node listened: ask again now that it does.
+      if (record.private && !rejoin && !(await this.store.hasGrant(room, connection.user))) throw new Forbidden()
+      for (const listener of this.listeners.joining) Object.assign(extra, await listener(connection, room, recovery.latestSeq))
     } catch (err) {
-      connection.log.error({ err, room }, 'join failed')
       const announced = this.detach(connection, room)
       await this.leftRoom(connection, room, announced).catch(() => {})
+      // The room was deleted, or the grant revoked, while the join was under way.
+      if (err instanceof NotFoundError) return this.reply(connection, 'not_found', `room ${room} does not exist`, ref)
+      if (err instanceof Forbidden) return this.reply(connection, 'forbidden', `room ${room} is private and ${connection.user} has no grant`, ref)
+      this.stats.storageErrors++
+      connection.log.error({ err, room }, 'join failed')
       return this.reply(connection, 'internal', 'join failed; try again', ref)
     }
 
     // Kicked, deleted or disconnected while reading: that exit path has cleaned up.
     if (members.joining.get(connection) !== joining) return
 
-    const joined: ServerFrame = {
-      type: 'joined', room, seq: recovery.latestSeq, members: online.map((entry) => entry.user)
+    const joined: JoinedFrame = {
+      type: 'joined', room, seq: recovery.latestSeq, members: online.map((entry) => entry.user), ...extra
     }
     if (since !== undefined) joined.recovered = recovery.recovered
     if (ref !== undefined) joined.ref = ref
     connection.send(joined)
+    // Older messages changed while the client was away, then the ones it has not seen.
+    for (const message of recovery.changed) connection.send({ type: 'updated', room, message })
     for (const message of recovery.messages) connection.send({ type: 'message', ...message })
+    if (recovery.latestSeq > members.seq) members.seq = recovery.latestSeq
     // Held presence that `members` already shows is not news (with a broker, events arrive
     // after the change they announce, so a join read just now may still be on its way).
     const present = new Set(joined.members)
@@ -172,7 +246,10 @@ export class ChatHub {
     const { room, text, clientId, ref } = frame
     if (!connection.rooms.has(room)) return this.reply(connection, 'not_member', `join room ${room} before sending to it`, ref)
     this.store.append(room, connection.user, text, clientId).then(({ message, duplicate }) => {
-      if (!duplicate) this.published(message)
+      if (!duplicate) {
+        this.published(message)
+        for (const listener of this.listeners.sent) listener(connection, message)
+      }
       if (connection.closed) return
       const ack: AckFrame = { type: 'ack', room, seq: message.seq, id: message.id }
       if (ref !== undefined) ack.ref = ref
@@ -180,20 +257,16 @@ export class ChatHub {
       connection.send(ack)
     }, (err: unknown) => {
       if (err instanceof NotFoundError) return this.reply(connection, 'not_found', `room ${room} no longer exists`, ref)
+      this.stats.storageErrors++
       connection.log.error({ err, room }, 'storing a message failed')
       this.reply(connection, 'internal', 'the message was not stored', ref)
     })
   }
 
   async history (connection: Connection, frame: HistoryFrame): Promise<void> {
-    const { room, before, limit = HISTORY_DEFAULT_LIMIT, ref } = frame
-    if (!connection.rooms.has(room)) {
-      const record = await this.store.getRoom(room)
-      if (record === undefined) return this.reply(connection, 'not_found', `room ${room} does not exist`, ref)
-      if (record.private && !(await this.store.hasGrant(room, connection.user))) {
-        return this.reply(connection, 'forbidden', `room ${room} is private`, ref)
-      }
-    }
+    const { room, before, limit = LIMIT_DEFAULT, ref } = frame
+    const refused = await this.refusal(connection, room)
+    if (refused !== undefined) return this.reply(connection, refused.code, refused.message, ref)
     const messages = await this.store.history(room, limit, before)
     connection.send(ref === undefined ? { type: 'history', room, messages } : { type: 'history', room, messages, ref })
   }
@@ -203,10 +276,11 @@ export class ChatHub {
     if (connection.closed) return
     connection.closed = true
     this.registry.remove(connection)
-    const rooms = [...connection.rooms].map((room) => ({ room, announced: this.detach(connection, room) }))
+    // The connection keeps its list of rooms, for the line logged when its socket closes.
+    const rooms = [...connection.rooms].map((room) => ({ room, announced: this.detach(connection, room, false) }))
     for (const { room, announced } of rooms) {
       await this.leftRoom(connection, room, announced)
-        .catch((err: unknown) => this.log.error({ err, room }, 'presence update failed'))
+        .catch((err: unknown) => this.presenceFailed(err, room))
     }
   }
 
@@ -214,7 +288,7 @@ export class ChatHub {
   dropSlowConsumer (connection: Connection): void {
     if (connection.closed) return
     this.stats.slowConsumers++
-    connection.log.warn({ bufferedAmount: connection.socket.bufferedAmount }, 'slow consumer closed')
+    connection.log.warn({ bufferedAmount: connection.socket.bufferedAmount, rooms: [...connection.rooms] }, 'slow consumer closed')
     // ws queues the close frame behind the buffered data and destroys the socket if the
     // peer never reads it (closeTimeout, 30 s).
     connection.close(CloseCode.tryAgainLater, 'slow consumer')
@@ -247,6 +321,13 @@ export class ChatHub {
   async revokeGrant (room: string, user: string): Promise<void> {
     await this.store.deleteGrant(room, user)
     this.engine.broker.publish({ kind: 'kick', room, user, reason: 'access revoked' })
+  }
+
+  /** Rooms with members on this node, and the memberships (connection in a room) they hold. */
+  membership (): { rooms: number, memberships: number } {
+    let memberships = 0
+    for (const members of this.rooms.values()) memberships += members.live.size + members.joining.size
+    return { rooms: this.rooms.size, memberships }
   }
 
   online (room: string): Promise<OnlineUser[]> {
@@ -289,20 +370,35 @@ export class ChatHub {
 
   private onEvent (event: RoomEvent): void {
     switch (event.kind) {
-      case 'message':
-        this.broadcast(event.message.room, { type: 'message', ...event.message }, event.message.seq)
-        return
+      case 'message': {
+        const { message } = event
+        const members = this.rooms.get(message.room)
+        if (members !== undefined && message.seq > members.seq) members.seq = message.seq
+        this.broadcast(message.room, { type: 'message', ...message }, message.seq)
+        break
+      }
       case 'presence':
         this.broadcast(event.room, {
           type: 'presence', room: event.room, event: event.event, user: event.user, time: event.time
         }, undefined, event.user)
-        return
+        break
       case 'kick':
         this.kick(event.room, event.user, event.reason)
-        return
+        break
       case 'room_deleted':
         this.roomDeleted(event.room)
+        break
+      case 'updated':
+        this.broadcast(event.message.room, { type: 'updated', room: event.message.room, message: event.message })
+        break
+      case 'typing':
+        this.broadcast(event.room, { type: 'typing', room: event.room, users: event.users })
+        break
+      case 'read':
+        this.broadcast(event.room, { type: 'read', room: event.room, user: event.user, seq: event.seq })
+        break
     }
+    for (const listener of this.listeners.event) listener(event)
   }
 
   private kick (room: string, user: string, reason: string): void {
@@ -314,7 +410,7 @@ export class ChatHub {
     for (const { connection } of kicked) connection.send({ type: 'kicked', room, reason })
     for (const { connection, announced } of kicked) {
       this.leftRoom(connection, room, announced)
-        .catch((err: unknown) => this.log.error({ err, room }, 'presence update failed'))
+        .catch((err: unknown) => this.presenceFailed(err, room))
     }
   }
 
@@ -345,7 +441,7 @@ export class ChatHub {
 
   private membersOf (room: string): RoomMembers {
     let members = this.rooms.get(room)
-    if (members === undefined) this.rooms.set(room, members = { live: new Set(), joining: new Map() })
+    if (members === undefined) this.rooms.set(room, members = { live: new Set(), joining: new Map(), seq: 0 })
     return members
   }
 
@@ -353,8 +449,8 @@ export class ChatHub {
    * Removes the connection from the room on this node, synchronously. Returns whether the
    * others had been told of its join, so that a leave is announced only after a join was.
    */
-  private detach (connection: Connection, room: string): boolean {
-    connection.rooms.delete(room)
+  private detach (connection: Connection, room: string, forget = true): boolean {
+    if (forget) connection.rooms.delete(room)
     const members = this.rooms.get(room)
     if (members === undefined) return false
     const joining = members.joining.get(connection)
@@ -371,13 +467,20 @@ export class ChatHub {
     if (counted.size === 0) this.counted.delete(room)
     const last = await this.engine.broker.presenceRemove(room, connection.user, connection.id)
     if (last && announce) this.publishPresence(room, 'leave', connection.user)
+    if (last) for (const listener of this.listeners.left) listener(room, connection.user)
+  }
+
+  private presenceFailed (err: unknown, room: string): void {
+    this.stats.storageErrors++
+    this.log.error({ err, room }, 'presence update failed')
   }
 
   private publishPresence (room: string, event: 'join' | 'leave', user: string): void {
     this.engine.broker.publish({ kind: 'presence', room, event, user, time: new Date().toISOString() })
   }
 
-  private reply (connection: Connection, code: ErrorCode, message: string, ref: string | undefined): void {
+  /** Answers a frame with an error. */
+  reply (connection: Connection, code: ErrorCode, message: string, ref: string | undefined): void {
     connection.send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref })
   }
 }

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { WebSocket } from 'ws'
 import type { ServerFrame } from '../schemas/frames.ts'
+import type { ChatStats } from './chat-stats.ts'
 import { type Framed, writeFramed } from './framing.ts'
 import { TokenBucket } from './token-bucket.ts'
 
@@ -14,20 +15,28 @@ export const CloseCode = {
 
 type Task = () => void | Promise<void>
 
+/** What every connection of a server shares: one object, so each connection holds one pointer to it. */
+export interface ConnectionShared {
+  /** The parent logger; a connection's child logger is made on first use. */
+  logger: FastifyBaseLogger
+  sendBufferLimit: number
+  messageRate: number
+  stats: ChatStats
+  onSlowConsumer: (connection: Connection) => void
+}
+
 export interface ConnectionInit {
   id: string
   user: string
   name?: string
   socket: WebSocket
-  /** The parent logger; the connection's child logger is made on first use. */
-  logger: FastifyBaseLogger
   /** Id of the upgrade request, bound into the connection's log lines. */
   reqId: string
-  sendBufferLimit: number
-  messageRate: number
+  /** The client's address as the server sees it (through trusted proxies). */
+  ip: string
   /** Unix ms at which the connection's token expires, if it does. */
   expiresAt?: number
-  onSlowConsumer: (connection: Connection) => void
+  shared: ConnectionShared
 }
 
 /**
@@ -48,11 +57,15 @@ export class Connection {
   /** Set once, when the connection leaves every structure. */
   closed = false
   expiresAt: number | undefined
-  private readonly sendBufferLimit: number
-  private readonly onSlowConsumer: (connection: Connection) => void
+  readonly ip: string
+  /** Frames received and sent, for the line logged when the connection closes. */
+  framesIn = 0
+  framesOut = 0
+  /** performance.now() at the upgrade, whole milliseconds (a small integer for days of uptime). */
+  readonly openedAt = Math.round(performance.now())
+  private readonly shared: ConnectionShared
   private readonly reqId: string
-  private logger: FastifyBaseLogger
-  private childLogger = false
+  private child: FastifyBaseLogger | undefined
   private tasks: Task[] | undefined
   private busy = false
 
@@ -61,39 +74,43 @@ export class Connection {
     this.user = init.user
     this.name = init.name
     this.socket = init.socket
-    this.logger = init.logger
     this.reqId = init.reqId
-    this.sendBufferLimit = init.sendBufferLimit
-    this.onSlowConsumer = init.onSlowConsumer
+    this.ip = init.ip
+    this.shared = init.shared
     this.expiresAt = init.expiresAt
-    this.bucket = new TokenBucket(init.messageRate, init.messageRate * 2)
+    this.bucket = new TokenBucket(init.shared.messageRate, init.shared.messageRate * 2)
   }
 
   /**
-   * The connection's child logger (request id, connection id, user). Made on first use:
-   * most connections never log, and an idle connection should cost as little as possible.
+   * The connection's child logger (request id, connection id, user, ip). Made on first use:
+   * most connections never log through it, and an idle connection should cost as little as possible.
    */
   get log (): FastifyBaseLogger {
-    if (!this.childLogger) {
-      this.logger = this.logger.child({ reqId: this.reqId, connectionId: this.id, user: this.user })
-      this.childLogger = true
-    }
-    return this.logger
+    this.child ??= this.shared.logger.child(this.identity())
+    return this.child
   }
 
   /** Debug lines without making a child logger when debug is off (the usual case). */
   debug (details: object, message: string): void {
-    const level = this.logger.level
+    const level = this.shared.logger.level
     if (level === 'debug' || level === 'trace') this.log.debug(details, message)
   }
 
+  /** An info line with the connection's identity, through the child logger only if it exists already. */
+  info (details: object, message: string): void {
+    if (this.child !== undefined) this.child.info(details, message)
+    else this.shared.logger.info({ ...this.identity(), ...details }, message)
+  }
+
   send (frame: ServerFrame): void {
+    if (frame.type === 'error') this.shared.stats.errorSent(frame.code)
     this.sendText(JSON.stringify(frame))
   }
 
   sendText (text: string): void {
     if (this.closed || this.socket.readyState !== WebSocket.OPEN) return
     this.socket.send(text)
+    this.framesOut++
     this.checkBuffer()
   }
 
@@ -101,6 +118,7 @@ export class Connection {
   sendFramed (framed: Framed, text: string): void {
     if (this.closed) return
     writeFramed(this.socket, framed, text)
+    this.framesOut++
     this.checkBuffer()
   }
 
@@ -141,6 +159,10 @@ export class Connection {
   }
 
   private checkBuffer (): void {
-    if (this.socket.bufferedAmount > this.sendBufferLimit) this.onSlowConsumer(this)
+    if (this.socket.bufferedAmount > this.shared.sendBufferLimit) this.shared.onSlowConsumer(this)
+  }
+
+  private identity () {
+    return { reqId: this.reqId, connectionId: this.id, user: this.user, ip: this.ip }
   }
 }

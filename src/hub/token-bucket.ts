@@ -40,6 +40,11 @@ export class TokenBucket {
     return false
   }
 
+  /** Frames refused in the current ten-second window (1 at the first refusal of a window). */
+  get refusedInWindow (): number {
+    return this.refused
+  }
+
   /** True once the refused frames of the current window pass the flood limit. */
   flooding (): boolean {
     return this.refused > this.floodLimit

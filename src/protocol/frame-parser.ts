@@ -67,8 +67,8 @@ export function createFrameParser(options: { maxText: number }) {
       return { ok: false, message: describe(type, first), ref }
     }
     const frame = object as unknown as ClientFrame
-    if (frame.type === 'message' && characterCount(frame.text, options.maxText) > options.maxText) {
-      return { ok: false, message: `message: text must be at most ${options.maxText} characters`, ref }
+    if ((frame.type === 'message' || frame.type === 'edit') && characterCount(frame.text, options.maxText) > options.maxText) {
+      return { ok: false, message: `${frame.type}: text must be at most ${options.maxText} characters`, ref }
     }
     return { ok: true, frame }
   }

@@ -6,7 +6,9 @@ export const idRegExp = new RegExp(ID_PATTERN)
 
 export const Id = Type.String({ pattern: ID_PATTERN, description: 'matches ' + ID_PATTERN })
 export const Seq = Type.Integer({ minimum: 0 })
-export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50 })
+/** Page size of history and room lists: 1 to 100, 50 when not given. */
+export const LIMIT_DEFAULT = 50
+export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: LIMIT_DEFAULT })
 export const IsoTime = Type.String({ format: 'date-time' })
 
 /** A sender's idempotency key: a repeat within 24 hours is not stored again. */
@@ -29,6 +31,10 @@ export const Message = Type.Object({
   user: Id,
   text: Type.String(),
   time: IsoTime,
-  clientId: Type.Optional(ClientId)
+  clientId: Type.Optional(ClientId),
+  version: Type.Optional(Type.Integer({ minimum: 1, description: '1 for a message never edited, one more per edit' })),
+  editedAt: Type.Optional(IsoTime),
+  deleted: Type.Optional(Type.Literal(true)),
+  deletedAt: Type.Optional(IsoTime)
 })
 export type Message = Static<typeof Message>

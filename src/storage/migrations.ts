@@ -50,6 +50,24 @@ const migrations: string[] = [
     PRIMARY KEY (room, user, client_id)
   ) WITHOUT ROWID;
   CREATE INDEX sends_by_time ON sends (time);
+  `,
+  // Edits and deletes change a message in place. changed_seq is the room's latest seq at the
+  // message's last change, so a client that saw up to seq S is owed every retained message
+  // with seq <= S and changed_seq >= S; the partial index holds only changed messages.
+  // Read seqs: one forward-only position per (room, user).
+  `
+  ALTER TABLE messages ADD COLUMN version INTEGER;
+  ALTER TABLE messages ADD COLUMN edited_at TEXT;
+  ALTER TABLE messages ADD COLUMN deleted_at TEXT;
+  ALTER TABLE messages ADD COLUMN changed_seq INTEGER;
+  CREATE INDEX messages_changed ON messages (room, changed_seq) WHERE changed_seq IS NOT NULL;
+  CREATE TABLE read_state (
+    room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    user TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (room, user)
+  ) WITHOUT ROWID;
+  CREATE INDEX read_state_by_user ON read_state (user);
   `
 ]
 

@@ -9,7 +9,10 @@ import type { Message } from '../schemas/common.ts'
 import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from '../engine/types.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError } from '../engine/types.ts'
 import { createAppendBatcher, type PendingAppend } from './append-batcher.ts'
+import { MESSAGE_COLUMNS, type MessageRow, toMessage, toMessages } from './message-rows.ts'
 import { migrate } from './migrations.ts'
+import { createSqliteEdits } from './sqlite-edits.ts'
+import { createSqliteReadState } from './sqlite-read-state.ts'
 import { newRoomRecord } from '../engine/room-record.ts'
 
 interface RoomRow {
@@ -18,11 +21,6 @@ interface RoomRow {
   private: number
   historyLimit: number | null
   createdAt: string
-}
-
-/** A message as read from its row: clientId is null for a message sent without one. */
-interface MessageRow extends Omit<Message, 'clientId'> {
-  clientId: string | null
 }
 
 interface SendRow { seq: number, id: string, time: string }
@@ -91,15 +89,6 @@ function startCheckpointer (db: BetterSqlite3.Database, path: string) {
 const toRecord = (row: RoomRow): RoomRecord => ({ ...row, private: row.private === 1 })
 
 const ROOM_COLUMNS = 'id, name, private, history_limit AS historyLimit, created_at AS createdAt'
-const MESSAGE_COLUMNS = 'room, seq, id, user, text, time, client_id AS clientId'
-
-/** The message object of the contract: optional fields are left out, not null. */
-function toMessage (row: MessageRow): Message {
-  const message: Message = { room: row.room, seq: row.seq, id: row.id, user: row.user, text: row.text, time: row.time }
-  if (row.clientId !== null) message.clientId = row.clientId
-  return message
-}
-const toMessages = (rows: MessageRow[]) => rows.map(toMessage)
 
 /** Expired clientIds removed per stored message: steady traffic keeps the table at its window. */
 const SENDS_PRUNED_PER_MESSAGE = 2
@@ -184,6 +173,10 @@ export function createSqliteStore(options: SqliteStoreOptions): ChatStore {
     }
     return state
   }
+
+  const latestSeq = (roomId: string) => seqState(roomId)?.lastSeq
+  const edits = createSqliteEdits(db, { latestSeq })
+  const readState = createSqliteReadState(db, { latestSeq })
 
   /** The message a repeated clientId refers to, as it is now; rebuilt from the send when trimmed. */
   function firstSend (pending: PendingAppend, send: SendRow): Appended {
@@ -323,6 +316,24 @@ export function createSqliteStore(options: SqliteStoreOptions): ChatStore {
     async latestSeq(roomId) {
       return seqState(roomId)?.lastSeq ?? 0
     },
+    async editMessage(roomId, seq, text, by) {
+      return edits.editMessage(roomId, seq, text, by)
+    },
+    async deleteMessage(roomId, seq, by) {
+      return edits.deleteMessage(roomId, seq, by)
+    },
+    async readSeq(roomId, user) {
+      return readState.readSeq(roomId, user)
+    },
+    async saveReads(moves) {
+      return readState.saveReads(moves)
+    },
+    async reads(roomId) {
+      return readState.reads(roomId)
+    },
+    async unread(user) {
+      return readState.unread(user)
+    },
     async history(roomId, limit, before) {
       const rows = before === undefined
         ? statements.newest.all(roomId, limit)
@@ -331,12 +342,13 @@ export function createSqliteStore(options: SqliteStoreOptions): ChatStore {
     },
     async recover(roomId, since): Promise<Recovery> {
       const state = seqState(roomId)
-      if (state === undefined) return { latestSeq: 0, messages: [], recovered: since === 0 }
+      if (state === undefined) return { latestSeq: 0, changed: [], messages: [], recovered: since === 0 }
       const latestSeq = state.lastSeq
-      if (since >= latestSeq) return { latestSeq, messages: [], recovered: since === latestSeq }
+      const changed = edits.changedSince(roomId, Math.min(since, latestSeq))
+      if (since >= latestSeq) return { latestSeq, changed, messages: [], recovered: since === latestSeq }
       const oldest = statements.oldest.get(roomId)?.seq ?? null
       const messages = toMessages(statements.after.all(roomId, since, limitOf(state.historyLimit)))
-      return { latestSeq, messages, recovered: oldest !== null && oldest <= since + 1 }
+      return { latestSeq, changed, messages, recovered: oldest !== null && oldest <= since + 1 }
     },
     async ready() {
       try {

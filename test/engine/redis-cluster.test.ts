@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict'
-import { test, type TestContext } from 'node:test'
+import type { TestContext } from 'node:test'
 import { connect, connectAs, eventually, type Frame, http, type Overrides, spawnServer, startServer, type TestClient, type TestServer } from '../helper.ts'
-import { startRedis } from '../redis-helper.ts'
+import { layoutTest, type RedisTarget } from '../redis-layouts.ts'
 
-/** Two nodes of one deployment: two whole apps on one redis-server. */
-async function twoNodes (t: TestContext, overrides: Overrides = {}): Promise<[TestServer, TestServer] | undefined> {
-  const redis = await startRedis(t)
-  if (redis === undefined) return undefined
-  const config = { ...overrides, REDIS_URL: redis.url }
+/** Two nodes of one deployment: two whole apps on one Redis. */
+async function twoNodes (t: TestContext, redis: RedisTarget, overrides: Overrides = {}): Promise<[TestServer, TestServer]> {
+  const config = { ...overrides, ...redis.config }
   return [await startServer(t, config), await startServer(t, config)]
 }
 
@@ -19,10 +17,8 @@ const onlineUsers = async (server: { url: string }, room: string) => {
 const isPresence = (event: string, user: string) => (frame: Frame) =>
   frame.type === 'presence' && frame.event === event && frame.user === user
 
-test('a message sent on one node reaches members on the other with the same seq; members and presence span nodes', async (t) => {
-  const nodes = await twoNodes(t)
-  if (nodes === undefined) return
-  const [a, b] = nodes
+layoutTest('a message sent on one node reaches members on the other with the same seq; members and presence span nodes', async (t, redis) => {
+  const [a, b] = await twoNodes(t, redis)
   const alice = await connectAs(t, a, 'alice')
   const bob = await connectAs(t, b, 'bob')
   assert.deepEqual((await alice.join('lobby')).members, ['alice'])
@@ -62,10 +58,8 @@ test('a message sent on one node reaches members on the other with the same seq;
   assert.equal(left.room, 'lobby')
 })
 
-test('GET /rooms/:id/online agrees on both nodes', async (t) => {
-  const nodes = await twoNodes(t)
-  if (nodes === undefined) return
-  const [a, b] = nodes
+layoutTest('GET /rooms/:id/online agrees on both nodes', async (t, redis) => {
+  const [a, b] = await twoNodes(t, redis)
   const clients: TestClient[] = []
   for (const [server, user] of [[a, 'alice'], [b, 'alice'], [b, 'bob'], [a, 'carol']] as const) {
     const client = await connectAs(t, server, user)
@@ -84,10 +78,8 @@ test('GET /rooms/:id/online agrees on both nodes', async (t) => {
   assert.deepEqual(await onlineUsers(a, 'counted'), after)
 })
 
-test('revoking a grant on one node kicks the user\'s connections on the other; deleting a room reaches it too', async (t) => {
-  const nodes = await twoNodes(t)
-  if (nodes === undefined) return
-  const [a, b] = nodes
+layoutTest('revoking a grant on one node kicks the user\'s connections on the other; deleting a room reaches it too', async (t, redis) => {
+  const [a, b] = await twoNodes(t, redis)
   assert.equal((await http(a.url, 'POST', '/rooms', { id: 'vault', private: true })).status, 201)
   assert.equal((await http(b.url, 'PUT', '/rooms/vault/grants/bob')).status, 204, 'a grant made on b')
   const bob = await connectAs(t, b, 'bob')
@@ -115,10 +107,8 @@ test('revoking a grant on one node kicks the user\'s connections on the other; d
   assert.equal(pong.type, 'pong', 'members stay connected')
 })
 
-test('a join with since on one node replays what was sent on the other, exactly once, while sending goes on', async (t) => {
-  const nodes = await twoNodes(t, { CHAT_MSG_RATE: 1000 })
-  if (nodes === undefined) return
-  const [a, b] = nodes
+layoutTest('a join with since on one node replays what was sent on the other, exactly once, while sending goes on', async (t, redis) => {
+  const [a, b] = await twoNodes(t, redis, { CHAT_MSG_RATE: 1000 })
   const alice = await connectAs(t, a, 'alice')
   await alice.join('busy')
   for (let i = 1; i <= 5; i++) await alice.request({ type: 'message', room: 'busy', text: `early ${i}` })
@@ -143,11 +133,9 @@ test('a join with since on one node replays what was sent on the other, exactly 
   await bob.nothing('message', 300)
 })
 
-test('a node that dies has its users leave presence on the other nodes', async (t) => {
-  const redis = await startRedis(t)
-  if (redis === undefined) return
-  const a = await startServer(t, { REDIS_URL: redis.url })
-  const doomed = await spawnServer(t, { REDIS_URL: redis.url, CHAT_DB: ':memory:' })
+layoutTest('a node that dies has its users leave presence on the other nodes', async (t, redis) => {
+  const a = await startServer(t, redis.config)
+  const doomed = await spawnServer(t, { ...redis.env, CHAT_DB: ':memory:' })
   const alice = await connectAs(t, a, 'alice')
   await alice.join('room')
   const { client: carol } = await connect(`${doomed.wsUrl}?user=carol`)
@@ -166,10 +154,44 @@ test('a node that dies has its users leave presence on the other nodes', async (
   assert.deepEqual([...(await rejoin.join('room')).members].sort(), ['alice', 'dave'])
 })
 
-test('a clientId sent on one node is a duplicate on the other, over WebSocket and REST', async (t) => {
-  const nodes = await twoNodes(t)
-  if (nodes === undefined) return
-  const [a, b] = nodes
+layoutTest('members keep every message, once and in order, without re-joining, when the subscriptions are cut', async (t, redis) => {
+  const [a, b] = await twoNodes(t, redis, { CHAT_MSG_RATE: 1000 })
+  const alice = await connectAs(t, a, 'alice')
+  const bob = await connectAs(t, b, 'bob')
+  await alice.join('steady')
+  await bob.join('steady')
+  const total = 150
+  const cuts = (async () => {
+    for (let cut = 0; cut < 3; cut++) {
+      await new Promise((resolve) => setTimeout(resolve, 40))
+      await Promise.all(redis.primaries().map((node) => node.client('KILL', 'TYPE', 'pubsub')))
+    }
+  })()
+  for (let i = 1; i <= total; i++) {
+    alice.send({ type: 'message', room: 'steady', text: `m${i}` })
+    if (i % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  await cuts
+  const onB: number[] = []
+  const onA: number[] = []
+  for (let i = 0; i < total; i++) onB.push((await bob.next('message', 15_000)).seq)
+  for (let i = 0; i < total; i++) onA.push((await alice.next('message', 15_000)).seq)
+  const expected = Array.from({ length: total }, (_, i) => i + 1)
+  assert.deepEqual(onB, expected, 'the member on the other node')
+  assert.deepEqual(onA, expected, 'the sender, on its own node')
+  await bob.nothing('message', 300)
+  await eventually(() => alice.frames.filter((frame) => frame.type === 'ack').length === total, 5000, 'every send acknowledged')
+  assert.deepEqual(alice.frames.filter((frame) => frame.type === 'ack').map((frame) => frame.seq), expected)
+  // Each restored subscription was followed by a read of history, and operators can see it.
+  const metrics = (await http(b.url, 'GET', '/metrics')).text
+  assert.match(metrics, /^chat_redis_rooms_followed 1$/m)
+  const repairs = Number(/^chat_redis_gap_repairs_total (\d+)$/m.exec(metrics)?.[1])
+  assert.ok(repairs >= 1, `gap repairs on the member's node: ${repairs}`)
+  assert.match(metrics, /^chat_redis_repaired_messages_total \d+$/m)
+})
+
+layoutTest('a clientId sent on one node is a duplicate on the other, over WebSocket and REST', async (t, redis) => {
+  const [a, b] = await twoNodes(t, redis)
   const onA = await connectAs(t, a, 'alice')
   const onB = await connectAs(t, b, 'alice')
   await onA.join('lobby')

@@ -31,6 +31,8 @@ test('a peer that never answers pings is terminated and cleaned up everywhere', 
   const leave = await alice.next('presence')
   assert.deepEqual([leave.room, leave.event, leave.user], ['room', 'leave', 'mute'])
   await eventually(() => server.app.connectionRegistry.size === 1, 5000, 'registry cleanup')
+  const metrics = await http(server.url, 'GET', '/metrics')
+  assert.match(metrics.text, /^chat_heartbeat_timeouts_total 1$/m)
   const online = await http(server.url, 'GET', '/rooms/room/online')
   assert.deepEqual(online.body, { users: [{ user: 'alice', connections: 1 }] })
   const room = await http(server.url, 'GET', '/rooms/room')

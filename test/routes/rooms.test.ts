@@ -202,7 +202,7 @@ describe('GET /rooms', () => {
     assert.equal((await http(s.url, 'GET', '/rooms?limit=100')).status, 200)
   })
 
-  for (const cursor of ['~~~~', '', 'x'.repeat(200), Buffer.from('not an id!').toString('base64url')]) {
+  for (const cursor of ['~~~~', '', 'x'.repeat(200), 'not an id!']) {
     test(`400 for the cursor ${JSON.stringify(cursor.slice(0, 20))}`, async (t) => {
       const s = await server(t)
       await createRoom(s, { id: 'a' })

@@ -81,7 +81,7 @@ test('join answers joined with the latest seq, every online member once and the 
   const ref = 'join-1'
   alice.send({ type: 'join', room: 'lobby', ref })
   const joined = await alice.next('joined')
-  assert.deepEqual(joined, { type: 'joined', room: 'lobby', seq: 0, members: ['alice'], ref })
+  assert.deepEqual(joined, { type: 'joined', room: 'lobby', seq: 0, members: ['alice'], readSeq: 0, ref })
   assert.ok(!('recovered' in joined), 'recovered comes only with since')
 
   await alice.request({ type: 'message', room: 'lobby', text: 'one' })

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { test } from 'node:test'
-import { connect, http, startServer, tryUpgrade } from '../helper.ts'
+import { captureLogs, connect, http, startServer, tryUpgrade } from '../helper.ts'
 import { inSeconds, signHs256 } from './jwt.ts'
 
 const JWT_SECRET = 'jwt-secret-that-must-stay-private-4f1c'
@@ -19,14 +18,8 @@ async function upgradeStatus (url: string, headers: Record<string, string> = {})
 }
 
 test('no JWT, admin token or JWT secret ever reaches the log, at trace level', async (t) => {
-  const lines: string[] = []
-  const stream = new Writable({
-    write (chunk: Buffer | string, _encoding, callback) {
-      lines.push(chunk.toString())
-      callback()
-    }
-  })
-  const server = await startServer(t, { LOG_LEVEL: 'trace', CHAT_JWT_SECRET: JWT_SECRET, CHAT_ADMIN_TOKEN: ADMIN_TOKEN }, stream)
+  const logs = captureLogs()
+  const server = await startServer(t, { LOG_LEVEL: 'trace', CHAT_JWT_SECRET: JWT_SECRET, CHAT_ADMIN_TOKEN: ADMIN_TOKEN }, logs.stream)
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
   const inQuery = signHs256({ sub: 'alice', name: 'Alice', exp: inSeconds(600) }, JWT_SECRET)
@@ -73,13 +66,13 @@ test('no JWT, admin token or JWT secret ever reaches the log, at trace level', a
   await bob.client.closed
   await server.app.close()
 
-  const log = lines.join('')
+  const log = logs.text()
   // The capture works: requests, connections and refusals are all there, with secrets redacted.
+  const lines = logs.lines()
   assert.ok(lines.length > 20, `${lines.length} log lines`)
   assert.match(log, /token=\[redacted\]/)
   assert.match(log, /"connectionId"/)
   assert.match(log, /"statusCode":401/)
-  for (const line of lines) JSON.parse(line)
 
   const secrets = [JWT_SECRET, ADMIN_TOKEN, ...tokens, ...tokens.map((token) => token.split('.')[2]!)]
   for (const secret of secrets) {

@@ -168,3 +168,14 @@ test('CHAT_MAX_CONNECTIONS_PER_USER holds for upgrades that race each other', as
   assert.equal(outcomes.filter((outcome) => outcome === 'welcome').length, 2)
   assert.equal(server.app.connectionRegistry.countForUser('zed'), 2)
 })
+
+test('CHAT_RATE_LIMIT: refused admin tokens and JWTs count too, so guessing them is limited', async (t) => {
+  const server = await startServer(t, { CHAT_RATE_LIMIT: 4, CHAT_ADMIN_TOKEN: 'right-token', CHAT_JWT_SECRET: 'a-secret-for-the-rate-limit-test-0123' })
+  assert.equal((await http(server.url, 'GET', '/rooms', undefined, { authorization: 'Bearer guess-1' })).status, 401)
+  assert.equal((await http(server.url, 'GET', '/rooms', undefined, { authorization: 'Bearer guess-2' })).status, 401)
+  assert.equal((await attempt(`${server.wsUrl}?token=guess-3`)).status, 401)
+  assert.equal((await attempt(`${server.wsUrl}?token=guess-4`)).status, 401)
+  assert.equal((await http(server.url, 'GET', '/rooms', undefined, { authorization: 'Bearer guess-5' })).status, 429)
+  assert.equal((await attempt(`${server.wsUrl}?token=guess-6`)).status, 429)
+  assert.equal((await http(server.url, 'GET', '/rooms', undefined, { authorization: 'Bearer right-token' })).status, 429)
+})

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import type { Socket } from 'node:net'
 import { test } from 'node:test'
 import type { WebSocket } from 'ws'
-import { connectAs, eventually, type Frame, http, startServer } from '../helper.ts'
+import { captureLogs, connectAs, eventually, type Frame, http, startServer } from '../helper.ts'
 
 const SEND_BUFFER = 65_536
 /**
@@ -18,9 +18,10 @@ const WINDOW = 8
 const tcp = (ws: WebSocket) => (ws as unknown as { _socket: Socket })._socket
 
 test('a slow consumer is closed with 1013 and freed while the room keeps receiving', async (t) => {
+  const logs = captureLogs()
   const server = await startServer(t, {
-    CHAT_SEND_BUFFER: SEND_BUFFER, CHAT_MSG_RATE: 100_000, CHAT_MAX_TEXT: TEXT.length, CHAT_HISTORY_LIMIT: LIMIT
-  })
+    CHAT_SEND_BUFFER: SEND_BUFFER, CHAT_MSG_RATE: 100_000, CHAT_MAX_TEXT: TEXT.length, CHAT_HISTORY_LIMIT: LIMIT, LOG_LEVEL: 'warn'
+  }, logs.stream)
   const registry = server.app.connectionRegistry
 
   const slow = await connectAs(t, server, 'slow')
@@ -109,4 +110,11 @@ test('a slow consumer is closed with 1013 and freed while the room keeps receivi
 
   const metrics = await http(server.url, 'GET', '/metrics')
   assert.match(metrics.text, /^chat_slow_consumers_total 1$/m)
+  // One warning, naming the user, its address and its rooms.
+  const warnings = logs.lines().filter((line) => line.msg === 'slow consumer closed')
+  assert.equal(warnings.length, 1)
+  assert.equal(warnings[0]!.level, 40)
+  assert.equal(warnings[0]!.user, 'slow')
+  assert.equal(warnings[0]!.ip, '127.0.0.1')
+  assert.deepEqual(warnings[0]!.rooms, ['stream'])
 })

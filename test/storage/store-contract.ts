@@ -125,7 +125,7 @@ export function storeContract (engine: string, open: OpenStore): void {
   storeTest('recover: messages after since, latestSeq, and whether history reached back', async (store) => {
     await store.createRoom({ id: 'rec', historyLimit: 5 })
     await store.createRoom({ id: 'quiet' })
-    assert.deepEqual(await store.recover('quiet', 0), { latestSeq: 0, messages: [], recovered: true })
+    assert.deepEqual(await store.recover('quiet', 0), { latestSeq: 0, changed: [], messages: [], recovered: true })
 
     await appendMany(store, 'rec', 8) // keeps 4..8
     const full = await store.recover('rec', 5)
@@ -143,11 +143,11 @@ export function storeContract (engine: string, open: OpenStore): void {
     assert.equal(gap.latestSeq, 8)
     assert.deepEqual(seqs(gap.messages), [4, 5, 6, 7, 8])
 
-    assert.deepEqual(await store.recover('rec', 8), { latestSeq: 8, messages: [], recovered: true })
-    assert.deepEqual(await store.recover('rec', 20), { latestSeq: 8, messages: [], recovered: false },
+    assert.deepEqual(await store.recover('rec', 8), { latestSeq: 8, changed: [], messages: [], recovered: true })
+    assert.deepEqual(await store.recover('rec', 20), { latestSeq: 8, changed: [], messages: [], recovered: false },
       'a since beyond the room\'s seq cannot be honoured')
-    assert.deepEqual(await store.recover('missing', 3), { latestSeq: 0, messages: [], recovered: false })
-    assert.deepEqual(await store.recover('missing', 0), { latestSeq: 0, messages: [], recovered: true })
+    assert.deepEqual(await store.recover('missing', 3), { latestSeq: 0, changed: [], messages: [], recovered: false })
+    assert.deepEqual(await store.recover('missing', 0), { latestSeq: 0, changed: [], messages: [], recovered: true })
   })
 
   storeTest('rooms: create, conflict, get, list by id with paging, update, delete', async (store) => {
@@ -227,10 +227,10 @@ export function storeContract (engine: string, open: OpenStore): void {
     await assert.rejects(store.append('doomed', 'u', 'after'), NotFoundError)
 
     await store.createRoom({ id: 'doomed' })
-    const racing = store.append('doomed', 'u', 'queued before the delete')
+    const racing = assert.rejects(store.append('doomed', 'u', 'queued before the delete'), NotFoundError)
     const neighbour = store.append('fine', 'u', 'same batch')
     await store.deleteRoom('doomed')
-    await assert.rejects(racing, NotFoundError)
+    await racing
     assert.equal((await neighbour).message.seq, 1)
     assert.equal(await store.getRoom('doomed'), undefined, 'a failed append does not bring the room back')
   })
@@ -293,4 +293,96 @@ export function storeContract (engine: string, open: OpenStore): void {
     assert.equal(later.duplicate, false, 'an expired clientId is a new message')
     assert.equal(later.message.seq, first.message.seq + 2)
   }, { clientIdTtlMs: 150 })
+
+  storeTest('an edit replaces the text in place, counts versions and is recorded for recovery', async (store) => {
+    await store.createRoom({ id: 'e' })
+    const [first, second] = await appendMany(store, 'e', 3)
+    const edited = await store.editMessage('e', 1, 'fixed', { user: 'alice' })
+    assert.equal(edited.outcome, 'changed')
+    assert.ok(edited.outcome === 'changed')
+    assert.equal(edited.message.text, 'fixed')
+    assert.equal(edited.message.version, 2)
+    assert.equal(edited.message.seq, 1)
+    assert.equal(edited.message.id, first!.id, 'an edit keeps the id and seq')
+    assert.ok(!Number.isNaN(Date.parse(edited.message.editedAt!)))
+    const again = await store.editMessage('e', 1, 'fixed twice', { admin: true })
+    assert.ok(again.outcome === 'changed')
+    assert.equal(again.message.version, 3, 'an operator may edit any message')
+    assert.equal(await store.latestSeq('e'), 3, 'edits take no seq')
+    const history = await store.history('e', 50)
+    assert.deepEqual(history.map((m) => [m.seq, m.text, m.version]), [[1, 'fixed twice', 3], [2, 'm2', undefined], [3, 'm3', undefined]])
+    assert.deepEqual(history[1], second, 'a message never edited is unchanged and has no version')
+  })
+
+  storeTest('only the author edits or deletes; unknown seqs and deleted messages are not found', async (store) => {
+    await store.createRoom({ id: 'p' })
+    await appendMany(store, 'p', 2)
+    assert.deepEqual(await store.editMessage('p', 1, 'mine now', { user: 'mallory' }), { outcome: 'forbidden' })
+    assert.deepEqual(await store.deleteMessage('p', 1, { user: 'mallory' }), { outcome: 'forbidden' })
+    assert.deepEqual(await store.editMessage('p', 9, 'x', { user: 'alice' }), { outcome: 'not_found' })
+    assert.deepEqual(await store.deleteMessage('nowhere', 1, { admin: true }), { outcome: 'not_found' })
+    const deleted = await store.deleteMessage('p', 2, { user: 'alice' })
+    assert.ok(deleted.outcome === 'changed')
+    assert.equal(deleted.message.deleted, true)
+    assert.equal(deleted.message.text, '')
+    assert.ok(!Number.isNaN(Date.parse(deleted.message.deletedAt!)))
+    assert.deepEqual(await store.editMessage('p', 2, 'revive', { user: 'alice' }), { outcome: 'not_found' })
+    const twice = await store.deleteMessage('p', 2, { admin: true })
+    assert.deepEqual(twice, { outcome: 'unchanged', message: deleted.message }, 'a second delete changes nothing')
+    assert.deepEqual((await store.history('p', 50)).map((m) => [m.seq, m.text, m.deleted]), [[1, 'm1', undefined], [2, '', true]])
+  })
+
+  storeTest('recovery lists the older messages changed since the client last saw the room', async (store) => {
+    await store.createRoom({ id: 'r' })
+    await appendMany(store, 'r', 4)
+    await store.editMessage('r', 1, 'early edit', { user: 'alice' })
+    // A client saw up to seq 4; then these happen:
+    await store.editMessage('r', 2, 'late edit', { user: 'alice' })
+    await store.deleteMessage('r', 3, { user: 'alice' })
+    await store.append('r', 'bob', 'm5')
+    await store.editMessage('r', 5, 'newer message edited', { user: 'bob' })
+    const recovery = await store.recover('r', 4)
+    // The edit of 1 was stamped at seq 4 too: it may be repeated, as the contract allows.
+    assert.deepEqual(recovery.changed.map((m) => [m.seq, m.text]), [[1, 'early edit'], [2, 'late edit'], [3, '']])
+    assert.deepEqual(recovery.messages.map((m) => [m.seq, m.text, m.version]), [[5, 'newer message edited', 2]],
+      'replayed messages are as they are now')
+    const caughtUp = await store.recover('r', 5)
+    assert.deepEqual(caughtUp.changed.map((m) => m.seq), [5], 'the change stamped at seq 5 concerns a client that saw 5')
+    assert.deepEqual((await store.recover('r', 0)).changed, [], 'a client that saw nothing is owed no change')
+  })
+
+  storeTest('changes of trimmed messages are not replayed', async (store) => {
+    await store.createRoom({ id: 't', historyLimit: 3 })
+    await appendMany(store, 't', 3)
+    await store.editMessage('t', 1, 'soon gone', { user: 'alice' })
+    await appendMany(store, 't', 2)
+    assert.deepEqual(seqs(await store.history('t', 50)), [3, 4, 5])
+    assert.deepEqual((await store.recover('t', 3)).changed, [])
+    assert.deepEqual(await store.editMessage('t', 1, 'x', { user: 'alice' }), { outcome: 'not_found' }, 'not retained')
+  })
+
+  storeTest('read seqs only move forward and are listed per room and per user', async (store) => {
+    await store.createRoom({ id: 'a' })
+    await store.createRoom({ id: 'b' })
+    await appendMany(store, 'a', 5)
+    await appendMany(store, 'b', 2)
+    assert.equal(await store.readSeq('a', 'alice'), undefined)
+    const moved = await store.saveReads([
+      { room: 'a', user: 'alice', seq: 3 }, { room: 'a', user: 'bob', seq: 5 }, { room: 'b', user: 'alice', seq: 0 },
+      { room: 'gone', user: 'alice', seq: 1 }
+    ])
+    assert.deepEqual(moved.map((m) => `${m.room}/${m.user}/${m.seq}`), ['a/alice/3', 'a/bob/5', 'b/alice/0'], 'a missing room is dropped')
+    assert.deepEqual(await store.saveReads([{ room: 'a', user: 'alice', seq: 2 }, { room: 'a', user: 'bob', seq: 5 }]), [],
+      'backwards or unchanged moves change nothing')
+    assert.equal(await store.readSeq('a', 'alice'), 3)
+    assert.deepEqual(await store.reads('a'), [{ user: 'alice', seq: 3 }, { user: 'bob', seq: 5 }])
+    assert.deepEqual(await store.unread('alice'), [
+      { room: 'a', seq: 5, readSeq: 3, unread: 2 }, { room: 'b', seq: 2, readSeq: 0, unread: 2 }
+    ])
+    await store.deleteRoom('b')
+    assert.deepEqual((await store.unread('alice')).map((r) => r.room), ['a'], 'a deleted room is no longer listed')
+    await store.createRoom({ id: 'b' })
+    assert.deepEqual((await store.unread('alice')).map((r) => r.room), ['a'], 'nor is a new room of the same id')
+    assert.deepEqual(await store.reads('b'), [])
+  })
 }

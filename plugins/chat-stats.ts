@@ -1,0 +1,11 @@
+import fp from 'fastify-plugin'
+import { ChatStats } from '../src/hub/chat-stats.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance { chatStats: ChatStats }
+}
+
+/** The node's counters, bumped where things happen and read by /metrics when scraped. */
+export default fp(async (fastify) => {
+  fastify.decorate('chatStats', new ChatStats())
+}, { name: 'chat-stats' })

@@ -1,0 +1,78 @@
+import type { Message } from '../schemas/common.ts'
+import type { PublishCommand } from './redis-broker.ts'
+import type { RedisClient } from './redis-connection.ts'
+import { globalKeys, roomKeys } from './redis-keys.ts'
+import type { Change, Changer, ChatStore, ReadMove, UnreadRoom } from './types.ts'
+
+const parseMessage = (member: string) => JSON.parse(member) as Message
+const bySeq = (a: Message, b: Message) => a.seq - b.seq
+
+/**
+ * Edits, deletes and read seqs in Redis: the same semantics as the SQLite store, each change
+ * one script over the keys of one room (one slot on a cluster).
+ */
+export function createRedisChatState (redis: RedisClient, defaultHistoryLimit: number, publish: PublishCommand) {
+  const defaultLimit = String(defaultHistoryLimit)
+
+  async function change (room: string, seq: number, op: 'edit' | 'delete', text: string, by: Changer): Promise<Change> {
+    const keys = roomKeys(room)
+    const [outcome, member] = await redis.chatChangeMessage(keys.room, keys.messages, keys.changes,
+      String(seq), 'user' in by ? by.user : '', op, text, new Date().toISOString(), keys.channel, defaultLimit, publish)
+    if ((outcome === 'changed' || outcome === 'unchanged') && member !== undefined) return { outcome, message: parseMessage(member) }
+    return { outcome: outcome === 'forbidden' ? 'forbidden' : 'not_found' }
+  }
+
+  const methods: Pick<ChatStore, 'editMessage' | 'deleteMessage' | 'readSeq' | 'saveReads' | 'reads' | 'unread'> = {
+    editMessage: (room, seq, text, by) => change(room, seq, 'edit', text, by),
+    deleteMessage: (room, seq, by) => change(room, seq, 'delete', '', by),
+
+    async readSeq (room, user) {
+      const seq = await redis.hget(roomKeys(room).reads, user)
+      return seq === null ? undefined : Number(seq)
+    },
+
+    async saveReads (moves) {
+      const results = await Promise.all(moves.map(async (move) => {
+        // The user's room index is written first: an entry for a move that then fails is
+        // skipped when read, while a read seq missing from the index would never be listed.
+        await redis.sadd(globalKeys.userRooms(move.user), move.room)
+        const keys = roomKeys(move.room)
+        return await redis.chatMoveRead(keys.room, keys.reads, move.user, String(move.seq))
+      }))
+      return moves.filter((_move, i) => results[i] === 1)
+    },
+
+    async reads (room) {
+      const entries = Object.entries(await redis.hgetall(roomKeys(room).reads))
+      return entries.map(([user, seq]) => ({ user, seq: Number(seq) })).sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0))
+    },
+
+    async unread (user) {
+      const rooms = (await redis.smembers(globalKeys.userRooms(user))).sort()
+      const states = await Promise.all(rooms.map((room) => {
+        const keys = roomKeys(room)
+        return redis.chatUnreadOf(keys.room, keys.reads, user)
+      }))
+      const result: UnreadRoom[] = []
+      rooms.forEach((room, i) => {
+        const state = states[i]
+        if (state === null || state === undefined) return
+        const [seq, readSeq] = state
+        result.push({ room, seq, readSeq, unread: Math.max(0, seq - readSeq) })
+      })
+      return result
+    }
+  }
+
+  return {
+    ...methods,
+    /** Retained messages up to `since` changed at or after since, ascending. */
+    async changedSince (room: string, since: number): Promise<Message[]> {
+      if (since === 0) return []
+      const keys = roomKeys(room)
+      return (await redis.chatChangedSince(keys.changes, keys.messages, String(since))).map(parseMessage).sort(bySeq)
+    }
+  }
+}
+
+export type { ReadMove }

@@ -1,0 +1,114 @@
+import calculateSlot from 'cluster-key-slot'
+
+/**
+ * Every key and channel name of the Redis engine is made here, so that a feature adding per-room
+ * or per-partition data gets the right hash tag by construction.
+ *
+ * Rooms are spread over PARTITIONS partitions. Every key of a room, its pub/sub channel and the
+ * per-partition keys (each node's presence entries, later an event outbox) carry the partition's
+ * hash tag `{pN}`, so on a Redis Cluster they all live in one slot and any script may touch a
+ * room and its partition's keys together. Changing PARTITIONS (or the hash) moves every room to
+ * other keys: never change it on a deployment that holds data.
+ *
+ * Ids match the contract's id pattern, so they contain neither braces (no second hash tag) nor
+ * the NUL that separates the parts of a presence entry.
+ */
+export const PARTITIONS = 128
+export const PREFIX = 'chat:'
+
+/**
+ * A room's partition: CRC16 of its id (the function Redis Cluster uses for slots, from the
+ * library ioredis uses), modulo PARTITIONS. Stable across processes, versions and platforms.
+ */
+export const partitionOf = (room: string): number => calculateSlot(room) % PARTITIONS
+
+const tagged = (partition: number) => `${PREFIX}{p${partition}}:`
+
+export interface PartitionKeys {
+  partition: number
+  /** A node's presence entries in this partition's rooms: set of presenceEntry(). */
+  nodePresence: (owner: string) => string
+  /** presence key = presencePrefix + room id (for scripts that walk entries of many rooms). */
+  presencePrefix: string
+  /** channel = channelPrefix + room id. */
+  channelPrefix: string
+}
+
+export function partitionKeys (partition: number): PartitionKeys {
+  const base = tagged(partition)
+  return {
+    partition,
+    nodePresence: (owner) => `${base}node:${owner}`,
+    presencePrefix: `${base}presence:`,
+    channelPrefix: `${base}events:`
+  }
+}
+
+export interface RoomKeys {
+  partition: number
+  /** hash: name, private ('1'/'0'), historyLimit ('' = default), createdAt, lastSeq */
+  room: string
+  /** sorted set: score = seq, member = the message JSON */
+  messages: string
+  /** set of users granted the private room */
+  grants: string
+  /** hash: user → connections online in the room, over all nodes */
+  presence: string
+  /** "seq id time" of a message sent with that clientId, expiring after CLIENT_ID_TTL_MS */
+  sent: (user: string, clientId: string) => string
+  /** sorted set of the room's changed messages: member = seq, score = the room's latest seq at the change */
+  changes: string
+  /** hash: user → read seq */
+  reads: string
+  /** sorted set of the users typing, scored by when their typing expires */
+  typing: string
+  /** the room's pub/sub channel (a shard channel on a cluster) */
+  channel: string
+}
+
+export function roomKeys (id: string): RoomKeys {
+  const partition = partitionOf(id)
+  const base = tagged(partition)
+  return {
+    partition,
+    room: `${base}room:${id}`,
+    messages: `${base}msgs:${id}`,
+    grants: `${base}grants:${id}`,
+    presence: `${base}presence:${id}`,
+    sent: (user, clientId) => `${base}sent:${id}:${user}:${clientId}`,
+    changes: `${base}changes:${id}`,
+    reads: `${base}reads:${id}`,
+    typing: `${base}typing:${id}`,
+    channel: `${base}events:${id}`
+  }
+}
+
+/** Keys that span rooms; each is in a slot of its own and never in a script with a room's keys. */
+export const globalKeys = {
+  /** sorted set of room ids, all scores 0, listed with ZRANGEBYLEX after a cursor */
+  rooms: `${PREFIX}rooms`,
+  /** sorted set of presence owners (node incarnations) scored by their last heartbeat, 0 once taken for dead */
+  nodes: `${PREFIX}nodes`,
+  /** the key layout version ("2"), written once the data is in this layout */
+  layout: `${PREFIX}layout`,
+  /** the channel of node-level events */
+  nodeChannel: `${PREFIX}node-events`,
+  /**
+   * set of the rooms where the user has a read seq, in the user's own slot: written before the
+   * read seq (in another slot), so it may name rooms without one, which are skipped when read
+   */
+  userRooms: (user: string) => `${PREFIX}user:${user}:rooms`
+}
+
+/** One connection of a user in a room, as held in its node's presence set. */
+export const presenceEntry = (room: string, user: string, connectionId: string) =>
+  `${room}\u0000${user}\u0000${connectionId}`
+
+/** The single-channel layout that came before partitions, for the one-time move of its data. */
+export const legacyKeys = {
+  room: (id: string) => `${PREFIX}room:${id}`,
+  messages: (id: string) => `${PREFIX}msgs:${id}`,
+  grants: (id: string) => `${PREFIX}grants:${id}`,
+  presence: (id: string) => `${PREFIX}presence:${id}`,
+  nodePresence: (nodeId: string) => `${PREFIX}node:${nodeId}:presence`
+}

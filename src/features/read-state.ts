@@ -1,0 +1,118 @@
+import type { ChatStore, ReadMove, UnreadRoom } from '../engine/types.ts'
+import type { ChatHub } from '../hub/chat-hub.ts'
+import type { Connection } from '../hub/connection.ts'
+import type { ReadFrame, ReadsFrame, UnreadFrame } from '../schemas/frames.ts'
+
+/** How long moves of read seqs gather before they are written together (the contract allows 1 s). */
+export const READ_FLUSH_MS = 1000
+
+interface PendingMove extends ReadMove {
+  /** Moved by a `read` frame, so the room hears of it (a user's own message moves it silently). */
+  announce: boolean
+}
+
+/**
+ * Read state: a forward-only read seq per (room, user). Moves are coalesced: all of one window
+ * are written in one transaction (SQLite) or round trip (Redis), the latest per (room, user)
+ * only, so a busy room costs one write per window instead of one per `read` frame. A move is
+ * announced to the room only once written, so a `read` frame received means a durable read seq.
+ * Queries first write what is pending, so a client always reads its own moves.
+ */
+export class ReadState {
+  private readonly hub: ChatHub
+  private readonly store: ChatStore
+  private readonly flushMs: number
+  private pending = new Map<string, PendingMove>()
+  private timer: NodeJS.Timeout | undefined
+  private writing: Promise<void> = Promise.resolve()
+
+  constructor (hub: ChatHub, options: { flushMs?: number } = {}) {
+    this.hub = hub
+    this.store = hub.store
+    this.flushMs = options.flushMs ?? READ_FLUSH_MS
+    hub.on('sent', (connection, message) => this.move({ room: message.room, user: connection.user, seq: message.seq, announce: false }))
+    hub.on('joining', (connection, room, latestSeq) => this.readSeqForJoin(room, connection.user, latestSeq))
+  }
+
+  async read (connection: Connection, frame: ReadFrame): Promise<void> {
+    const { room, seq, ref } = frame
+    if (!this.hub.isMember(connection, room)) return this.hub.reply(connection, 'not_member', `join room ${room} before marking it read`, ref)
+    if (seq > this.hub.deliveredSeq(room) && seq > await this.store.latestSeq(room)) {
+      return this.hub.reply(connection, 'bad_request', `read: seq ${seq} is past the room's latest seq`, ref)
+    }
+    this.move({ room, user: connection.user, seq, announce: true })
+  }
+
+  async unread (connection: Connection, frame: UnreadFrame): Promise<void> {
+    const rooms = await this.unreadOf(connection.user)
+    connection.send(frame.ref === undefined ? { type: 'unread', rooms } : { type: 'unread', rooms, ref: frame.ref })
+  }
+
+  async reads (connection: Connection, frame: ReadsFrame): Promise<void> {
+    const { room, ref } = frame
+    if (!this.hub.isMember(connection, room)) return this.hub.reply(connection, 'not_member', `join room ${room} to see who read it`, ref)
+    const reads = await this.readsOf(room)
+    connection.send(ref === undefined ? { type: 'reads', room, reads } : { type: 'reads', room, reads, ref })
+  }
+
+  async readsOf (room: string): Promise<{ user: string, seq: number }[]> {
+    await this.flush()
+    return this.store.reads(room)
+  }
+
+  async unreadOf (user: string): Promise<UnreadRoom[]> {
+    await this.flush()
+    return this.store.unread(user)
+  }
+
+  /** Writes every pending move, and waits for writes already under way. */
+  flush (): Promise<void> {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.pending.size === 0) return this.writing
+    const moves = [...this.pending.values()]
+    this.pending = new Map()
+    this.writing = this.writing.then(() => this.write(moves))
+    return this.writing
+  }
+
+  async close (): Promise<void> {
+    await this.flush()
+  }
+
+  private move (move: PendingMove): void {
+    const key = `${move.room}\u0000${move.user}`
+    const pending = this.pending.get(key)
+    if (pending === undefined) this.pending.set(key, { ...move })
+    else {
+      // A read frame below a move already pending moves nothing, so it announces nothing.
+      if (move.announce && move.seq >= pending.seq) pending.announce = true
+      pending.seq = Math.max(pending.seq, move.seq)
+    }
+    this.timer ??= setTimeout(() => { void this.flush() }, this.flushMs).unref()
+  }
+
+  private async write (moves: PendingMove[]): Promise<void> {
+    let moved: ReadMove[]
+    try {
+      moved = await this.store.saveReads(moves)
+    } catch {
+      // Storage failed: keep the moves for the next window rather than lose them.
+      for (const move of moves) this.move(move)
+      return
+    }
+    const announced = new Set(moves.filter((move) => move.announce).map((move) => `${move.room}\u0000${move.user}`))
+    for (const { room, user, seq } of moved) {
+      if (announced.has(`${room}\u0000${user}`)) this.hub.publish({ kind: 'read', room, user, seq })
+    }
+  }
+
+  /** `readSeq` for the joined frame; a user's first join of a room reads it up to its latest seq. */
+  private async readSeqForJoin (room: string, user: string, latestSeq: number): Promise<{ readSeq: number }> {
+    const stored = await this.store.readSeq(room, user)
+    const pending = this.pending.get(`${room}\u0000${user}`)?.seq
+    if (stored !== undefined || pending !== undefined) return { readSeq: Math.max(stored ?? 0, pending ?? 0) }
+    await this.store.saveReads([{ room, user, seq: latestSeq }])
+    return { readSeq: latestSeq }
+  }
+}

@@ -1,0 +1,144 @@
+import type { TSchema } from 'typebox'
+import { CloseCode } from '../hub/connection.ts'
+import { clientFrameSchemas, serverFrameSchemas } from '../schemas/frames.ts'
+
+/** One line per frame for readers of the document; a frame without one is still listed, with its schema. */
+const SUMMARIES: Record<string, string> = {
+  'client.join': 'Join a room; with `since`, every message after that seq follows the `joined` answer',
+  'client.leave': 'Leave a room',
+  'client.message': 'Send a message to a room joined before',
+  'client.history': 'Read older messages (newest `limit` below `before`), ascending',
+  'client.ping': 'Application-level ping, answered by `pong`',
+  'client.refresh': 'Extension: a fresh JWT for the same user, extending the connection past its token\'s expiry',
+  'server.welcome': 'Always the first frame of a connection',
+  'server.joined': 'Answer to `join`: the room\'s latest seq and the users online',
+  'server.left': 'Answer to `leave`',
+  'server.message': 'A stored message, to every member of the room, the sender included',
+  'server.ack': 'To the sender, once its message is stored',
+  'server.presence': 'To the other members, when a user\'s first connection joins or its last one leaves',
+  'server.history': 'Answer to `history`',
+  'server.pong': 'Answer to `ping`',
+  'server.kicked': 'The user\'s grant to the private room was revoked; no message of the room follows',
+  'server.room_deleted': 'The room was deleted; the connection stays open',
+  'server.refreshed': 'Answer to `refresh`',
+  'server.error': 'A frame could not be served; the connection stays open and usable'
+}
+
+/** Why the server closes a connection, for clients deciding whether and how to reconnect. */
+const CLOSE_CODES: Record<number, string> = {
+  [CloseCode.goingAway]: 'the server is shutting down: reconnect (with backoff) and rejoin with `since`',
+  [CloseCode.invalidData]: 'a text frame was not valid UTF-8',
+  [CloseCode.policy]: 'policy: the token expired (`token expired`), access was revoked, the user has too many connections, or the client kept flooding (`rate limit exceeded`)',
+  [CloseCode.tooLarge]: 'a frame was larger than CHAT_MAX_PAYLOAD bytes',
+  [CloseCode.tryAgainLater]: 'slow consumer: the client did not read and its send buffer passed CHAT_SEND_BUFFER; reconnect and rejoin with `since`',
+  1006: 'no close frame (seen by the client): the network failed, or the server terminated a peer that missed a heartbeat pong'
+}
+
+const CHANNEL_DESCRIPTION = `The chat protocol. Every frame, both ways, is one text message holding one JSON object with a
+string \`type\`; unknown fields are ignored. \`ref\` (a client string of at most 64 characters) is echoed
+on every reply to the frame that carried it. The server pings every \`heartbeatMs\` (see \`welcome\`)
+and terminates a peer that has not answered the previous ping.
+
+Refusals before the upgrade are HTTP answers with the body \`{statusCode, error, message}\`: 400 (dev
+mode: bad \`?user=\`), 401 (JWT missing or invalid), 403 (\`Origin\` not allowed), 426 (not an upgrade),
+429 (per-IP limit or too many connections of the user).
+
+Close codes:
+${Object.entries(CLOSE_CODES).map(([code, reason]) => `- ${code}: ${reason}`).join('\n')}
+
+The whole protocol, with ordering, recovery and presence rules: docs/protocol.md.`
+
+/** A frame schema as plain JSON: TypeBox keeps its own markers out of enumeration, so they are left behind. */
+const plain = (schema: TSchema): Record<string, unknown> => JSON.parse(JSON.stringify(schema)) as Record<string, unknown>
+
+/**
+ * The AsyncAPI 3.0 document of GET /ws, made from the registries of client and server frame
+ * schemas, the same schemas that validate frames: each frame is one message, received
+ * (client frames) or sent (server frames) by this service on the /ws channel.
+ * @see https://www.asyncapi.com/docs/reference/specification/v3.0.0
+ */
+export function asyncApiDocument (version: string) {
+  const frames = [
+    ...Object.entries(clientFrameSchemas).map(([type, schema]) => ({ key: `client.${type}`, type, schema, action: 'receive' })),
+    ...Object.entries(serverFrameSchemas).map(([type, schema]) => ({ key: `server.${type}`, type, schema, action: 'send' }))
+  ]
+  const messages = Object.fromEntries(frames.map(({ key, type, schema }) => [key, {
+    name: type,
+    title: `${key.startsWith('client.') ? 'Client' : 'Server'} frame \`${type}\``,
+    summary: SUMMARIES[key] ?? `The \`${type}\` frame`,
+    contentType: 'application/json',
+    payload: plain(schema)
+  }]))
+  const operations = Object.fromEntries(frames.map(({ key, action }) => [`${action}.${key}`, {
+    action,
+    channel: { $ref: '#/channels/chat' },
+    summary: SUMMARIES[key],
+    messages: [{ $ref: `#/channels/chat/messages/${key}` }]
+  }]))
+  const security = ['jwtQuery', 'jwtHeader', 'devUser'].map((name) => ({ $ref: `#/components/securitySchemes/${name}` }))
+
+  return {
+    asyncapi: '3.0.0',
+    info: {
+      title: 'Chat service: WebSocket protocol',
+      version,
+      description: 'Rooms, messages, presence and history over one WebSocket at `GET /ws`. The REST API is ' +
+        'described by the OpenAPI document at `/docs/json`.'
+    },
+    defaultContentType: 'application/json',
+    servers: {
+      plain: {
+        host: '{host}', protocol: 'ws', description: 'The service itself, or a proxy without TLS',
+        variables: { host: { default: 'localhost:3000', description: 'HOST:PORT of the service' } }, security
+      },
+      tls: {
+        host: '{host}', protocol: 'wss', description: 'Behind a TLS-terminating proxy',
+        variables: { host: { default: 'chat.example.com', description: 'the proxy\'s host' } }, security
+      }
+    },
+    channels: {
+      chat: {
+        address: '/ws',
+        title: 'Chat',
+        description: CHANNEL_DESCRIPTION,
+        messages: Object.fromEntries(frames.map(({ key }) => [key, { $ref: `#/components/messages/${key}` }])),
+        bindings: {
+          ws: {
+            method: 'GET',
+            query: {
+              type: 'object',
+              properties: {
+                token: { type: 'string', description: 'JWT (HS256 with CHAT_JWT_SECRET, or RS/ES/PS/EdDSA with CHAT_JWT_PUBLIC_KEY); wins over the header' },
+                user: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'dev mode only: the user id; a random guest id without it' }
+              }
+            },
+            headers: {
+              type: 'object',
+              properties: { Authorization: { type: 'string', description: '`Bearer <jwt>`, for clients that can set headers' } }
+            },
+            bindingVersion: '0.1.0'
+          }
+        },
+        'x-close-codes': CLOSE_CODES
+      }
+    },
+    operations,
+    components: {
+      messages,
+      securitySchemes: {
+        jwtQuery: {
+          type: 'httpApiKey', name: 'token', in: 'query',
+          description: 'A JWT whose `sub` is the user id, in `?token=` (browsers cannot set headers). Required when CHAT_JWT_SECRET or CHAT_JWT_PUBLIC_KEY is set; refused with HTTP 401 when missing, invalid or expired.'
+        },
+        jwtHeader: {
+          type: 'http', scheme: 'bearer', bearerFormat: 'JWT',
+          description: 'The same JWT in `Authorization: Bearer` on the upgrade request.'
+        },
+        devUser: {
+          type: 'httpApiKey', name: 'user', in: 'query',
+          description: 'Dev mode (no JWT secret or key set): `?user=` names the user, unchecked; without it a guest id is given. Never expose a dev-mode server.'
+        }
+      }
+    }
+  }
+}

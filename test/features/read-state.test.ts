@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { connect, connectAs, type Frame, http, spawnServer, tempDir } from '../helper.ts'
+import { engineTest, nodesTest } from '../engines.ts'
+
+const readOf = (user: string, seq: number) => (frame: Frame) => frame.type === 'read' && frame.user === user && frame.seq === seq
+
+engineTest('joined carries readSeq; a first join reads the room up to its latest seq', async (start, t) => {
+  const server = await start()
+  const bob = await connectAs(t, server, 'bob')
+  await bob.join('lobby')
+  for (const text of ['one', 'two', 'three']) await bob.request({ type: 'message', room: 'lobby', text })
+  const alice = await connectAs(t, server, 'alice')
+  const joined = await alice.join('lobby')
+  assert.equal(joined.seq, 3)
+  assert.equal(joined.readSeq, 3, 'a first join starts with nothing unread')
+  await alice.request({ type: 'leave', room: 'lobby' })
+  await bob.request({ type: 'message', room: 'lobby', text: 'four' })
+  assert.equal((await alice.join('lobby')).readSeq, 3, 'a later join keeps the read seq')
+})
+
+engineTest('a read frame moves the read seq forward and every member hears of it, the reader\'s other devices too', async (start, t) => {
+  const server = await start()
+  const alice = await connectAs(t, server, 'alice')
+  const alicePhone = await connectAs(t, server, 'alice')
+  const bob = await connectAs(t, server, 'bob')
+  await bob.join('lobby')
+  await alice.join('lobby')
+  await alicePhone.join('lobby')
+  for (let i = 1; i <= 5; i++) await bob.request({ type: 'message', room: 'lobby', text: `m${i}` })
+  await alice.request({ type: 'leave', room: 'lobby' })
+  await alice.join('lobby')
+
+  alice.send({ type: 'read', room: 'lobby', seq: 4 })
+  for (const client of [alice, alicePhone, bob]) {
+    assert.deepEqual(await client.next('read'), { type: 'read', room: 'lobby', user: 'alice', seq: 4 })
+  }
+  alice.send({ type: 'read', room: 'lobby', seq: 2 })
+  await bob.nothing('read', 1500)
+  const reads = await bob.request({ type: 'reads', room: 'lobby' })
+  assert.deepEqual(reads.reads, [{ user: 'alice', seq: 4 }, { user: 'bob', seq: 5 }], 'a lower seq is ignored; sending moved bob\'s')
+})
+
+engineTest('read refusals: past the latest seq or not an integer is bad_request; a non-member is not_member', async (start, t) => {
+  const server = await start()
+  const alice = await connectAs(t, server, 'alice')
+  await alice.join('lobby')
+  await alice.request({ type: 'message', room: 'lobby', text: 'one' })
+  for (const seq of [2, -1, 1.5, '1']) {
+    const reply = await alice.request({ type: 'read', room: 'lobby', seq })
+    assert.equal(reply.code, 'bad_request', JSON.stringify(seq))
+  }
+  const bob = await connectAs(t, server, 'bob')
+  assert.equal((await bob.request({ type: 'read', room: 'lobby', seq: 1 })).code, 'not_member')
+  assert.equal((await bob.request({ type: 'reads', room: 'lobby' })).code, 'not_member')
+  // 0 is a valid seq; below the read seq that sending set, it moves nothing and gets no answer.
+  alice.send({ type: 'read', room: 'lobby', seq: 0, ref: 'zero' })
+  await alice.nothing((frame) => frame.ref === 'zero' || frame.type === 'read', 1500)
+}, { timeout: 30_000 })
+
+engineTest('unread and reads agree over WebSocket and REST', async (start, t) => {
+  const server = await start()
+  const alice = await connectAs(t, server, 'alice')
+  const bob = await connectAs(t, server, 'bob')
+  for (const room of ['a', 'b', 'c']) {
+    await alice.join(room)
+    await bob.join(room)
+  }
+  for (let i = 0; i < 4; i++) await bob.request({ type: 'message', room: 'a', text: `a${i}` })
+  for (let i = 0; i < 2; i++) await bob.request({ type: 'message', room: 'b', text: `b${i}` })
+  alice.send({ type: 'read', room: 'a', seq: 1 })
+  await bob.next(readOf('alice', 1))
+
+  const unread = await alice.request({ type: 'unread' })
+  assert.deepEqual(unread.rooms, [
+    { room: 'a', seq: 4, readSeq: 1, unread: 3 },
+    { room: 'b', seq: 2, readSeq: 0, unread: 2 },
+    { room: 'c', seq: 0, readSeq: 0, unread: 0 }
+  ])
+  const rest = await http(server.url, 'GET', '/users/alice/unread')
+  assert.equal(rest.status, 200)
+  assert.deepEqual(rest.body.rooms, unread.rooms)
+
+  const reads = await alice.request({ type: 'reads', room: 'a' })
+  assert.deepEqual(reads.reads, [{ user: 'alice', seq: 1 }, { user: 'bob', seq: 4 }])
+  const restReads = await http(server.url, 'GET', '/rooms/a/reads')
+  assert.deepEqual(restReads.body, { reads: reads.reads })
+  assert.equal((await http(server.url, 'GET', '/rooms/nowhere/reads')).status, 404)
+  assert.deepEqual((await http(server.url, 'GET', '/users/nobody/unread')).body, { rooms: [] })
+  assert.equal((await http(server.url, 'GET', '/users/bad%20id/unread')).status, 400)
+
+  // Sending moves the sender's read seq at once, as far as the sender can tell.
+  await alice.request({ type: 'message', room: 'b', text: 'caught up' })
+  const after = await http(server.url, 'GET', '/users/alice/unread')
+  assert.deepEqual(after.body.rooms.find((r: Frame) => r.room === 'b'), { room: 'b', seq: 3, readSeq: 3, unread: 0 })
+})
+
+engineTest('a burst of read frames is coalesced; the latest always goes out', async (start, t) => {
+  const server = await start({ CHAT_MSG_RATE: 200 })
+  const alice = await connectAs(t, server, 'alice')
+  const bob = await connectAs(t, server, 'bob')
+  await alice.join('lobby')
+  await bob.join('lobby')
+  for (let i = 1; i <= 30; i++) bob.send({ type: 'message', room: 'lobby', text: `m${i}` })
+  await alice.next((frame) => frame.type === 'message' && frame.seq === 30)
+  for (let seq = 1; seq <= 30; seq++) alice.send({ type: 'read', room: 'lobby', seq })
+  const seen: number[] = []
+  for (let frames = 0; frames < 30 && seen.at(-1) !== 30; frames++) {
+    seen.push((await bob.next((frame) => frame.type === 'read' && frame.user === 'alice')).seq)
+  }
+  assert.equal(seen.at(-1), 30)
+  assert.ok(seen.length < 30, `30 moves made ${seen.length} frames`)
+  assert.deepEqual([...seen].sort((a, b) => a - b), seen, 'in order')
+  await bob.nothing('read', 1500)
+})
+
+nodesTest('read seqs are shared: a read on one node reaches the other, and REST there agrees', async (start, t) => {
+  const a = await start()
+  const b = await start()
+  const alice = await connectAs(t, a, 'alice')
+  const bob = await connectAs(t, b, 'bob')
+  await bob.join('lobby')
+  await alice.join('lobby')
+  for (let i = 0; i < 3; i++) await bob.request({ type: 'message', room: 'lobby', text: `m${i}` })
+  await alice.next((frame) => frame.type === 'message' && frame.seq === 3)
+  alice.send({ type: 'read', room: 'lobby', seq: 2 })
+  assert.equal((await bob.next('read')).seq, 2)
+  const reads = await http(b.url, 'GET', '/rooms/lobby/reads')
+  assert.deepEqual(reads.body.reads, [{ user: 'alice', seq: 2 }, { user: 'bob', seq: 3 }])
+  const unread = await http(b.url, 'GET', '/users/alice/unread')
+  assert.deepEqual(unread.body.rooms, [{ room: 'lobby', seq: 3, readSeq: 2, unread: 1 }])
+})
+
+test('read seqs survive SIGKILL once announced', { timeout: 60_000 }, async (t) => {
+  const db = join(tempDir(t), 'chat.sqlite')
+  const first = await spawnServer(t, { CHAT_DB: db })
+  const { client: alice } = await connect(`${first.wsUrl}?user=alice`)
+  t.after(() => alice.ws.terminate())
+  const { client: bob } = await connect(`${first.wsUrl}?user=bob`)
+  t.after(() => bob.ws.terminate())
+  await alice.join('lobby')
+  await bob.join('lobby')
+  for (let i = 0; i < 3; i++) await alice.request({ type: 'message', room: 'lobby', text: `m${i}` })
+  bob.send({ type: 'read', room: 'lobby', seq: 2 })
+  await bob.next(readOf('bob', 2))
+  first.child.kill('SIGKILL')
+  await first.exited
+
+  const second = await spawnServer(t, { CHAT_DB: db })
+  const { client: again } = await connect(`${second.wsUrl}?user=bob`)
+  t.after(() => again.ws.terminate())
+  assert.equal((await again.join('lobby')).readSeq, 2)
+  const { body } = await http(second.url, 'GET', '/rooms/lobby/reads')
+  assert.deepEqual(body.reads, [{ user: 'alice', seq: 3 }, { user: 'bob', seq: 2 }])
+})
