@@ -3,6 +3,7 @@ import type {
   AckFrame, ClientFrame, ErrorFrame, HistoryOutFrame, JoinedFrame, JoinFrame, LeftFrame, MessageFrame,
   MessageOutFrame, ServerFrame, WelcomeFrame
 } from '../schemas/frames.ts'
+import type { UpdatedFrame } from '../schemas/message-edits.ts'
 import { reconnectDelay } from './backoff.ts'
 import { Emitter } from './emitter.ts'
 import { ChatError } from './errors.ts'
@@ -44,7 +45,7 @@ const OPEN = 1
 const PING_REF = 'ping'
 const REJOIN_RETRY_MS = 1000
 /** Replies whose ref matches no request are stale (from before a reconnect) and dropped. */
-const REPLY_TYPES = new Set<ServerFrame['type']>(['ack', 'left', 'history', 'pong', 'refreshed', 'joined'])
+const REPLY_TYPES = new Set<ServerFrame['type']>(['ack', 'left', 'history', 'pong', 'refreshed', 'joined', 'unread', 'reads'])
 
 const DEFAULTS = {
   minReconnectDelayMs: 500,
@@ -444,6 +445,7 @@ export class ChatClient extends Emitter<ChatEvents> {
     switch (frame.type) {
       case 'welcome': return this.onWelcome(frame, generation)
       case 'message': return this.onMessage(frame)
+      case 'updated': return this.onUpdated(frame)
       case 'kicked':
         this.forgetRoom(frame.room, new ChatError(`kicked from room ${frame.room}: ${frame.reason}`, 'forbidden', frame.room))
         break
@@ -475,8 +477,18 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.emit('message', message)
   }
 
+  /**
+   * An edit or delete of a message already delivered. One of a message not delivered yet is
+   * dropped: that message will come (live or replayed) as it now is.
+   */
+  private onUpdated (frame: UpdatedFrame): void {
+    const state = this.rooms.get(frame.room)
+    if (state?.lastSeq === undefined || frame.message.seq > state.lastSeq) return
+    this.emit('updated', frame.message)
+  }
+
   /** A broadcast frame, passed on under its own type. */
-  private emitFrame (frame: Exclude<ServerFrame, MessageOutFrame>): void {
+  private emitFrame (frame: Exclude<ServerFrame, MessageOutFrame | UpdatedFrame>): void {
     // Each frame type is the key of its own event; TypeScript cannot follow the union here.
     (this.emit as (event: string, payload: unknown) => void)(frame.type, frame)
   }

@@ -54,21 +54,23 @@ export interface DisconnectInfo {
 }
 
 /** Replies answer one request and settle its promise; they are not events. */
-type ReplyType = 'ack' | 'left' | 'history' | 'pong' | 'refreshed' | 'error'
+type ReplyType = 'ack' | 'left' | 'history' | 'pong' | 'refreshed' | 'unread' | 'reads' | 'error'
 
 /** Every other server frame is an event named after its type, with the frame as payload. */
 type FrameEvents = { [F in ServerFrame as F['type']]: F }
 
 /**
  * The client's events. From the server: `welcome`, `joined` (also after every automatic
- * re-join), `presence`, `kicked`, `room_deleted` and any broadcast frame the server adds,
- * each with its frame; `message` with the message object, once per seq and in seq order
- * per room. From the client: `state`, `disconnect`, and `error` for failures no promise
- * can report (an error frame without a pending request, a failed automatic re-join, a
- * token function that threw).
+ * re-join), `presence`, `typing`, `read`, `kicked`, `room_deleted` and any broadcast frame
+ * the server adds, each with its frame; `message` with the message object, once per seq and
+ * in seq order per room; `updated` with the message as it now is (edited or deleted). From
+ * the client: `state`, `disconnect`, and `error` for failures no promise can report (an
+ * error frame without a pending request, a failed automatic re-join, a token function that
+ * threw).
  */
-export interface ChatEvents extends Omit<FrameEvents, ReplyType | 'message'> {
+export interface ChatEvents extends Omit<FrameEvents, ReplyType | 'message' | 'updated'> {
   message: Message
+  updated: Message
   state: ConnectionState
   disconnect: DisconnectInfo
   error: ChatError

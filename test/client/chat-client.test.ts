@@ -5,7 +5,7 @@ import { test, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { WebSocket } from 'ws'
 import { type AckFrame, ChatClient, type ChatClientOptions, ChatError, type DisconnectInfo, type Message } from '../../src/client/index.ts'
-import { eventually, freePort, http, ROOT, spawnServer, startServer, tempDir } from '../helper.ts'
+import { connectAs, eventually, freePort, http, ROOT, spawnServer, startServer, tempDir } from '../helper.ts'
 import { inSeconds, signHs256 } from '../security/jwt.ts'
 import { startTcpProxy } from '../tcp-proxy.ts'
 
@@ -138,6 +138,33 @@ test('requests are answered by their replies, and errors reject with the frame\'
   assert.deepEqual(seqs(await chat.history('lobby', { before: 5, limit: 2 })), [3, 4])
   assert.equal((await chat.leave('lobby')).type, 'left')
   assert.deepEqual(chat.joinedRooms, [])
+})
+
+test('edits reach updated listeners as the message now is; typing and read broadcasts are events', async (t) => {
+  const server = await startServer(t)
+  const alice = client(t, { url: server.wsUrl, user: 'alice' })
+  const updated: Message[] = []
+  const typing: string[][] = []
+  const reads: string[] = []
+  alice.on('updated', (message) => updated.push(message))
+  alice.on('typing', (frame) => typing.push(frame.users))
+  alice.on('read', (frame) => reads.push(`${frame.user}@${frame.seq}`))
+  await alice.connect()
+  await alice.join('lobby')
+  const bob = await connectAs(t, server, 'bob')
+  await bob.join('lobby')
+  const ack = await bob.request({ type: 'message', room: 'lobby', text: 'helo' })
+  assert.equal((await bob.request({ type: 'edit', room: 'lobby', seq: ack.seq, text: 'hello' })).type, 'ack')
+  await eventually(() => updated.length === 1, 5000, 'the edit')
+  assert.equal(updated[0]!.seq, ack.seq)
+  assert.equal(updated[0]!.text, 'hello')
+  assert.equal(updated[0]!.version, 2)
+  assert.equal('type' in updated[0]!, false, 'the message object, not the frame')
+
+  bob.send({ type: 'typing', room: 'lobby' })
+  await eventually(() => typing.some((users) => users.includes('bob')), 5000, 'bob typing')
+  bob.send({ type: 'read', room: 'lobby', seq: ack.seq })
+  await eventually(() => reads.includes(`bob@${ack.seq}`), 5000, 'bob read')
 })
 
 test('a send past CHAT_MSG_RATE rejects with rate_limited and is not stored', async (t) => {
