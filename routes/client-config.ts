@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ClientConfig } from '../src/schemas/client-config.ts'
+import { errorResponses } from '../src/schemas/rest.ts'
 
 /**
  * GET /client-config: public and read-only, so the chat page can ask for a name (dev mode)
@@ -11,7 +12,10 @@ const clientConfig: FastifyPluginAsyncTypebox = async (fastify) => {
     maxText: fastify.config.CHAT_MAX_TEXT
   }
   fastify.get('/client-config', {
-    schema: { tags: ['clients'], summary: 'How clients connect: dev mode (?user=) or JWT (?token=)', response: { 200: ClientConfig } }
+    schema: {
+      tags: ['clients'], operationId: 'clientConfig', summary: 'How clients connect: dev mode (?user=) or JWT (?token=)',
+      response: { 200: ClientConfig, ...errorResponses(429, 503) }
+    }
   }, async () => body)
 }
 
