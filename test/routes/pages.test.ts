@@ -40,3 +40,27 @@ test('GET / serves the chat page and its bundle, pinned to this origin', async (
   assert.equal(missing.status, 404)
   assert.equal(missing.body.message, 'route GET /nosuch.html not found')
 })
+
+test('GET /admin serves the admin page and its bundle, pinned to this origin', async (t) => {
+  await buildPagesOnce()
+  const server = await startServer(t, { CHAT_ADMIN_TOKEN: 'admin' })
+  const redirect = await fetch(`${server.url}/admin`, { redirect: 'manual' })
+  assert.equal(redirect.status, 301)
+  assert.equal(redirect.headers.get('location'), '/admin/')
+
+  const page = await http(server.url, 'GET', '/admin/')
+  assert.equal(page.status, 200, 'public: the page asks for the token itself')
+  assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
+  assert.match(page.text, /<label for="token">Admin token<\/label>/)
+  assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/)
+  assert.doesNotMatch(page.text, /<script>|<style>| style=/, 'no inline script or style for the policy to refuse')
+
+  for (const [path, type] of [['/admin/main.js', /javascript/], ['/admin/style.css', /^text\/css/]] as const) {
+    const asset = await http(server.url, 'GET', path)
+    assert.equal(asset.status, 200, path)
+    assert.match(asset.headers.get('content-type') ?? '', type, path)
+  }
+  const bundle = await http(server.url, 'GET', '/admin/main.js')
+  assert.doesNotMatch(bundle.text, /from\s*["']node:|require\(["']node:/, 'the bundle has no Node import')
+  assert.doesNotMatch(bundle.text, /localStorage|document\.cookie/, 'the token is kept in the tab session only')
+})

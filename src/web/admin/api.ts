@@ -1,0 +1,156 @@
+import type { Static } from 'typebox'
+import type { Message, MessageList, OnlineList, Room, RoomList } from '../../schemas/rest.ts'
+
+export type { Message, Room }
+export type RoomPage = Static<typeof RoomList>
+export type OnlineUser = Static<typeof OnlineList>['users'][number]
+
+/** What `POST /rooms` takes and `PATCH /rooms/:id` changes; `historyLimit: null` goes back to the default. */
+export interface RoomFields {
+  name?: string
+  private?: boolean
+  historyLimit?: number | null
+}
+
+/** An event parked after its last delivery attempt to one URL failed (`GET /webhooks/failed`). */
+export interface FailedEvent {
+  id: string
+  type: string
+  room: string
+  url: string
+  attempts: number
+  lastError: string
+}
+
+/** A call the server refused (or never answered: status 0), with the message its error body gave. */
+export class ApiError extends Error {
+  constructor (readonly status: number, readonly error: string, message: string) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+/** The `{statusCode, error, message}` body of every REST error, or what can be said without one. */
+async function errorOf (response: Response): Promise<ApiError> {
+  let body: unknown
+  try {
+    body = await response.json()
+  } catch {
+    body = undefined
+  }
+  const fields = typeof body === 'object' && body !== null ? body as Record<string, unknown> : {}
+  const error = typeof fields.error === 'string' ? fields.error : response.statusText
+  const message = typeof fields.message === 'string' ? fields.message : `the server answered ${response.status}`
+  return new ApiError(response.status, error, message)
+}
+
+const path = (...parts: (string | number)[]) => parts.map((part) => encodeURIComponent(String(part))).join('/')
+
+/**
+ * The operators' REST API, called from the page with the admin token when there is one. A 401
+ * is reported to `onUnauthorized` before the call fails, so the page can ask for a token.
+ */
+export class AdminApi {
+  constructor (
+    private readonly base: URL,
+    private readonly token: () => string | undefined,
+    private readonly onUnauthorized: (error: ApiError) => void
+  ) {}
+
+  /** A fetch of `target` (relative to the service's root), its network failure an ApiError too. */
+  private async fetch (target: string, init: RequestInit = {}): Promise<Response> {
+    try {
+      return await fetch(new URL(target, this.base), { ...init, cache: 'no-store' })
+    } catch (err) {
+      throw new ApiError(0, 'Network error', `the server cannot be reached (${(err as Error).message})`)
+    }
+  }
+
+  private async send (method: string, target: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {}
+    const token = this.token()
+    if (token !== undefined) headers.authorization = `Bearer ${token}`
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    const response = await this.fetch(target, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    if (response.ok) return response
+    const error = await errorOf(response)
+    if (response.status === 401) this.onUnauthorized(error)
+    throw error
+  }
+
+  private async json<T> (method: string, target: string, body?: unknown): Promise<T> {
+    return await (await this.send(method, target, body)).json() as T
+  }
+
+  listRooms (limit: number, cursor?: string): Promise<RoomPage> {
+    const query = new URLSearchParams({ limit: String(limit) })
+    if (cursor !== undefined) query.set('cursor', cursor)
+    return this.json('GET', `rooms?${query}`)
+  }
+
+  createRoom (id: string, fields: RoomFields): Promise<Room> {
+    return this.json('POST', 'rooms', { id, ...fields })
+  }
+
+  getRoom (id: string): Promise<Room> {
+    return this.json('GET', path('rooms', id))
+  }
+
+  updateRoom (id: string, fields: RoomFields): Promise<Room> {
+    return this.json('PATCH', path('rooms', id), fields)
+  }
+
+  async deleteRoom (id: string): Promise<void> {
+    await this.send('DELETE', path('rooms', id))
+  }
+
+  async online (id: string): Promise<OnlineUser[]> {
+    return (await this.json<Static<typeof OnlineList>>('GET', path('rooms', id, 'online'))).users
+  }
+
+  async grant (id: string, user: string): Promise<void> {
+    await this.send('PUT', path('rooms', id, 'grants', user))
+  }
+
+  async revoke (id: string, user: string): Promise<void> {
+    await this.send('DELETE', path('rooms', id, 'grants', user))
+  }
+
+  /** The newest `limit` messages below `before` (all when absent), ascending. */
+  async messages (id: string, limit: number, before?: number): Promise<Message[]> {
+    const query = new URLSearchParams({ limit: String(limit) })
+    if (before !== undefined) query.set('before', String(before))
+    return (await this.json<Static<typeof MessageList>>('GET', `${path('rooms', id, 'messages')}?${query}`)).messages
+  }
+
+  async deleteMessage (id: string, seq: number): Promise<void> {
+    await this.send('DELETE', path('rooms', id, 'messages', seq))
+  }
+
+  /** Parked webhook events; undefined when the server has no webhooks (404). */
+  async failedWebhooks (): Promise<FailedEvent[] | undefined> {
+    try {
+      return (await this.json<{ events: FailedEvent[] }>('GET', 'webhooks/failed')).events
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined
+      throw err
+    }
+  }
+
+  async retryWebhook (eventId: string): Promise<void> {
+    await this.send('POST', path('webhooks', 'failed', eventId, 'retry'))
+  }
+
+  /** The Prometheus scrape: public, so no token is sent. */
+  async metrics (): Promise<string> {
+    const response = await this.fetch('metrics')
+    if (!response.ok) throw await errorOf(response)
+    return response.text()
+  }
+}
+
+/** An error as a sentence for the page. */
+export function describeError (err: unknown): string {
+  if (err instanceof ApiError) return err.status === 0 ? err.message : `${err.message} (${err.status} ${err.error})`
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,0 +1,112 @@
+import { AdminApi, type ApiError, type Room } from './api.ts'
+import { byId } from './dom.ts'
+import { feedback as makeFeedback } from './feedback.ts'
+import { livePanel } from './live-panel.ts'
+import { roomDetails } from './room-details.ts'
+import { roomsPanel } from './rooms-panel.ts'
+import { tokenStore } from './token-store.ts'
+import { webhooksPanel } from './webhooks-panel.ts'
+
+/**
+ * The operators' page: everything goes through the REST API with the admin token, which
+ * the page asks for only when the server answers 401 (a server without CHAT_ADMIN_TOKEN
+ * needs none).
+ */
+
+/** How often the room list and the open room's online users are reloaded. */
+const ROOMS_EVERY_MS = 10_000
+
+const ui = {
+  authState: byId('auth-state'),
+  forget: byId<HTMLButtonElement>('forget-token'),
+  tokenView: byId('token-view'),
+  tokenForm: byId<HTMLFormElement>('token-form'),
+  token: byId<HTMLInputElement>('token'),
+  tokenError: byId('token-error'),
+  dashboard: byId('dashboard')
+}
+
+const tokens = tokenStore()
+const feedback = makeFeedback()
+// The page lives at /admin/: the API is at the service's root beside it.
+const api = new AdminApi(new URL('../', location.href), () => tokens.get(), onUnauthorized)
+const live = livePanel(api)
+const webhooks = webhooksPanel(api, feedback)
+const details = roomDetails(api, feedback, {
+  changed: (room) => rooms.update(room),
+  closed: (room, deleted) => {
+    rooms.select(undefined)
+    if (deleted) void rooms.load().then(() => rooms.focusTarget().focus())
+    else rooms.focusTarget(room).focus()
+  }
+})
+const rooms = roomsPanel(api, feedback, (room: Room) => {
+  rooms.select(room.id)
+  details.open(room)
+})
+let refresher: ReturnType<typeof setInterval> | undefined
+
+function stop (): void {
+  clearInterval(refresher)
+  refresher = undefined
+  live.stop()
+}
+
+/** Loads the rooms with the token there is (or none); shows the dashboard unless refused. */
+async function enter (): Promise<void> {
+  ui.tokenView.hidden = true
+  if (await rooms.load() === 'unauthorized') return
+  const token = tokens.get()
+  ui.authState.textContent = token === undefined ? 'No admin token needed on this server' : 'Using the admin token'
+  ui.forget.hidden = token === undefined
+  ui.dashboard.hidden = false
+  void webhooks.load()
+  live.start()
+  refresher ??= setInterval(() => {
+    if (document.hidden) return
+    void rooms.load()
+    void details.refresh()
+  }, ROOMS_EVERY_MS)
+}
+
+/** A call answered 401: the token is missing or wrong. Asks for one, saying which. */
+function onUnauthorized (_error: ApiError): void {
+  // Calls in flight together may each be refused: the first one asks.
+  if (!ui.tokenView.hidden) return
+  const refused = tokens.get() !== undefined
+  stop()
+  tokens.clear()
+  details.close()
+  ui.dashboard.hidden = true
+  ui.forget.hidden = true
+  ui.authState.textContent = ''
+  feedback.clear()
+  ui.tokenError.textContent = refused ? 'The server refused this token: check it and try again.' : ''
+  ui.tokenView.hidden = false
+  ui.token.focus()
+  ui.token.select()
+}
+
+ui.tokenForm.addEventListener('submit', (event) => {
+  event.preventDefault()
+  const token = ui.token.value.trim()
+  if (token === '') {
+    ui.tokenError.textContent = 'Type the admin token first.'
+    return
+  }
+  ui.tokenError.textContent = ''
+  tokens.set(token)
+  void enter()
+})
+
+ui.forget.addEventListener('click', () => {
+  tokens.clear()
+  stop()
+  details.close()
+  ui.dashboard.hidden = true
+  ui.forget.hidden = true
+  feedback.say('The token is forgotten')
+  void enter()
+})
+
+void enter()
