@@ -39,8 +39,9 @@ async function assertAccessible (t: TestContext, page: Page, state: string): Pro
 }
 
 /** The page at /admin, failing the test on any script error or Content-Security-Policy violation. */
-async function openAdmin (t: TestContext, browser: Browser, url: string, viewport = DESKTOP): Promise<Page> {
+async function openAdmin (t: TestContext, browser: Browser, url: string, viewport = DESKTOP, before?: (page: Page) => Promise<void>): Promise<Page> {
   const page = await newPage(t, browser, viewport)
+  await before?.(page)
   const problems: string[] = []
   page.on('pageerror', (err) => problems.push(err.message))
   page.on('console', (message) => {
@@ -110,7 +111,7 @@ test('the admin page at /admin (Chromium)', { timeout: 240_000 }, async (t) => {
     await create.getByLabel('Id', { exact: true }).fill('support')
     await create.getByLabel('Name', { exact: true }).fill('Support desk')
     await create.getByLabel('History limit').fill('500')
-    await create.getByRole('checkbox', { name: /^Private/ }).check()
+    await create.getByRole('checkbox', { name: 'Private' }).check()
     await create.getByRole('button', { name: 'Create room' }).click()
     await status(page, 'Room support created')
     assert.deepEqual(await roomRows(page), ['support Support desk Private 0'])
@@ -174,7 +175,17 @@ test('the admin page at /admin (Chromium)', { timeout: 240_000 }, async (t) => {
     assert.deepEqual([saved.body.name, saved.body.historyLimit], ['Support', 1000])
     assert.deepEqual(await roomRows(page), ['support Support Private 0'])
 
-    // Delete the room: a cancelled confirmation changes nothing, a confirmed one deletes it.
+    // Delete the room. By keyboard first: Escape cancels and focus comes back, visibly.
+    const deleteRoom = details.getByRole('button', { name: 'Delete room' })
+    await deleteRoom.focus()
+    await page.keyboard.press('Enter')
+    await page.getByRole('dialog', { name: 'Delete room support?' }).waitFor()
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel', 'the safe choice has the focus')
+    await page.keyboard.press('Escape')
+    await page.getByRole('dialog').waitFor({ state: 'hidden' })
+    assert.equal(await deleteRoom.evaluate((button) => button === document.activeElement), true, 'focus is back on the button')
+    assert.notEqual(await deleteRoom.evaluate((button) => getComputedStyle(button).outlineStyle), 'none', 'the focus is visible')
+    assert.equal((await http(server.url, 'GET', '/rooms/support', undefined, auth)).status, 200)
     await details.getByRole('button', { name: 'Delete room' }).click()
     await confirm(page, 'Cancel')
     assert.equal((await http(server.url, 'GET', '/rooms/support', undefined, auth)).status, 200)
@@ -240,5 +251,40 @@ test('the admin page at /admin (Chromium)', { timeout: 240_000 }, async (t) => {
     assert.equal(overflow, 0, 'no sideways scrolling of the page')
     await assertAccessible(t, page, 'room details on a phone')
     await screenshot(t, page, 'phone', true)
+  })
+
+  await t.test('failed webhook events are listed and retried', async (t) => {
+    const server = await startServer(t)
+    // The webhook routes are not in this build: the browser answers for them, as the
+    // documented API does (GET /webhooks/failed → {events}, POST …/retry → 202).
+    let events = [
+      { id: 'evt_01', type: 'message.created', room: 'lobby', url: 'https://hooks.example.com/chat', attempts: 10, lastError: 'HTTP 500' },
+      { id: 'evt_02', type: 'room.deleted', room: 'old-room', url: 'https://hooks.example.com/chat', attempts: 10, lastError: 'timeout after 5 s' }
+    ]
+    const retried: string[] = []
+    const page = await openAdmin(t, browser, server.url, DESKTOP, async (page) => {
+      await page.route('**/webhooks/failed', (route) => route.fulfill({ json: { events } }))
+      await page.route('**/webhooks/failed/*/retry', (route) => {
+        const id = decodeURIComponent(new URL(route.request().url()).pathname.split('/')[3]!)
+        retried.push(`${route.request().method()} ${id}`)
+        events = events.filter((event) => event.id !== id)
+        return route.fulfill({ status: 202, body: '' })
+      })
+    })
+    const table = page.getByRole('table', { name: /^Events parked/ })
+    await table.getByRole('row', { name: /evt_01/ }).waitFor()
+    assert.deepEqual(await table.locator('tbody tr').evaluateAll((rows) => rows.map((row) =>
+      [...row.children].slice(0, 6).map((cell) => cell.textContent).join(' | '))), [
+      'evt_01 | message.created | lobby | https://hooks.example.com/chat | 10 | HTTP 500',
+      'evt_02 | room.deleted | old-room | https://hooks.example.com/chat | 10 | timeout after 5 s'
+    ])
+    await assertAccessible(t, page, 'failed webhook events')
+    await page.getByRole('button', { name: 'Retry event evt_01' }).click()
+    await status(page, 'Event evt_01 is being sent again')
+    assert.deepEqual(retried, ['POST evt_01'])
+    await eventually(async () => await table.locator('tbody tr').count() === 1, WAIT, 'the retried event to leave the list')
+    await page.getByRole('button', { name: 'Retry event evt_02' }).click()
+    await page.getByText('No failed events').waitFor()
+    assert.equal(await table.isVisible(), false)
   })
 })

@@ -34,10 +34,13 @@ const live = livePanel(api)
 const webhooks = webhooksPanel(api, feedback)
 const details = roomDetails(api, feedback, {
   changed: (room) => rooms.update(room),
-  closed: (room, deleted) => {
+  closed: (room, deleted, hadFocus) => {
     rooms.select(undefined)
-    if (deleted) void rooms.load().then(() => rooms.focusTarget().focus())
-    else rooms.focusTarget(room).focus()
+    if (deleted) {
+      void rooms.load().then(() => { if (hadFocus) rooms.focusTarget().focus() })
+    } else if (hadFocus) {
+      rooms.focusTarget(room).focus()
+    }
   }
 })
 const rooms = roomsPanel(api, feedback, (room: Room) => {

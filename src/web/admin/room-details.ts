@@ -9,8 +9,11 @@ const MESSAGES_PAGE = 20
 export interface DetailsEvents {
   /** The room changed (settings saved, a user revoked, a refresh): the list shows it too. */
   changed: (room: Room) => void
-  /** The details closed (`deleted`: the room is gone); focus moves on. */
-  closed: (room: string, deleted: boolean) => void
+  /**
+   * The details closed (`deleted`: the room is gone). `hadFocus`: the focus was in them and
+   * needs a new place.
+   */
+  closed: (room: string, deleted: boolean, hadFocus: boolean) => void
 }
 
 /**
@@ -218,9 +221,11 @@ export function roomDetails (api: AdminApi, feedback: Feedback, events: DetailsE
 
   function close (deleted = false): void {
     const id = room?.id
+    const active = document.activeElement
+    const hadFocus = active === null || active === document.body || ui.section.contains(active)
     room = undefined
     ui.section.hidden = true
-    if (id !== undefined) events.closed(id, deleted)
+    if (id !== undefined) events.closed(id, deleted, hadFocus)
   }
 
   ui.close.addEventListener('click', () => close())
