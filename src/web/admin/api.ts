@@ -54,7 +54,7 @@ export class AdminApi {
   constructor (
     private readonly base: URL,
     private readonly token: () => string | undefined,
-    private readonly onUnauthorized: (error: ApiError) => void
+    private readonly onUnauthorized: () => void
   ) {}
 
   /** A fetch of `target` (relative to the service's root), its network failure an ApiError too. */
@@ -74,7 +74,7 @@ export class AdminApi {
     const response = await this.fetch(target, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
     if (response.ok) return response
     const error = await errorOf(response)
-    if (response.status === 401) this.onUnauthorized(error)
+    if (response.status === 401) this.onUnauthorized()
     throw error
   }
 

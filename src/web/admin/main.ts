@@ -1,4 +1,4 @@
-import { AdminApi, type ApiError, type Room } from './api.ts'
+import { AdminApi, type Room } from './api.ts'
 import { byId } from './dom.ts'
 import { feedback as makeFeedback } from './feedback.ts'
 import { livePanel } from './live-panel.ts'
@@ -73,7 +73,7 @@ async function enter (): Promise<void> {
 }
 
 /** A call answered 401: the token is missing or wrong. Asks for one, saying which. */
-function onUnauthorized (_error: ApiError): void {
+function onUnauthorized (): void {
   // Calls in flight together may each be refused: the first one asks.
   if (!ui.tokenView.hidden) return
   const refused = tokens.get() !== undefined

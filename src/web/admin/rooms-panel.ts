@@ -80,7 +80,8 @@ export function roomsPanel (api: AdminApi, feedback: Feedback, open: (room: Room
       // Moving a row would blur a button in it: move only what is out of place.
       if (ui.body.children[index] !== entry.row) ui.body.insertBefore(entry.row, ui.body.children[index] ?? null)
     })
-    ui.empty.hidden = rooms.length > 0 || cursors.length > 1
+    ui.empty.hidden = rooms.length > 0
+    ui.empty.textContent = cursors.length > 1 ? 'No more rooms on this page.' : 'No rooms yet.'
     ui.previous.disabled = cursors.length <= 1
     ui.next.disabled = nextCursor === null
     ui.pageNumber.textContent = `Page ${cursors.length}`
@@ -95,10 +96,10 @@ export function roomsPanel (api: AdminApi, feedback: Feedback, open: (room: Room
   }
 
   async function load (): Promise<LoadOutcome> {
-    const load = ++loads
+    const ticket = ++loads
     try {
       const page = await api.listRooms(Number(ui.pageSize.value), cursors.at(-1))
-      if (load !== loads) return 'ok'
+      if (ticket !== loads) return 'ok'
       nextCursor = page.nextCursor
       render(page.rooms)
       return 'ok'
