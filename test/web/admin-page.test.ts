@@ -251,6 +251,13 @@ test('the admin page at /admin (Chromium)', { timeout: 240_000 }, async (t) => {
     assert.equal(overflow, 0, 'no sideways scrolling of the page')
     await assertAccessible(t, page, 'room details on a phone')
     await screenshot(t, page, 'phone', true)
+
+    // Deleted by someone else meanwhile: the page says so and closes the room.
+    assert.equal((await http(server.url, 'DELETE', '/rooms/lobby', undefined, auth)).status, 204)
+    await page.getByRole('button', { name: 'Reload messages' }).click()
+    await status(page, 'Room lobby no longer exists')
+    await page.getByRole('region', { name: 'Room lobby' }).waitFor({ state: 'hidden' })
+    await page.getByText('No rooms yet.').waitFor()
   })
 
   await t.test('failed webhook events are listed and retried', async (t) => {

@@ -30,8 +30,8 @@ export function webhooksPanel (api: AdminApi, feedback: Feedback) {
     ui.scroll.hidden = events === undefined || events.length === 0
     ui.body.replaceChildren(...(events ?? []).map(row))
     ui.note.textContent = events === undefined
-      ? 'Webhooks are not enabled on this server (no CHAT_WEBHOOK_URLS).'
-      : events.length === 0 ? 'No failed events: every event was delivered or is still being tried.' : ''
+      ? 'Webhooks are not enabled on this server.'
+      : events.length === 0 ? 'No failed events.' : ''
     ui.note.hidden = ui.note.textContent === ''
   }
 
