@@ -29,7 +29,7 @@ const DATA: Record<EventType, TSchema> = {
   'member.kicked': Type.Object({ user: Id, reason: Type.String() })
 }
 
-const DESCRIPTIONS: Record<EventType, string> = {
+export const EVENT_DESCRIPTIONS: Record<EventType, string> = {
   'message.created': 'A message was stored (WebSocket or REST); `data` is the message',
   'message.edited': 'A message was edited; `data` is the whole message as it now is',
   'message.deleted': 'A message was deleted; `data` is its tombstone (text "", deleted, deletedAt)',
@@ -48,7 +48,7 @@ function eventSchema (type: EventType) {
     time: Type.String({ format: 'date-time', description: 'when the change happened' }),
     room: Id,
     data: DATA[type]
-  }, { description: DESCRIPTIONS[type] })
+  }, { description: EVENT_DESCRIPTIONS[type] })
 }
 
 /** The body of each event's POST, by type: the registry the AsyncAPI document and the tests read. */
