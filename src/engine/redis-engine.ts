@@ -19,6 +19,9 @@
  * Per partition, with the same tag:
  * - `chat:{p}:node:<owner>`  set of "room NUL user NUL connectionId": one node's presence in the
  *                            partition's rooms
+ * - `chat:{p}:outbox`       stream of the partition's events out (with CHAT_WEBHOOK_URLS), appended by
+ *                            the script of each change; `…:hook:<urlKey>:lease`, `…:hook-attempts`,
+ *                            `…:hooks-failed(-order)`: its delivery (redis-webhooks.ts)
  * Spanning rooms, each in a slot of its own and never in a script with a room's keys:
  * - `chat:rooms`             sorted set of room ids, all scores 0, listed with ZRANGEBYLEX
  * - `chat:nodes`             sorted set of presence owners scored by their last heartbeat
