@@ -7,6 +7,7 @@ import chatStats from '../plugins/chat-stats.ts'
 import configPlugin from '../plugins/config.ts'
 import connectionRegistry from '../plugins/connection-registry.ts'
 import rateLimit from '../plugins/external/rate-limit.ts'
+import staticPages from '../plugins/external/static.ts'
 import swagger from '../plugins/external/swagger.ts'
 import websocket from '../plugins/external/websocket.ts'
 import heartbeat from '../plugins/heartbeat.ts'
@@ -18,6 +19,7 @@ import rooms from '../plugins/rooms.ts'
 import storage from '../plugins/storage.ts'
 import typing from '../plugins/typing.ts'
 import webhooks from '../plugins/webhooks.ts'
+import clientConfig from '../routes/client-config.ts'
 import docs from '../routes/docs.ts'
 import health from '../routes/health.ts'
 import roomRoutes from '../routes/rooms/index.ts'
@@ -96,6 +98,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(roomRoutes)
   await app.register(userRoutes)
   await app.register(webhookRoutes)
+  await app.register(clientConfig)
+  await app.register(staticPages)
   return app
 }
 

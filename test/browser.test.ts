@@ -1,34 +1,12 @@
 import assert from 'node:assert/strict'
-import { accessSync, constants, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { delimiter, join } from 'node:path'
 import { test, type TestContext } from 'node:test'
-import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core'
+import type { ConsoleMessage, Page } from 'playwright-core'
+import { launchBrowser, newPage, WAIT } from './browser-helper.ts'
 import { connectAs, http, startServer } from './helper.ts'
 
-/** Upper bound for every single wait on the browser. */
-const WAIT = 10_000
-
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'
-]
-
 const CHAT_PAGE = readFileSync(new URL('./fixtures/chat-page.html', import.meta.url))
-
-/** The system's Chromium (Debian's `chromium` package), looked up on PATH. */
-function findChromium (): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    for (const name of ['chromium', 'chromium-browser']) {
-      const candidate = join(dir, name)
-      try {
-        accessSync(candidate, constants.X_OK)
-        return candidate
-      } catch {}
-    }
-  }
-  return undefined
-}
 
 /** Serves the chat page from its own loopback port, i.e. from an origin other than the service's. */
 async function servePage (t: TestContext): Promise<string> {
@@ -49,14 +27,6 @@ async function servePage (t: TestContext): Promise<string> {
   return `http://127.0.0.1:${port}`
 }
 
-/** A page in a fresh browser context, closed when the test ends. */
-async function newPage (t: TestContext, browser: Browser): Promise<Page> {
-  const context = await browser.newContext()
-  t.after(() => context.close())
-  context.setDefaultTimeout(WAIT)
-  return context.newPage()
-}
-
 function chatUrl (pageOrigin: string, wsUrl: string, user: string, room: string): string {
   const query = new URLSearchParams({ ws: `${wsUrl}?user=${user}`, room })
   return `${pageOrigin}/chat.html?${query.toString()}`
@@ -74,15 +44,8 @@ function lines (page: Page, selector = ''): Promise<string[]> {
 }
 
 test('the service in a real browser (Chromium)', { timeout: 120_000 }, async (t) => {
-  const executablePath = findChromium()
-  if (executablePath === undefined) {
-    const hint = 'no chromium on PATH (install it with: apt-get install -y chromium)'
-    if (process.env.REQUIRE_BROWSER === '1') assert.fail(`REQUIRE_BROWSER=1 but ${hint}`)
-    t.skip(`${hint}; set REQUIRE_BROWSER=1 to make this a failure`)
-    return
-  }
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 30_000 })
-  t.after(() => browser.close())
+  const browser = await launchBrowser(t)
+  if (browser === undefined) return
 
   await t.test('a chat page on another origin talks with a Node client', async (t) => {
     const pageOrigin = await servePage(t)

@@ -239,12 +239,15 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 }
 
-/** Runs src/server.ts as a real process (for signals, restarts and start-up errors). */
+/**
+ * Runs src/server.ts as a real process (for signals, restarts and start-up errors), on
+ * `env.PORT` when given (a restart on the same address), else on a free port.
+ */
 export async function spawnServer (t: TestContext, env: Record<string, string>, waitForListen = true): Promise<ServerProcess> {
-  const port = String(await freePort())
+  const port = env.PORT ?? String(await freePort())
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/server.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: port, LOG_LEVEL: 'info', CHAT_RATE_LIMIT: '0', ...env },
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', LOG_LEVEL: 'info', CHAT_RATE_LIMIT: '0', ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''

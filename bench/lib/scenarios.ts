@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
 import { addCounts, type LoadWorker, split } from '../load/pool.ts'
-import { type ClientSpec, type Counts, type Wire, now } from '../load/protocol.ts'
+import { type ClientSpec, type Counts, type SendResult, type Wire, now } from '../load/protocol.ts'
 import { collectGarbage } from './inspector.ts'
 import type { ServerHandle } from './servers.ts'
 import { percentile, sortedLatencies } from './stats.ts'
@@ -30,6 +30,8 @@ export interface Load {
 export interface Params {
   fanout: { clients: number, messages: number, window: number, timeoutMs: number }
   rooms: { rooms: number, perRoom: number, durationMs: number, intervalMs: number }
+  /** rooms plus typing every `typingMs`, a read of every message received, and every `editEvery`-th send an edit. */
+  chat: { rooms: number, perRoom: number, durationMs: number, intervalMs: number, typingMs: number, editEvery: number }
   idle: { connections: number, rooms: number, warmup: number, settleMs: number }
   rest: { durationS: number, connections: number, seed: number }
   /** The rooms scenario's load over two nodes; `quiet*`: the idle node's own members. */
@@ -40,6 +42,7 @@ export interface Params {
 export const FULL: Params = {
   fanout: { clients: 1000, messages: 2000, window: 1, timeoutMs: 180_000 },
   rooms: { rooms: 100, perRoom: 10, durationMs: 20_000, intervalMs: 1000 },
+  chat: { rooms: 100, perRoom: 10, durationMs: 20_000, intervalMs: 1000, typingMs: 2000, editEvery: 10 },
   idle: { connections: 10_000, rooms: 100, warmup: 50, settleMs: 3000 },
   rest: { durationS: 10, connections: 10, seed: 100 },
   crossNode: { rooms: 100, perRoom: 10, durationMs: 20_000, intervalMs: 1000, quietRooms: 20, quietPerRoom: 10 },
@@ -49,6 +52,7 @@ export const FULL: Params = {
 export const SMOKE: Params = {
   fanout: { clients: 100, messages: 200, window: 1, timeoutMs: 30_000 },
   rooms: { rooms: 10, perRoom: 10, durationMs: 3000, intervalMs: 1000 },
+  chat: { rooms: 10, perRoom: 10, durationMs: 3000, intervalMs: 1000, typingMs: 2000, editEvery: 10 },
   idle: { connections: 500, rooms: 10, warmup: 10, settleMs: 1000 },
   rest: { durationS: 2, connections: 10, seed: 100 },
   crossNode: { rooms: 10, perRoom: 10, durationMs: 3000, intervalMs: 1000, quietRooms: 5, quietPerRoom: 10 },
@@ -158,8 +162,27 @@ export async function fanout (server: ServerHandle, load: Load, params: Params):
 }
 
 /** rooms: many small rooms, every client sending at a steady rate, phases staggered. */
-export async function rooms (server: ServerHandle, load: Load, params: Params): Promise<Metrics> {
-  const { rooms: roomCount, perRoom, durationMs, intervalMs } = params.rooms
+export function rooms (server: ServerHandle, load: Load, params: Params): Promise<Metrics> {
+  const { durationMs, intervalMs } = params.rooms
+  return roomTraffic(server, load, params, params.rooms, (worker, startAt, phases) =>
+    worker.steady(startAt, durationMs, intervalMs, phases, 10_000))
+}
+
+/**
+ * chat: the rooms load as chat apps make it: every client also signals typing every 2 s,
+ * marks every message it receives read, and edits its previous message every tenth send.
+ * Deliveries and latencies count messages only; the CPU per delivery pays for all of it.
+ */
+export function chat (server: ServerHandle, load: Load, params: Params): Promise<Metrics> {
+  const { durationMs, intervalMs, typingMs, editEvery } = params.chat
+  return roomTraffic(server, load, params, params.chat, (worker, startAt, phases) =>
+    worker.chat(startAt, durationMs, intervalMs, phases, 10_000, typingMs, editEvery))
+}
+
+type Sending = (worker: LoadWorker, startAt: number, phases: number[]) => Promise<SendResult>
+
+async function roomTraffic (server: ServerHandle, load: Load, params: Params, shape: Params['rooms'], sending: Sending): Promise<Metrics> {
+  const { rooms: roomCount, perRoom, durationMs, intervalMs } = shape
   const clients = roomCount * perRoom
   const specs = users(clients, (index) => `room${index % roomCount}`)
   const slices = split(specs, load.receivers.length)
@@ -174,10 +197,9 @@ export async function rooms (server: ServerHandle, load: Load, params: Params): 
   await load.probe?.start(server)
   await sleep(startAt - now() - 5)
   const measured = new Window(server.pid)
-  const sendResults = await Promise.all(load.receivers.map((worker, index) =>
-    worker.steady(startAt, durationMs, intervalMs, phases[index]!, 10_000)))
-  const sent = sendResults.reduce((sum, result) => sum + result.sent, 0)
-  const acked = sendResults.reduce((sum, result) => sum + result.acked, 0)
+  const sendResults = await Promise.all(load.receivers.map((worker, index) => sending(worker, startAt, phases[index]!)))
+  const sent = sendResults.reduce((sum, result) => sum + result.sent - (result.edits ?? 0), 0)
+  const acked = sendResults.reduce((sum, result) => sum + result.acked, 0) - sendResults.reduce((sum, result) => sum + (result.edits ?? 0), 0)
   const expected = sent * perRoom
   const final = await drain(load.receivers, expected, 3000, Date.now() + 15_000)
   const end = measured.end()

@@ -4,8 +4,8 @@ import { readStamp } from './protocol.ts'
 
 /** What a client reports to its worker. */
 export interface Sink {
-  /** A message frame arrived carrying the send time `stamp`. */
-  delivery: (stamp: number) => void
+  /** A message frame arrived carrying the send time `stamp`; `frame` is its text, for clients that react to it. */
+  delivery: (stamp: number, frame: string) => void
   /** A joined client's connection ended. */
   dropped: (reason: string) => void
 }
@@ -15,19 +15,22 @@ export interface BenchClient {
   /** Resolves once the server greeted the client (welcome frame, Socket.IO connect). */
   open: (timeoutMs: number) => Promise<void>
   join: (room: string, timeoutMs: number) => Promise<void>
-  /** Resolves when the server acknowledged the message. */
-  send: (room: string, text: string, timeoutMs: number) => Promise<void>
+  /** Resolves when the server acknowledged the message, with its seq where the protocol has one. */
+  send: (room: string, text: string, timeoutMs: number) => Promise<number | undefined>
   close: () => void
   readonly isOpen: boolean
 }
 
+/** A reply frame, parsed only for the fields a client reads. */
+interface Reply { type: string, ref?: string, code?: string, message?: string, seq?: number }
+
 interface Waiter {
-  resolve: () => void
+  resolve: (reply: Reply) => void
   reject: (error: Error) => void
   timer: NodeJS.Timeout
 }
 
-function waiter (timeoutMs: number, what: string, resolve: () => void, reject: (error: Error) => void, onTimeout: () => void): Waiter {
+function waiter (timeoutMs: number, what: string, resolve: (reply: Reply) => void, reject: (error: Error) => void, onTimeout: () => void): Waiter {
   const timer = setTimeout(() => {
     onTimeout()
     reject(new Error(`${what}: no answer within ${timeoutMs} ms`))
@@ -58,7 +61,7 @@ export class ChatClient implements BenchClient {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`${this.url}?user=${this.user}`, { perMessageDeflate: false })
       this.ws = ws
-      this.welcome = waiter(timeoutMs, `welcome for ${this.user}`, resolve, reject, () => { this.welcome = undefined })
+      this.welcome = waiter(timeoutMs, `welcome for ${this.user}`, () => resolve(), reject, () => { this.welcome = undefined })
       ws.on('message', (data: Buffer) => this.onFrame(data))
       ws.on('error', (error) => this.fail(error))
       ws.on('close', (code) => this.fail(new Error(`closed with ${code}`)))
@@ -69,8 +72,18 @@ export class ChatClient implements BenchClient {
     return this.request({ type: 'join', room }, timeoutMs).then(() => { this.joined = true })
   }
 
-  send (room: string, text: string, timeoutMs: number): Promise<void> {
-    return this.request({ type: 'message', room, text }, timeoutMs)
+  send (room: string, text: string, timeoutMs: number): Promise<number | undefined> {
+    return this.request({ type: 'message', room, text }, timeoutMs).then((reply) => reply.seq)
+  }
+
+  /** Edits one of this client's messages; resolves on the ack. */
+  edit (room: string, seq: number, text: string, timeoutMs: number): Promise<void> {
+    return this.request({ type: 'edit', room, seq, text }, timeoutMs).then(() => {})
+  }
+
+  /** Frames without a reply: typing signals and read seqs. */
+  signal (frame: { type: 'typing', room: string } | { type: 'read', room: string, seq: number }): void {
+    if (this.isOpen) this.ws!.send(JSON.stringify(frame))
   }
 
   close (): void {
@@ -78,9 +91,9 @@ export class ChatClient implements BenchClient {
     this.ws?.terminate()
   }
 
-  private request (frame: Record<string, unknown>, timeoutMs: number): Promise<void> {
+  private request (frame: Record<string, unknown>, timeoutMs: number): Promise<Reply> {
     const ref = String(++this.refs)
-    return new Promise((resolve, reject) => {
+    return new Promise<Reply>((resolve, reject) => {
       this.waiting.set(ref, waiter(timeoutMs, `${String(frame.type)} by ${this.user}`, resolve, reject, () => this.waiting.delete(ref)))
       this.ws!.send(JSON.stringify({ ...frame, ref }))
     })
@@ -90,16 +103,16 @@ export class ChatClient implements BenchClient {
     const text = data.toString('latin1')
     const stamp = readStamp(text)
     if (stamp === stamp) {
-      this.sink.delivery(stamp)
+      this.sink.delivery(stamp, text)
       return
     }
     if (this.welcome === undefined && this.waiting.size === 0) return
-    const frame = JSON.parse(data.toString()) as { type: string, ref?: string, code?: string, message?: string }
+    const frame = JSON.parse(data.toString()) as Reply
     if (frame.type === 'welcome' && this.welcome !== undefined) {
       const welcome = this.welcome
       this.welcome = undefined
       clearTimeout(welcome.timer)
-      welcome.resolve()
+      welcome.resolve(frame)
       return
     }
     if (frame.ref === undefined) return
@@ -108,7 +121,7 @@ export class ChatClient implements BenchClient {
     this.waiting.delete(frame.ref)
     clearTimeout(pending.timer)
     if (frame.type === 'error') pending.reject(new Error(`${frame.code}: ${frame.message}`))
-    else pending.resolve()
+    else pending.resolve(frame)
   }
 
   private fail (error: Error): void {
@@ -147,7 +160,7 @@ export class SocketIoClient implements BenchClient {
         transports: ['websocket'], forceNew: true, reconnection: false, timeout: timeoutMs, query: { user: this.user }
       })
       this.socket = socket
-      socket.on('message', (frame: { text: string }) => this.sink.delivery(readStamp(frame.text)))
+      socket.on('message', (frame: { text: string }) => this.sink.delivery(readStamp(frame.text), frame.text))
       socket.once('connect', () => resolve())
       socket.once('connect_error', (error: Error) => reject(error))
       socket.on('disconnect', (reason: string) => {
@@ -169,11 +182,11 @@ export class SocketIoClient implements BenchClient {
     })
   }
 
-  send (room: string, text: string, timeoutMs: number): Promise<void> {
+  send (room: string, text: string, timeoutMs: number): Promise<number | undefined> {
     return new Promise((resolve, reject) => {
       this.socket!.timeout(timeoutMs).emit('message', { room, text }, (error: Error | null) => {
         if (error !== null) reject(new Error(`message by ${this.user}: ${error.message}`))
-        else resolve()
+        else resolve(undefined)
       })
     })
   }

@@ -54,6 +54,10 @@ export class LoadWorker {
     return this.call({ cmd: 'steady', startAt, durationMs, intervalMs, phases, ackTimeoutMs })
   }
 
+  chat (startAt: number, durationMs: number, intervalMs: number, phases: number[], ackTimeoutMs: number, typingMs: number, editEvery: number): Promise<SendResult> {
+    return this.call({ cmd: 'chat', startAt, durationMs, intervalMs, phases, ackTimeoutMs, typingMs, editEvery })
+  }
+
   counts (): Promise<Counts> {
     return this.call({ cmd: 'counts' })
   }

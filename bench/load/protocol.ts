@@ -20,6 +20,12 @@ export type Command =
    * `durationMs`; a client's phase is `phases[i]` ms into the interval.
    */
   | { cmd: 'steady', startAt: number, durationMs: number, intervalMs: number, phases: number[], ackTimeoutMs: number }
+  /**
+   * `steady`, plus what chat apps do around it: every client signals typing every `typingMs`
+   * (at its own phase), marks every message it receives read, and edits its previous message
+   * instead of sending every `editEvery`-th time (0: never).
+   */
+  | { cmd: 'chat', startAt: number, durationMs: number, intervalMs: number, phases: number[], ackTimeoutMs: number, typingMs: number, editEvery: number }
   /** Deliveries so far (cheap: no latencies). */
   | { cmd: 'counts' }
   /** Deliveries and every latency sample, then forgets them. */
@@ -40,7 +46,10 @@ export interface ConnectResult {
 }
 
 export interface SendResult {
+  /** Frames sent that wait for an ack: messages, and in a chat run edits too. */
   sent: number
+  /** Of those, edits (a chat run), which are not delivered as messages. */
+  edits?: number
   acked: number
   errors: number
   firstError?: string

@@ -9,6 +9,12 @@ import {
 
 interface Member { client: BenchClient, room: string }
 
+/** The seq of a message frame, read without parsing the whole JSON. */
+const SEQ = /"seq":(\d+)/
+
+/** While a chat run goes on: every received message is marked read by its receiver. */
+let reading = false
+
 let members: Member[] = []
 let latencies = new Float64Array(1 << 16)
 let received = 0
@@ -43,8 +49,21 @@ const messageOf = (error: unknown) => error instanceof Error ? error.message : S
 
 let ioFactory: typeof import('socket.io-client').io | undefined
 
-async function createClient (wire: Wire, url: string, user: string): Promise<BenchClient> {
-  if (wire === 'chat') return new ChatClient(url, user, sink)
+async function createClient (wire: Wire, url: string, user: string, room: string): Promise<BenchClient> {
+  if (wire === 'chat') {
+    let client: ChatClient | undefined
+    const own: Sink = {
+      delivery (stamp, frame) {
+        sink.delivery(stamp, frame)
+        if (!reading) return
+        const seq = SEQ.exec(frame)?.[1]
+        if (seq !== undefined) client?.signal({ type: 'read', room, seq: Number(seq) })
+      },
+      dropped: sink.dropped
+    }
+    client = new ChatClient(url, user, own)
+    return client
+  }
   ioFactory ??= (await import('socket.io-client')).io
   return new SocketIoClient(ioFactory, url, user, sink)
 }
@@ -55,7 +74,7 @@ async function connect (wire: Wire, url: string, specs: ClientSpec[], concurrenc
   async function lane (): Promise<void> {
     while (next < specs.length) {
       const spec = specs[next++]!
-      const client = await createClient(wire, url, spec.user)
+      const client = await createClient(wire, url, spec.user, spec.room)
       try {
         await client.open(timeoutMs)
         result.opened++
@@ -109,8 +128,12 @@ function burst (count: number, window: number, timeoutMs: number): Promise<SendR
   })
 }
 
+type SendFn = (member: Member, text: string, timeoutMs: number) => Promise<number | undefined>
+const plainSend: SendFn = (member, text, timeoutMs) => member.client.send(member.room, text, timeoutMs)
+
 /** Every client sends once per interval, at its own phase, until the duration is over. */
-function steady (startAt: number, durationMs: number, intervalMs: number, phases: number[], ackTimeoutMs: number): Promise<SendResult> {
+function steady (startAt: number, durationMs: number, intervalMs: number, phases: number[], ackTimeoutMs: number,
+  send: SendFn = plainSend): Promise<SendResult> {
   const result: SendResult = { sent: 0, acked: 0, errors: 0 }
   const order = members.map((member, index) => ({ member, phase: phases[index] ?? 0 }))
     .sort((a, b) => a.phase - b.phase)
@@ -141,7 +164,7 @@ function steady (startAt: number, durationMs: number, intervalMs: number, phases
         if (!member.client.isOpen) continue
         result.sent++
         pending++
-        member.client.send(member.room, stampedText(), ackTimeoutMs).then(() => {
+        send(member, stampedText(), ackTimeoutMs).then(() => {
           result.acked++
         }, (error: unknown) => {
           result.errors++
@@ -155,6 +178,42 @@ function steady (startAt: number, durationMs: number, intervalMs: number, phases
     }
     const timer = setInterval(tick, 2)
   })
+}
+
+/** `steady` with typing signals, reads of every received message and edits (see Command 'chat'). */
+async function chat (command: Extract<Command, { cmd: 'chat' }>): Promise<SendResult> {
+  const { startAt, durationMs, intervalMs, phases, ackTimeoutMs, typingMs, editEvery } = command
+  const timers: NodeJS.Timeout[] = []
+  members.forEach((member, index) => {
+    const client = member.client
+    if (!(client instanceof ChatClient)) return
+    const typing = () => client.signal({ type: 'typing', room: member.room })
+    const delay = Math.max(0, startAt - now()) + ((phases[index] ?? 0) % typingMs)
+    timers.push(setTimeout(() => {
+      typing()
+      timers.push(setInterval(typing, typingMs))
+    }, delay))
+  })
+  const own = new Map<Member, { seq: number | undefined, count: number }>()
+  let edits = 0
+  const send: SendFn = (member, text, timeoutMs) => {
+    let state = own.get(member)
+    if (state === undefined) own.set(member, state = { seq: undefined, count: 0 })
+    const mine = state
+    if (editEvery > 0 && ++mine.count % editEvery === 0 && mine.seq !== undefined && member.client instanceof ChatClient) {
+      // An edit is not a delivery: its text carries no stamp.
+      edits++
+      return member.client.edit(member.room, mine.seq, 'edited: the quick brown fox', timeoutMs).then(() => mine.seq)
+    }
+    return member.client.send(member.room, text, timeoutMs).then((seq) => (mine.seq = seq))
+  }
+  reading = true
+  try {
+    return { ...await steady(startAt, durationMs, intervalMs, phases, ackTimeoutMs, send), edits }
+  } finally {
+    reading = false
+    for (const timer of timers) clearTimeout(timer)
+  }
 }
 
 function counts (): Counts {
@@ -182,6 +241,8 @@ async function handle (command: Command): Promise<{ result: unknown, transfer?: 
       return { result: await burst(command.count, command.window, command.timeoutMs) }
     case 'steady':
       return { result: await steady(command.startAt, command.durationMs, command.intervalMs, command.phases, command.ackTimeoutMs) }
+    case 'chat':
+      return { result: await chat(command) }
     case 'counts':
       return { result: counts() }
     case 'collect': {

@@ -7,9 +7,11 @@ import { WebSocket, WebSocketServer } from 'ws'
 /**
  * The reference hub: the smallest `ws` server that does the protocol work the benchmark
  * exercises (welcome; join → joined with the members online, presence to the others on a
- * user's first join and last leave; message → broadcast to the room + ack), with per-room
- * seq in memory. Each broadcast is serialized and framed once and the same bytes are
- * written to every member's socket: the ceiling of any Node + ws chat stack doing this job.
+ * user's first join and last leave; message → broadcast to the room + ack; for the chat
+ * scenario typing sets with a 5 s expiry, forward-only read seqs announced at most once a
+ * second per user, and edits broadcast as `updated`), all in memory. Each broadcast is
+ * serialized and framed once and the same bytes are written to every member's socket: the
+ * ceiling of any Node + ws chat stack doing this job.
  */
 
 interface FrameOptions { fin: boolean, rsv1: boolean, opcode: number, mask: boolean, readOnly: boolean }
@@ -17,7 +19,26 @@ const Sender = (wsModule as unknown as { Sender: { frame: (data: Buffer, options
 const FRAME_OPTIONS: FrameOptions = { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: true }
 
 interface Member { ws: WebSocket, user: string }
-interface Room { seq: number, members: Set<Member>, users: Map<string, number> }
+interface StoredMessage { room: string, seq: number, id: string, user: string, text: string, time: string, version?: number, editedAt?: string }
+interface Room {
+  name: string
+  seq: number
+  members: Set<Member>
+  users: Map<string, number>
+  /** The newest messages, for edits. */
+  messages: Map<number, StoredMessage>
+  /** Typing users and when each stops. */
+  typing: Map<string, number>
+  typingTimer?: NodeJS.Timeout
+  reads: Map<string, number>
+  /** Read seqs moved since the last announcement. */
+  readMoves: Map<string, number>
+  readTimer?: NodeJS.Timeout
+}
+
+const TYPING_MS = 5000
+const READ_WINDOW_MS = 1000
+const KEPT = 1000
 
 const rooms = new Map<string, Room>()
 const port = Number(process.env.PORT ?? 3100)
@@ -44,8 +65,40 @@ function presence (room: Room, name: string, event: 'join' | 'leave', user: stri
   broadcast(room, { type: 'presence', room: name, event, user, time: new Date().toISOString() }, user)
 }
 
+function typingChanged (room: Room): void {
+  broadcast(room, { type: 'typing', room: room.name, users: [...room.typing.keys()].sort() })
+}
+
+function expireTyping (room: Room): void {
+  room.typingTimer = undefined
+  const now = Date.now()
+  let changed = false
+  for (const [user, until] of room.typing) {
+    if (until <= now) {
+      room.typing.delete(user)
+      changed = true
+    }
+  }
+  if (changed) typingChanged(room)
+  if (room.typing.size > 0) room.typingTimer = setTimeout(expireTyping, Math.min(...room.typing.values()) - now + 1, room)
+}
+
+function setTyping (room: Room, user: string, active: boolean): void {
+  const was = room.typing.has(user)
+  if (active) room.typing.set(user, Date.now() + TYPING_MS)
+  else room.typing.delete(user)
+  if (was !== active) typingChanged(room)
+  if (active && room.typingTimer === undefined) room.typingTimer = setTimeout(expireTyping, TYPING_MS + 1, room)
+}
+
+function announceReads (room: Room): void {
+  room.readTimer = undefined
+  for (const [user, seq] of room.readMoves) broadcast(room, { type: 'read', room: room.name, user, seq })
+  room.readMoves.clear()
+}
+
 function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void {
-  let frame: { type?: unknown, room?: unknown, text?: unknown, ref?: unknown }
+  let frame: { type?: unknown, room?: unknown, text?: unknown, ref?: unknown, seq?: unknown, active?: unknown }
   try {
     frame = JSON.parse(data.toString()) as typeof frame
   } catch {
@@ -56,7 +109,11 @@ function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void
   const name = typeof frame.room === 'string' ? frame.room : ''
   if (frame.type === 'join') {
     let room = rooms.get(name)
-    if (room === undefined) rooms.set(name, room = { seq: 0, members: new Set(), users: new Map() })
+    if (room === undefined) {
+      rooms.set(name, room = {
+        name, seq: 0, members: new Set(), users: new Map(), messages: new Map(), typing: new Map(), reads: new Map(), readMoves: new Map()
+      })
+    }
     const first = !joined.has(name) && !room.users.has(member.user)
     if (!joined.has(name)) {
       room.members.add(member)
@@ -73,8 +130,33 @@ function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void
     }
     const seq = ++room.seq
     const id = randomUUID()
-    broadcast(room, { type: 'message', room: name, seq, id, user: member.user, text: frame.text, time: new Date().toISOString() })
+    const message: StoredMessage = { room: name, seq, id, user: member.user, text: frame.text, time: new Date().toISOString() }
+    room.messages.set(seq, message)
+    room.messages.delete(seq - KEPT)
+    if (room.typing.has(member.user)) setTyping(room, member.user, false)
+    broadcast(room, { type: 'message', ...message })
     member.ws.send(JSON.stringify({ type: 'ack', ref, room: name, seq, id }))
+  } else if (frame.type === 'typing') {
+    const room = joined.get(name)
+    if (room !== undefined) setTyping(room, member.user, frame.active !== false)
+  } else if (frame.type === 'read' && typeof frame.seq === 'number') {
+    const room = joined.get(name)
+    if (room === undefined || frame.seq > room.seq || frame.seq <= (room.reads.get(member.user) ?? -1)) return
+    room.reads.set(member.user, frame.seq)
+    room.readMoves.set(member.user, frame.seq)
+    room.readTimer ??= setTimeout(announceReads, READ_WINDOW_MS, room)
+  } else if (frame.type === 'edit' && typeof frame.seq === 'number' && typeof frame.text === 'string') {
+    const room = joined.get(name)
+    const message = room?.messages.get(frame.seq)
+    if (room === undefined || message === undefined || message.user !== member.user) {
+      member.ws.send(JSON.stringify({ type: 'error', code: 'not_found', message: 'no such message of yours', ref }))
+      return
+    }
+    message.text = frame.text
+    message.version = (message.version ?? 1) + 1
+    message.editedAt = new Date().toISOString()
+    broadcast(room, { type: 'updated', room: name, message })
+    member.ws.send(JSON.stringify({ type: 'ack', ref, room: name, seq: message.seq, id: message.id }))
   } else {
     member.ws.send(JSON.stringify({ type: 'error', code: 'bad_request', message: 'unsupported frame', ref }))
   }
@@ -95,8 +177,13 @@ wss.on('connection', (ws, request) => {
       } else {
         room.users.delete(member.user)
         presence(room, name, 'leave', member.user)
+        if (room.typing.has(member.user)) setTyping(room, member.user, false)
       }
-      if (room.members.size === 0) rooms.delete(name)
+      if (room.members.size === 0) {
+        clearTimeout(room.typingTimer)
+        clearTimeout(room.readTimer)
+        rooms.delete(name)
+      }
     }
   })
   ws.send(JSON.stringify({ type: 'welcome', connectionId: randomUUID(), user: member.user, heartbeatMs: 30000 }))

@@ -80,10 +80,12 @@ test('the flood rule: up to max(100, 10 × rate) refused frames in 10 s are tole
   const server = await startServer(t, { CHAT_MSG_RATE: 5 })
   const alice = await connectAs(t, server, 'alice')
   const replies = await burst(alice, 110)
-  assert.equal(replies.filter((frame) => frame.type === 'pong').length, 10)
-  assert.equal(replies.filter((frame) => frame.code === 'rate_limited').length, 100)
+  // 10 tokens to start with, and on a loaded machine maybe one more refilled while the burst is read.
+  const answered = replies.filter((frame) => frame.type === 'pong').length
+  assert.ok(answered >= 10 && answered <= 12, `${answered} pongs`)
+  assert.equal(replies.filter((frame) => frame.code === 'rate_limited').length, 110 - answered)
   await alice.nothing(() => true, 200)
-  assert.equal(alice.ws.readyState, WebSocket.OPEN, '100 refused frames are a burst, not a flood')
+  assert.equal(alice.ws.readyState, WebSocket.OPEN, 'up to 100 refused frames are a burst, not a flood')
   // More refused frames in the same window: now it is a flood.
   for (let i = 0; i < 20; i++) alice.send({ type: 'ping', ref: `q${i}` })
   const closed = await alice.closed

@@ -1,0 +1,501 @@
+import type { Message } from '../schemas/common.ts'
+import type {
+  AckFrame, ClientFrame, ErrorFrame, HistoryOutFrame, JoinedFrame, JoinFrame, LeftFrame, MessageFrame,
+  MessageOutFrame, ServerFrame, WelcomeFrame
+} from '../schemas/frames.ts'
+import type { UpdatedFrame } from '../schemas/message-edits.ts'
+import { reconnectDelay } from './backoff.ts'
+import { Emitter } from './emitter.ts'
+import { ChatError } from './errors.ts'
+import { randomId } from './random-id.ts'
+import type {
+  ChatClientOptions, ChatEvents, ConnectionState, HistoryOptions, SendOptions, TokenSource,
+  WebSocketConstructor, WebSocketLike
+} from './types.ts'
+
+type Timer = ReturnType<typeof setTimeout>
+
+interface Deferred<T> {
+  resolve: (value: T) => void
+  reject: (err: ChatError) => void
+}
+
+/** A request waiting for its reply: the frame as sent (with its `ref`) and who waits. */
+interface Pending {
+  frame: ClientFrame & { ref: string }
+  expect: ServerFrame['type']
+  waiters: Deferred<ServerFrame>[]
+}
+
+/** What the client keeps for a room it is in (or joining). */
+interface RoomState {
+  /** The highest seq delivered to `message` listeners; undefined until the first `joined`. */
+  lastSeq: number | undefined
+  /** A `joined` has been received for this room at least once. */
+  joined: boolean
+  /** The ref of the join request in flight or queued for this room. */
+  joinRef: string | undefined
+  /** The server could not replay everything after `since`: accept the next seq, whatever it is. */
+  acceptGap: boolean
+  /** A re-join that failed for a passing reason (internal, rate_limited) is tried again. */
+  retryTimer: Timer | undefined
+}
+
+const OPEN = 1
+const PING_REF = 'ping'
+const REJOIN_RETRY_MS = 1000
+/** Replies whose ref matches no request are stale (from before a reconnect) and dropped. */
+const REPLY_TYPES = new Set<ServerFrame['type']>(['ack', 'left', 'history', 'pong', 'refreshed', 'joined', 'unread', 'reads'])
+
+const DEFAULTS = {
+  minReconnectDelayMs: 500,
+  maxReconnectDelayMs: 20_000,
+  pingIntervalMs: 5000,
+  pongTimeoutMs: 4000,
+  connectTimeoutMs: 10_000
+}
+
+/**
+ * A chat connection that survives network failures and server restarts. It reconnects with
+ * backoff and jitter, re-joins its rooms with `since` = the last seq it delivered, resends
+ * every unacknowledged message with its original `clientId` (so the server stores it once),
+ * and delivers each room's messages exactly once and in seq order. A link that stops
+ * answering without closing is noticed by an application `ping`: browsers cannot see
+ * WebSocket pings.
+ *
+ * Modelled on centrifuge-js (explicit states, recovery by offset) and socket.io-client's
+ * Manager (reconnection delays). See docs/client.md.
+ */
+export class ChatClient extends Emitter<ChatEvents> {
+  private readonly url: string
+  private readonly token: TokenSource | undefined
+  private readonly WebSocketClass: WebSocketConstructor
+  private readonly settings: typeof DEFAULTS
+  private currentState: ConnectionState = 'closed'
+  /** Dev mode without a token: the user id to reconnect as (the server's guest id once welcomed). */
+  private userId: string | undefined
+  private welcomeFrame: WelcomeFrame | undefined
+  private socket: WebSocketLike | undefined
+  /** Bumped whenever a socket is given up, so its late callbacks are ignored. */
+  private generation = 0
+  private attempt = 0
+  private refCounter = 0
+  private lastFrameAt = 0
+  private reconnectTimer: Timer | undefined
+  private connectTimer: Timer | undefined
+  private pingTimer: Timer | undefined
+  private pongTimer: Timer | undefined
+  private readonly rooms = new Map<string, RoomState>()
+  /** Requests by ref, in the order they were made: the order they are resent in. */
+  private readonly pending = new Map<string, Pending>()
+  private connectWaiters: Deferred<WelcomeFrame>[] = []
+
+  constructor (options: ChatClientOptions) {
+    super()
+    const url = new URL(options.url)
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new TypeError(`url must be a ws:// or wss:// URL, not ${options.url}`)
+    const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+    if (WebSocketClass === undefined) {
+      throw new TypeError('no global WebSocket: pass one, such as the WebSocket class of the ws package (new ChatClient({ url, WebSocket }))')
+    }
+    this.url = options.url
+    this.token = options.token
+    this.userId = options.user
+    this.WebSocketClass = WebSocketClass
+    this.settings = {
+      minReconnectDelayMs: options.minReconnectDelayMs ?? DEFAULTS.minReconnectDelayMs,
+      maxReconnectDelayMs: options.maxReconnectDelayMs ?? DEFAULTS.maxReconnectDelayMs,
+      pingIntervalMs: options.pingIntervalMs ?? DEFAULTS.pingIntervalMs,
+      pongTimeoutMs: options.pongTimeoutMs ?? DEFAULTS.pongTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs
+    }
+  }
+
+  get state (): ConnectionState {
+    return this.currentState
+  }
+
+  /** The user id the server knows this client as, once welcomed. */
+  get user (): string | undefined {
+    return this.welcomeFrame?.user ?? this.userId
+  }
+
+  /** The rooms the client is in or joining; they are re-joined after every reconnect. */
+  get joinedRooms (): string[] {
+    return [...this.rooms.keys()]
+  }
+
+  /** Opens the connection; resolves with the `welcome` frame once it is open, retrying until then. */
+  connect (): Promise<WelcomeFrame> {
+    if (this.currentState === 'open' && this.welcomeFrame !== undefined) return Promise.resolve(this.welcomeFrame)
+    const welcomed = new Promise<WelcomeFrame>((resolve, reject) => this.connectWaiters.push({ resolve, reject }))
+    if (this.currentState === 'closed') {
+      this.setState('connecting')
+      void this.open()
+    }
+    return welcomed
+  }
+
+  /**
+   * Joins a room (or confirms a join) and resolves with the `joined` frame. The room is
+   * re-joined after every reconnect until `leave()`, a kick or the room's deletion.
+   */
+  join (room: string): Promise<JoinedFrame> {
+    let state = this.rooms.get(room)
+    if (state === undefined) {
+      state = { lastSeq: undefined, joined: false, joinRef: undefined, acceptGap: false, retryTimer: undefined }
+      this.rooms.set(room, state)
+    }
+    return new Promise<ServerFrame>((resolve, reject) => {
+      this.requestJoin(room, state, { resolve, reject })
+    }) as Promise<JoinedFrame>
+  }
+
+  /** Leaves a room; it is not re-joined any more. */
+  leave (room: string): Promise<LeftFrame> {
+    const known = this.rooms.has(room)
+    this.forgetRoom(room, new ChatError(`left room ${room} before it was joined`, 'cancelled', room))
+    if (this.currentState !== 'open') {
+      // Off line there is no membership to end: the room is simply not joined again.
+      return known
+        ? Promise.resolve({ type: 'left', room })
+        : Promise.reject(new ChatError(`not a member of room ${room}`, 'not_member', room))
+    }
+    return this.request<LeftFrame>({ type: 'leave', room }, 'left')
+  }
+
+  /**
+   * Sends a message and resolves with its `ack` once it is stored. While disconnected it
+   * waits for the connection; a message not acknowledged when a connection is lost is sent
+   * again with the same `clientId`, and the server stores it once.
+   */
+  send (room: string, text: string, options: SendOptions = {}): Promise<AckFrame> {
+    const frame: MessageFrame = { type: 'message', room, text, clientId: options.clientId ?? randomId() }
+    return this.request<AckFrame>(frame, 'ack')
+  }
+
+  /** Older messages of a room, ascending: the newest `limit` ones, or those below `before`. */
+  async history (room: string, options: HistoryOptions = {}): Promise<Message[]> {
+    const frame: ClientFrame = { type: 'history', room }
+    if (options.before !== undefined) frame.before = options.before
+    if (options.limit !== undefined) frame.limit = options.limit
+    const reply = await this.request<HistoryOutFrame>(frame, 'history')
+    return reply.messages
+  }
+
+  /**
+   * Closes the connection and stops every timer. Requests still waiting, unacknowledged
+   * sends included, are rejected with the code `closed`; rooms are forgotten. The client
+   * may connect again afterwards.
+   */
+  close (): void {
+    this.generation++
+    this.stopTimers()
+    clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = undefined
+    const socket = this.socket
+    this.socket = undefined
+    if (socket !== undefined) {
+      detach(socket)
+      socket.close(1000, 'client closed')
+    }
+    const closed = () => new ChatError('the client was closed', 'closed')
+    for (const room of [...this.rooms.keys()]) this.forgetRoom(room, closed())
+    const requests = [...this.pending.values()]
+    this.pending.clear()
+    for (const request of requests) for (const waiter of request.waiters) waiter.reject(closed())
+    const waiters = this.connectWaiters
+    this.connectWaiters = []
+    for (const waiter of waiters) waiter.reject(closed())
+    this.welcomeFrame = undefined
+    this.attempt = 0
+    this.setState('closed')
+  }
+
+  // ---- connection --------------------------------------------------------------------
+
+  private async open (): Promise<void> {
+    const generation = ++this.generation
+    let url: string
+    try {
+      url = await this.socketUrl()
+    } catch (err) {
+      if (generation !== this.generation) return
+      this.emit('error', new ChatError(`could not get a token: ${err instanceof Error ? err.message : String(err)}`, 'unauthorized'))
+      this.lost(generation, 1006, 'no token')
+      return
+    }
+    if (generation !== this.generation) return
+    const socket = new this.WebSocketClass(url)
+    this.socket = socket
+    this.connectTimer = setTimeout(() => this.lost(generation, 1006, 'connect timeout'), this.settings.connectTimeoutMs)
+    socket.onmessage = (event) => {
+      if (generation === this.generation && typeof event.data === 'string') this.receive(event.data, generation)
+    }
+    socket.onclose = (event) => this.lost(generation, event.code, event.reason)
+    // A close event always follows an error.
+    socket.onerror = () => {}
+  }
+
+  private async socketUrl (): Promise<string> {
+    const url = new URL(this.url)
+    const token = typeof this.token === 'function' ? await this.token() : this.token
+    if (token !== undefined) url.searchParams.set('token', token)
+    else if (this.userId !== undefined) url.searchParams.set('user', this.userId)
+    return url.toString()
+  }
+
+  /** The socket of `generation` is gone (closed, failed, timed out or dead): reconnect. */
+  private lost (generation: number, code: number, reason: string): void {
+    if (generation !== this.generation) return
+    this.generation++
+    this.stopTimers()
+    const socket = this.socket
+    this.socket = undefined
+    if (socket !== undefined) {
+      detach(socket)
+      if (socket.terminate !== undefined) socket.terminate()
+      else socket.close()
+    }
+    const wasOpen = this.currentState === 'open'
+    this.welcomeFrame = undefined
+    // A leave cut off by the connection is done: the server ended the membership with the connection.
+    for (const [ref, request] of this.pending) {
+      if (request.frame.type !== 'leave') continue
+      this.pending.delete(ref)
+      for (const waiter of request.waiters) waiter.resolve({ type: 'left', room: request.frame.room })
+    }
+    if (wasOpen) this.setState('reconnecting')
+    this.emit('disconnect', { code, reason, wasOpen })
+    if (this.currentState === 'closed') return
+    const delay = reconnectDelay(this.attempt++, this.settings.minReconnectDelayMs, this.settings.maxReconnectDelayMs)
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined
+      void this.open()
+    }, delay)
+  }
+
+  private stopTimers (): void {
+    clearTimeout(this.connectTimer)
+    clearTimeout(this.pingTimer)
+    clearTimeout(this.pongTimer)
+    this.connectTimer = this.pingTimer = this.pongTimer = undefined
+    for (const state of this.rooms.values()) {
+      clearTimeout(state.retryTimer)
+      state.retryTimer = undefined
+    }
+  }
+
+  private onWelcome (frame: WelcomeFrame, generation: number): void {
+    clearTimeout(this.connectTimer)
+    this.connectTimer = undefined
+    this.welcomeFrame = frame
+    // A guest keeps its id across reconnects, so its resent messages are recognised as repeats.
+    if (this.token === undefined) this.userId = frame.user
+    this.attempt = 0
+    this.schedulePing(generation)
+    // Re-join first, then resend: the server handles a connection's frames in order, so the
+    // messages find their rooms joined. All of it before any listener runs and sends more.
+    for (const [room, state] of this.rooms) this.requestJoin(room, state, undefined, true)
+    for (const request of this.pending.values()) {
+      if (request.frame.type !== 'join') this.transmit(request.frame)
+    }
+    this.setState('open')
+    this.emit('welcome', frame)
+    const waiters = this.connectWaiters
+    this.connectWaiters = []
+    for (const waiter of waiters) waiter.resolve(frame)
+  }
+
+  /**
+   * Pings after `pingIntervalMs` without a frame from the server; any frame within
+   * `pongTimeoutMs` proves the link alive, else it is dropped and replaced.
+   */
+  private schedulePing (generation: number): void {
+    const { pingIntervalMs, pongTimeoutMs } = this.settings
+    const idle = Date.now() - this.lastFrameAt
+    if (idle < pingIntervalMs) {
+      this.pingTimer = setTimeout(() => this.schedulePing(generation), pingIntervalMs - idle)
+      return
+    }
+    if (this.pongTimer === undefined) {
+      this.transmit({ type: 'ping', ref: PING_REF })
+      this.pongTimer = setTimeout(() => this.lost(generation, 1006, `no answer to ping within ${pongTimeoutMs} ms`), pongTimeoutMs)
+    }
+    this.pingTimer = setTimeout(() => this.schedulePing(generation), pingIntervalMs)
+  }
+
+  private setState (state: ConnectionState): void {
+    if (this.currentState === state) return
+    this.currentState = state
+    this.emit('state', state)
+  }
+
+  private transmit (frame: ClientFrame): void {
+    if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify(frame))
+  }
+
+  // ---- requests ----------------------------------------------------------------------
+
+  private nextRef (): string {
+    return String(++this.refCounter)
+  }
+
+  /** Sends a frame (now, or once connected) and resolves with the reply of type `expect`. */
+  private request<T extends ServerFrame> (frame: ClientFrame, expect: T['type']): Promise<T> {
+    const ref = this.nextRef()
+    const sent = { ...frame, ref }
+    return new Promise<ServerFrame>((resolve, reject) => {
+      this.pending.set(ref, { frame: sent, expect, waiters: [{ resolve, reject }] })
+      if (this.currentState === 'open') this.transmit(sent)
+    }) as Promise<T>
+  }
+
+  /**
+   * Joins with `since` = the last seq delivered. A join already under way for the room is
+   * shared rather than repeated, unless `resend` (a new connection) asks for it again.
+   */
+  private requestJoin (room: string, state: RoomState, waiter?: Deferred<ServerFrame>, resend = false): void {
+    let request = state.joinRef === undefined ? undefined : this.pending.get(state.joinRef)
+    if (waiter !== undefined) request?.waiters.push(waiter)
+    if (request !== undefined && !resend) return
+    if (request === undefined) {
+      const ref = state.joinRef = this.nextRef()
+      request = { frame: { type: 'join', room, ref }, expect: 'joined', waiters: waiter === undefined ? [] : [waiter] }
+      this.pending.set(ref, request)
+    }
+    const frame: JoinFrame & { ref: string } = { type: 'join', room, ref: state.joinRef! }
+    if (state.lastSeq !== undefined) frame.since = state.lastSeq
+    request.frame = frame
+    if (this.welcomeFrame !== undefined) this.transmit(frame)
+  }
+
+  private settle (ref: string, request: Pending, reply: ServerFrame): void {
+    this.pending.delete(ref)
+    if (request.frame.type === 'join') {
+      this.settleJoin(request.frame.room, ref, reply)
+    }
+    if (reply.type === 'error') {
+      const room = 'room' in request.frame ? request.frame.room : undefined
+      for (const waiter of request.waiters) waiter.reject(ChatError.fromFrame(reply, room))
+    } else if (reply.type !== request.expect) {
+      for (const waiter of request.waiters) waiter.reject(new ChatError(`expected ${request.expect}, got ${reply.type}`, 'internal'))
+    } else {
+      for (const waiter of request.waiters) waiter.resolve(reply)
+    }
+    if (request.waiters.length === 0 && reply.type === 'error') {
+      const room = 'room' in request.frame ? request.frame.room : undefined
+      this.emit('error', ChatError.fromFrame(reply, room))
+    }
+  }
+
+  private settleJoin (room: string, ref: string, reply: ServerFrame): void {
+    const state = this.rooms.get(room)
+    if (state === undefined || state.joinRef !== ref) return
+    state.joinRef = undefined
+    if (reply.type === 'joined') return this.onJoined(state, reply)
+    if (reply.type !== 'error') return
+    if (state.joined && (reply.code === 'internal' || reply.code === 'rate_limited')) {
+      const generation = this.generation
+      state.retryTimer = setTimeout(() => {
+        state.retryTimer = undefined
+        if (generation === this.generation && this.rooms.get(room) === state) this.requestJoin(room, state)
+      }, REJOIN_RETRY_MS)
+      return
+    }
+    // Refused (private, deleted, not found): the client is not in the room.
+    this.rooms.delete(room)
+  }
+
+  private onJoined (state: RoomState, frame: JoinedFrame): void {
+    state.joined = true
+    // The first join, or a room that started over (deleted and created again, data reset).
+    if (state.lastSeq === undefined || frame.seq < state.lastSeq) state.lastSeq = frame.seq
+    // History no longer reaches back to since + 1: the replay starts later.
+    state.acceptGap = frame.recovered === false && frame.seq > state.lastSeq
+    this.emit('joined', frame)
+  }
+
+  /** Drops a room and rejects its pending join with `error`. */
+  private forgetRoom (room: string, error: ChatError): void {
+    const state = this.rooms.get(room)
+    if (state === undefined) return
+    this.rooms.delete(room)
+    clearTimeout(state.retryTimer)
+    const request = state.joinRef === undefined ? undefined : this.pending.get(state.joinRef)
+    if (request !== undefined) {
+      this.pending.delete(state.joinRef!)
+      for (const waiter of request.waiters) waiter.reject(error)
+    }
+  }
+
+  // ---- frames ------------------------------------------------------------------------
+
+  private receive (data: string, generation: number): void {
+    let frame: ServerFrame
+    try {
+      frame = JSON.parse(data) as ServerFrame
+    } catch {
+      return
+    }
+    this.lastFrameAt = Date.now()
+    clearTimeout(this.pongTimer)
+    this.pongTimer = undefined
+
+    switch (frame.type) {
+      case 'welcome': return this.onWelcome(frame, generation)
+      case 'message': return this.onMessage(frame)
+      case 'updated': return this.onUpdated(frame)
+      case 'kicked':
+        this.forgetRoom(frame.room, new ChatError(`kicked from room ${frame.room}: ${frame.reason}`, 'forbidden', frame.room))
+        break
+      case 'room_deleted':
+        this.forgetRoom(frame.room, new ChatError(`room ${frame.room} was deleted`, 'not_found', frame.room))
+        break
+    }
+    const ref = 'ref' in frame ? frame.ref : undefined
+    if (ref === PING_REF) return
+    const request = ref === undefined ? undefined : this.pending.get(ref)
+    if (request !== undefined) return this.settle(ref!, request, frame)
+    if (frame.type === 'error') return this.emit('error', ChatError.fromFrame(frame as ErrorFrame))
+    if (REPLY_TYPES.has(frame.type)) return
+    this.emitFrame(frame)
+  }
+
+  /** Each room's messages once and in seq order; a gap is filled by re-joining with `since`. */
+  private onMessage (frame: MessageOutFrame): void {
+    const state = this.rooms.get(frame.room)
+    if (state?.lastSeq === undefined || frame.seq <= state.lastSeq) return
+    if (frame.seq !== state.lastSeq + 1 && !state.acceptGap) {
+      // Missed on this connection (the server's own link was cut): the replay brings them in order.
+      if (state.joinRef === undefined) this.requestJoin(frame.room, state)
+      return
+    }
+    state.acceptGap = false
+    state.lastSeq = frame.seq
+    const { type: _type, ...message } = frame
+    this.emit('message', message)
+  }
+
+  /**
+   * An edit or delete of a message already delivered. One of a message not delivered yet is
+   * dropped: that message will come (live or replayed) as it now is.
+   */
+  private onUpdated (frame: UpdatedFrame): void {
+    const state = this.rooms.get(frame.room)
+    if (state?.lastSeq === undefined || frame.message.seq > state.lastSeq) return
+    this.emit('updated', frame.message)
+  }
+
+  /** A broadcast frame, passed on under its own type. */
+  private emitFrame (frame: Exclude<ServerFrame, MessageOutFrame | UpdatedFrame>): void {
+    // Each frame type is the key of its own event; TypeScript cannot follow the union here.
+    (this.emit as (event: string, payload: unknown) => void)(frame.type, frame)
+  }
+}
+
+function detach (socket: WebSocketLike): void {
+  socket.onmessage = null
+  socket.onclose = null
+  socket.onerror = () => {}
+}

@@ -1,0 +1,26 @@
+import type { ErrorCode } from '../schemas/common.ts'
+import type { ErrorFrame } from '../schemas/frames.ts'
+
+/**
+ * Why a request failed: an `error` frame's code, or one of the client's own:
+ * `closed` (close() was called before the reply) and `cancelled` (the request was
+ * overtaken, such as a join followed by a leave of the same room before its reply).
+ */
+export type ChatErrorCode = ErrorCode | 'closed' | 'cancelled'
+
+export class ChatError extends Error {
+  override name = 'ChatError'
+  readonly code: ChatErrorCode
+  /** The room the failed request was about, when it was about one. */
+  readonly room: string | undefined
+
+  constructor (message: string, code: ChatErrorCode, room?: string) {
+    super(message)
+    this.code = code
+    this.room = room
+  }
+
+  static fromFrame (frame: ErrorFrame, room?: string): ChatError {
+    return new ChatError(frame.message, frame.code, room)
+  }
+}

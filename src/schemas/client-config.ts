@@ -1,0 +1,10 @@
+import Type, { type Static } from 'typebox'
+
+/** GET /client-config: what a chat page must know before it connects. */
+export const ClientConfig = Type.Object({
+  auth: Type.Union([Type.Literal('dev'), Type.Literal('jwt')], {
+    description: '`dev`: connect with ?user=<id>; `jwt`: connect with ?token=<jwt>'
+  }),
+  maxText: Type.Integer({ minimum: 1, description: 'longest message text in characters (CHAT_MAX_TEXT)' })
+})
+export type ClientConfig = Static<typeof ClientConfig>

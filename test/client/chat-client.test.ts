@@ -1,0 +1,291 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { test, type TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { WebSocket } from 'ws'
+import { type AckFrame, ChatClient, type ChatClientOptions, ChatError, type DisconnectInfo, type Message } from '../../src/client/index.ts'
+import { connectAs, eventually, freePort, http, ROOT, spawnServer, startServer, tempDir } from '../helper.ts'
+import { inSeconds, signHs256 } from '../security/jwt.ts'
+import { startTcpProxy } from '../tcp-proxy.ts'
+
+/** A client on `ws` with short reconnect delays, closed when the test ends. */
+function client (t: TestContext, options: Omit<ChatClientOptions, 'WebSocket'>): ChatClient {
+  const chat = new ChatClient({ WebSocket, minReconnectDelayMs: 50, maxReconnectDelayMs: 500, ...options })
+  t.after(() => chat.close())
+  return chat
+}
+
+/** What a client reports: its messages, states and disconnects, in order. */
+function record (chat: ChatClient) {
+  const seen = { messages: [] as Message[], states: [] as string[], disconnects: [] as DisconnectInfo[] }
+  chat.on('message', (message) => seen.messages.push(message))
+  chat.on('state', (state) => seen.states.push(state))
+  chat.on('disconnect', (info) => seen.disconnects.push(info))
+  return seen
+}
+
+/** Every stored message of a room, ascending, read over REST page by page. */
+async function storedMessages (url: string, room: string): Promise<Message[]> {
+  const all: Message[] = []
+  let before: number | undefined
+  for (let page = 0; page < 100; page++) {
+    const query = before === undefined ? 'limit=100' : `limit=100&before=${before}`
+    const { status, body } = await http(url, 'GET', `/rooms/${room}/messages?${query}`)
+    assert.equal(status, 200)
+    const messages = body.messages as Message[]
+    if (messages.length === 0) break
+    all.unshift(...messages)
+    before = messages[0]!.seq
+  }
+  return all
+}
+
+/** A promise the test waits for, but not forever. */
+function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms) })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+const seqs = (messages: Message[]) => messages.map((message) => message.seq)
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1)
+
+async function rejectsWith (promise: Promise<unknown>, code: string): Promise<ChatError> {
+  try {
+    await promise
+  } catch (err) {
+    assert.ok(err instanceof ChatError, `expected a ChatError, got ${String(err)}`)
+    assert.equal(err.code, code, err.message)
+    return err
+  }
+  assert.fail(`expected a rejection with ${code}`)
+}
+
+test('two clients keep chatting through a SIGKILL and restart: each seq once and in order, each message stored once', { timeout: 120_000 }, async (t) => {
+  // A high frame rate: everything sent during the outage is resent in one burst.
+  const env = { CHAT_DB: join(tempDir(t), 'chat.sqlite'), PORT: String(await freePort()), CHAT_MSG_RATE: '1000' }
+  let server = await spawnServer(t, env)
+  const alice = client(t, { url: server.wsUrl, user: 'alice' })
+  const bob = client(t, { url: server.wsUrl, user: 'bob' })
+  const seen = { alice: record(alice), bob: record(bob) }
+  await Promise.all([alice.connect(), bob.connect()])
+  await alice.join('lobby')
+  await bob.join('lobby')
+
+  const sent: string[] = []
+  const acks: Promise<AckFrame>[] = []
+  let restarted: Promise<void> | undefined
+  for (let i = 0; i < 50; i++) {
+    for (const [name, chat] of [['alice', alice], ['bob', bob]] as const) {
+      const text = `${name} says ${i}`
+      sent.push(text)
+      acks.push(chat.send('lobby', text))
+    }
+    if (i === 15) {
+      server.child.kill('SIGKILL')
+      await server.exited
+      restarted = spawnServer(t, env).then((next) => { server = next })
+    }
+    await sleep(30)
+  }
+  await restarted
+  const acked = await within(Promise.all(acks), 60_000, 'every ack')
+
+  const stored = await storedMessages(server.url, 'lobby')
+  assert.deepEqual(stored.map((message) => message.text).sort(), [...sent].sort(), 'every message sent is stored exactly once')
+  assert.deepEqual(seqs(stored), range(stored.length))
+  for (const [index, ack] of acked.entries()) {
+    const message = stored.find((candidate) => candidate.seq === ack.seq)
+    assert.equal(message?.text, sent[index], `the ack of "${sent[index]}" names its stored message`)
+    assert.equal(message?.id, ack.id)
+  }
+  for (const [name, record] of Object.entries(seen)) {
+    await eventually(() => record.messages.length >= stored.length, 20_000, `${name} caught up`)
+    assert.deepEqual(seqs(record.messages), range(stored.length), `${name} got every seq once, in order`)
+    assert.deepEqual(record.messages.map((message) => message.text), stored.map((message) => message.text))
+    assert.ok(record.states.includes('reconnecting'), `${name} noticed the restart`)
+    assert.equal(record.states.at(-1), 'open', `${name} is back`)
+  }
+})
+
+test('requests are answered by their replies, and errors reject with the frame\'s code', async (t) => {
+  const server = await startServer(t)
+  assert.equal((await http(server.url, 'POST', '/rooms', { id: 'staff', private: true })).status, 201)
+  const chat = client(t, { url: server.wsUrl, user: 'mallory' })
+  const welcome = await chat.connect()
+  assert.equal(welcome.user, 'mallory')
+  assert.equal(chat.state, 'open')
+
+  const forbidden = await rejectsWith(chat.join('staff'), 'forbidden')
+  assert.equal(forbidden.room, 'staff')
+  assert.deepEqual(chat.joinedRooms, [], 'a refused room is not joined again later')
+  await rejectsWith(chat.send('lobby', 'not joined yet'), 'not_member')
+  await rejectsWith(chat.leave('lobby'), 'not_member')
+
+  const joined = await chat.join('lobby')
+  assert.equal(joined.type, 'joined')
+  assert.deepEqual(joined.members, ['mallory'])
+  for (let i = 1; i <= 5; i++) {
+    const ack = await chat.send('lobby', `m${i}`)
+    assert.equal(ack.seq, i)
+  }
+  const again = await chat.send('lobby', 'kept by the caller', { clientId: 'note:1' })
+  const repeat = await chat.send('lobby', 'kept by the caller', { clientId: 'note:1' })
+  assert.equal(again.duplicate, undefined)
+  assert.deepEqual({ seq: repeat.seq, id: repeat.id, duplicate: repeat.duplicate }, { seq: again.seq, id: again.id, duplicate: true })
+  assert.deepEqual(seqs(await chat.history('lobby', { limit: 2 })), [5, 6])
+  assert.deepEqual(seqs(await chat.history('lobby', { before: 5, limit: 2 })), [3, 4])
+  assert.equal((await chat.leave('lobby')).type, 'left')
+  assert.deepEqual(chat.joinedRooms, [])
+})
+
+test('edits reach updated listeners as the message now is; typing and read broadcasts are events', async (t) => {
+  const server = await startServer(t)
+  const alice = client(t, { url: server.wsUrl, user: 'alice' })
+  const updated: Message[] = []
+  const typing: string[][] = []
+  const reads: string[] = []
+  alice.on('updated', (message) => updated.push(message))
+  alice.on('typing', (frame) => typing.push(frame.users))
+  alice.on('read', (frame) => reads.push(`${frame.user}@${frame.seq}`))
+  await alice.connect()
+  await alice.join('lobby')
+  const bob = await connectAs(t, server, 'bob')
+  await bob.join('lobby')
+  const ack = await bob.request({ type: 'message', room: 'lobby', text: 'helo' })
+  assert.equal((await bob.request({ type: 'edit', room: 'lobby', seq: ack.seq, text: 'hello' })).type, 'ack')
+  await eventually(() => updated.length === 1, 5000, 'the edit')
+  assert.equal(updated[0]!.seq, ack.seq)
+  assert.equal(updated[0]!.text, 'hello')
+  assert.equal(updated[0]!.version, 2)
+  assert.equal('type' in updated[0]!, false, 'the message object, not the frame')
+
+  bob.send({ type: 'typing', room: 'lobby' })
+  await eventually(() => typing.some((users) => users.includes('bob')), 5000, 'bob typing')
+  bob.send({ type: 'read', room: 'lobby', seq: ack.seq })
+  await eventually(() => reads.includes(`bob@${ack.seq}`), 5000, 'bob read')
+})
+
+test('a send past CHAT_MSG_RATE rejects with rate_limited and is not stored', async (t) => {
+  const server = await startServer(t, { CHAT_MSG_RATE: 1 })
+  const chat = client(t, { url: server.wsUrl, user: 'hasty' })
+  await chat.connect()
+  await chat.join('lobby')
+  const results = await Promise.allSettled(range(6).map((i) => chat.send('lobby', `burst ${i}`)))
+  const refused = results.filter((result) => result.status === 'rejected')
+  assert.ok(refused.length > 0, 'some sends of the burst were refused')
+  for (const result of refused) {
+    assert.ok(result.reason instanceof ChatError)
+    assert.equal(result.reason.code, 'rate_limited')
+  }
+  const stored = await storedMessages(server.url, 'lobby')
+  assert.equal(stored.length, results.length - refused.length, 'only the acknowledged sends were stored')
+})
+
+test('a stalled link is noticed by the ping and replaced; nothing is lost or doubled', { timeout: 60_000 }, async (t) => {
+  // Hooks run in the order they were added: this one first, so the server's close does not
+  // wait for a link the proxy holds open while alice keeps reconnecting through it.
+  let stop = () => {}
+  t.after(() => stop())
+  // The server would notice the dead peer only after ten minutes: the client's ping must.
+  const server = await startServer(t, { CHAT_HEARTBEAT_MS: 600_000 })
+  const port = Number(new URL(server.url).port)
+  const proxy = await startTcpProxy(t, port)
+  const alice = client(t, { url: `ws://127.0.0.1:${proxy.port}/ws`, user: 'alice' })
+  stop = () => { alice.close(); proxy.close() }
+  const bob = client(t, { url: server.wsUrl, user: 'bob' })
+  const seen = record(alice)
+  await alice.connect()
+  await bob.connect()
+  await alice.join('lobby')
+  await bob.join('lobby')
+  await bob.send('lobby', 'before')
+  await eventually(() => seen.messages.length === 1, 5000, 'first message')
+
+  proxy.stall()
+  const during = alice.send('lobby', 'sent into the stalled link')
+  await bob.send('lobby', 'while alice is stalled')
+
+  await eventually(() => seen.disconnects.length > 0, 20_000, 'the dead link noticed')
+  assert.match(seen.disconnects[0]!.reason, /no answer to ping/)
+  assert.equal(seen.disconnects[0]!.wasOpen, true)
+  const ack = await within(during, 20_000, 'the ack of the message sent into the stalled link')
+  await eventually(() => seen.messages.length === 3, 10_000, 'alice caught up')
+  assert.equal(proxy.accepted(), 2, 'alice reconnected through a new link')
+  assert.deepEqual(seen.messages.map((message) => `${message.seq} ${message.user}: ${message.text}`), [
+    '1 bob: before',
+    '2 bob: while alice is stalled',
+    '3 alice: sent into the stalled link'
+  ])
+  assert.equal(ack.seq, 3)
+  assert.deepEqual((await storedMessages(server.url, 'lobby')).map((message) => message.text),
+    ['before', 'while alice is stalled', 'sent into the stalled link'])
+})
+
+test('a message whose ack was lost is resent after the reconnect and stored once (ack duplicate: true)', { timeout: 60_000 }, async (t) => {
+  let stop = () => {}
+  t.after(() => stop())
+  const server = await startServer(t, { CHAT_HEARTBEAT_MS: 600_000 })
+  const proxy = await startTcpProxy(t, Number(new URL(server.url).port))
+  const alice = client(t, { url: `ws://127.0.0.1:${proxy.port}/ws`, user: 'alice' })
+  stop = () => { alice.close(); proxy.close() }
+  const seen = record(alice)
+  await alice.connect()
+  await alice.join('lobby')
+  await alice.send('lobby', 'first')
+
+  // The server gets the next message and stores it, but neither its broadcast nor its ack
+  // comes back; the client must send it again on the new connection.
+  proxy.stall('toClient')
+  const ack = await within(alice.send('lobby', 'stored, answer lost'), 30_000, 'the ack after the resend')
+  assert.equal(ack.duplicate, true, 'the resend was recognised as a repeat')
+  assert.equal(ack.seq, 2)
+  assert.equal(proxy.accepted(), 2)
+  assert.match(seen.disconnects[0]?.reason ?? '', /no answer to ping/)
+  const stored = await storedMessages(server.url, 'lobby')
+  assert.deepEqual(stored.map((message) => message.text), ['first', 'stored, answer lost'])
+  assert.equal(stored[1]!.id, ack.id)
+  await eventually(() => seen.messages.length === 2, 5000, 'the stored message replayed')
+  assert.deepEqual(seqs(seen.messages), [1, 2])
+})
+
+test('a token function is called again for every connection (JWT mode, expiring tokens)', { timeout: 60_000 }, async (t) => {
+  const secret = 'a-secret-of-at-least-thirty-two-characters'
+  const server = await startServer(t, { CHAT_JWT_SECRET: secret })
+  let calls = 0
+  // The first token expires in two seconds, the server closes with 1008, the client asks for a new one.
+  const chat = client(t, {
+    url: server.wsUrl,
+    token: async () => signHs256({ sub: 'carol', exp: inSeconds(++calls === 1 ? 2 : 3600) }, secret)
+  })
+  const seen = record(chat)
+  assert.equal((await chat.connect()).user, 'carol')
+  await chat.join('lobby')
+  await eventually(() => seen.disconnects.length === 1 && chat.state === 'open', 20_000, 'reconnected with a fresh token')
+  assert.deepEqual(seen.disconnects[0], { code: 1008, reason: 'token expired', wasOpen: true })
+  assert.equal(calls, 2)
+  const ack = await chat.send('lobby', 'still here')
+  await eventually(() => seen.messages.some((message) => message.seq === ack.seq), 5000, 'own message')
+  assert.equal(seen.messages.at(-1)?.user, 'carol')
+})
+
+test('close() stops every timer and socket: a program that closes its clients exits by itself', { timeout: 60_000 }, async (t) => {
+  const server = await startServer(t)
+  const nobody = `ws://127.0.0.1:${await freePort()}/ws`
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/client-close.ts'), server.wsUrl, nobody], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']
+  })
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  assert.equal(code, 0, output)
+  assert.deepEqual(output.trim().split('\n'), [
+    'sent: 1',
+    'pending send: closed',
+    'connect: closed',
+    'state: closed'
+  ])
+})
