@@ -218,10 +218,7 @@ export interface WebhookFeed {
 
 /** The outbox's delivery side and parked events, as each engine keeps them. */
 export interface WebhookStore {
-  /**
-   * A feed of the URL's events; `wake(room)` is called whenever the room may have an event
-   * for it. `wakeAll` is called once the feed has rooms again after losing them (Redis leases).
-   */
+  /** A feed of the URL's events; `wake(room)` is called whenever the room may have an event for it. */
   feed (url: string, wake: (room: string) => void): WebhookFeed
   /** Forgets the progress of URLs no longer configured, so they hold nothing back. */
   forgetOthers (urls: string[]): Promise<void>
