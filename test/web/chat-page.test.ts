@@ -210,6 +210,18 @@ test('the chat page at / (Chromium)', { timeout: 180_000 }, async (t) => {
     await shows(bob, deleted)
     await shows(alice, deleted)
     assert.equal(await item(alice, 'message deleted').getByRole('button').count(), 0)
+
+    // The README's picture: an edit, a tombstone, someone typing and unread messages elsewhere.
+    await alice.getByRole('textbox', { name: 'Room' }).fill('releases')
+    await alice.getByRole('button', { name: 'Join', exact: true }).click()
+    await alice.getByRole('heading', { name: 'releases', exact: true }).waitFor()
+    await alice.getByRole('button', { name: 'lobby', exact: true }).click()
+    await carol.join('releases')
+    await carol.send('releases', 'v2.3 is tagged')
+    await carol.send('releases', 'the changelog is up')
+    await alice.getByRole('button', { name: 'releases, 2 unread' }).waitFor()
+    await carol.typing('lobby')
+    await typingShows(alice, 'carol is typing…')
     await screenshot(t, alice, 'desktop-edited')
 
     // On a phone too: bob opens the editor of his message and leaves it as it was.
