@@ -7,7 +7,7 @@ import { type AckFrame, ChatError } from '../../src/client/index.ts'
 import { eventually, freePort, http, ROOT, spawnServer, startServer, tempDir } from '../helper.ts'
 import { inSeconds, signHs256 } from '../security/jwt.ts'
 import { startTcpProxy } from '../tcp-proxy.ts'
-import { client, range, record, rejectsWith, seqs, storedMessages, within } from './client-helper.ts'
+import { client, joinedTo, range, record, rejectsWith, seqs, storedMessages, within } from './client-helper.ts'
 
 test('two clients keep chatting through a SIGKILL and restart: each seq once and in order, each message stored once', { timeout: 120_000 }, async (t) => {
   // A high frame rate: everything sent during the outage is resent in one burst.
@@ -116,10 +116,7 @@ test('a stalled link is noticed by the ping and replaced; nothing is lost or dou
   stop = () => { alice.close(); proxy.close() }
   const bob = client(t, { url: server.wsUrl, user: 'bob' })
   const seen = record(alice)
-  await alice.connect()
-  await bob.connect()
-  await alice.join('lobby')
-  await bob.join('lobby')
+  await joinedTo('lobby', alice, bob)
   await bob.send('lobby', 'before')
   await eventually(() => seen.messages.length === 1, 5000, 'first message')
 

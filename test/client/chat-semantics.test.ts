@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { ChatClient, Message, ReadOutFrame } from '../../src/client/index.ts'
 import { eventually, type Frame, freePort, http, spawnServer, startServer, tempDir } from '../helper.ts'
 import { startTcpProxy } from '../tcp-proxy.ts'
-import { client, record, recordingWebSocket, rejectsWith, seqs, storedMessages, within } from './client-helper.ts'
+import { client, joinedTo, record, recordingWebSocket, rejectsWith, seqs, storedMessages, within } from './client-helper.ts'
 
 /** A message as the tests compare it: `3 v2 "text"`, or `3 deleted`. */
 function describe (message: Message): string {
@@ -29,9 +29,7 @@ test('edit and delete resolve on their ack, reach every member as updated, and r
   const updates = { alice: [] as Message[], bob: [] as Message[] }
   alice.on('updated', (message) => updates.alice.push(message))
   bob.on('updated', (message) => updates.bob.push(message))
-  await Promise.all([alice.connect(), bob.connect()])
-  await alice.join('lobby')
-  await bob.join('lobby')
+  await joinedTo('lobby', alice, bob)
   const helo = await alice.send('lobby', 'helo')
   const oops = await alice.send('lobby', 'oops, wrong room')
   const bobs = await bob.send('lobby', 'hi alice')
@@ -81,10 +79,7 @@ test('after a re-join, changes made while away reach updated listeners before th
   const bob = client(t, { url: server.wsUrl, user: 'bob' })
   const log = timeline(alice)
   const seen = record(alice)
-  await alice.connect()
-  await bob.connect()
-  await alice.join('lobby')
-  await bob.join('lobby')
+  await joinedTo('lobby', alice, bob)
   await alice.send('lobby', 'one')
   await alice.send('lobby', 'two')
   await bob.send('lobby', 'three')
@@ -126,9 +121,7 @@ test('edits, deletes and reads made while disconnected wait for the connection a
   const reads: ReadOutFrame[] = []
   bob.on('updated', (message) => updates.push(message))
   bob.on('read', (frame) => reads.push(frame))
-  await Promise.all([alice.connect(), bob.connect()])
-  await alice.join('lobby')
-  await bob.join('lobby')
+  await joinedTo('lobby', alice, bob)
   await alice.send('lobby', 'tpyo')
   await alice.send('lobby', 'never mind')
   await bob.send('lobby', 'what?')
@@ -162,9 +155,7 @@ test('typing: calls on every keystroke send a frame at most every 2.5 s; a stop 
   const bob = client(t, { url: server.wsUrl, user: 'bob' })
   const sets: string[] = []
   bob.on('typing', (frame) => sets.push(`${frame.room}: ${frame.users.join(' ')}`))
-  await Promise.all([alice.connect(), bob.connect()])
-  await alice.join('lobby')
-  await bob.join('lobby')
+  await joinedTo('lobby', alice, bob)
   const typingFrames = () => sent.filter((frame) => frame.type === 'typing')
 
   await rejectsWith(alice.typing('elsewhere'), 'not_member')
@@ -211,8 +202,7 @@ test('read: coalesced and forward only, announced to the user\'s other clients; 
   const seen = record(phone)
   const announced: string[] = []
   laptop.on('read', (frame) => announced.push(`${frame.room} ${frame.user} ${frame.seq}`))
-  await Promise.all([phone.connect(), laptop.connect(), bob.connect()])
-  for (const chat of [phone, laptop, bob]) await chat.join('lobby')
+  await joinedTo('lobby', phone, laptop, bob)
   for (let i = 1; i <= 3; i++) await bob.send('lobby', `news ${i}`)
   await eventually(() => seen.messages.length === 3, 5000, 'the phone has the news')
   const readFrames = () => sent.filter((frame) => frame.type === 'read')

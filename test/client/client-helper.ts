@@ -11,6 +11,14 @@ export function client (t: TestContext, options: ChatClientOptions): ChatClient 
   return chat
 }
 
+/** Connects each client and joins it to `room`, one after the other. */
+export async function joinedTo (room: string, ...chats: ChatClient[]): Promise<void> {
+  for (const chat of chats) {
+    await chat.connect()
+    await chat.join(room)
+  }
+}
+
 /** What a client reports: its messages, states and disconnects, in order. */
 export function record (chat: ChatClient) {
   const seen = { messages: [] as Message[], states: [] as string[], disconnects: [] as DisconnectInfo[] }
