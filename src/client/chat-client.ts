@@ -525,8 +525,8 @@ export class ChatClient extends Emitter<ChatEvents> {
       }, REJOIN_RETRY_MS)
       return
     }
-    // Refused (private, deleted, not found): the client is not in the room.
-    this.rooms.delete(room)
+    // Refused (private, deleted, not found): the client is not in the room, and reads waiting for it fail alike.
+    this.forgetRoom(room, ChatError.fromFrame(reply, room))
   }
 
   private onJoined (state: RoomState, frame: JoinedFrame): void {

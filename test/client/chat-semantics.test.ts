@@ -228,5 +228,11 @@ test('read: coalesced and forward only, announced to the user\'s other clients; 
   await eventually(() => seen.messages.length === 4, 5000, 'news 4')
   await rejectsWith(phone.read('lobby', 5), 'bad_request')
   await rejectsWith(phone.reads('elsewhere'), 'not_member')
+  // A read made while the join is under way waits for it, and fails with it.
+  assert.equal((await http(server.url, 'POST', '/rooms', { id: 'staff', private: true })).status, 201)
+  const join = phone.join('staff')
+  const early = phone.read('staff', 1)
+  await rejectsWith(join, 'forbidden')
+  await rejectsWith(early, 'forbidden')
   assert.equal(readFrames().length, 2, 'refused reads send nothing')
 })
