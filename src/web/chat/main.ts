@@ -169,8 +169,8 @@ function start (identity: { user: string } | { token: string }): void {
   client.on('welcome', (welcome) => {
     me = welcome.user
     showConnection()
+    void refreshUnread()
   })
-  client.on('welcome', () => { void refreshUnread() })
   client.on('joined', onJoined)
   client.on('message', onMessage)
   client.on('updated', onUpdated)
@@ -399,7 +399,6 @@ ui.composer.addEventListener('submit', (event) => {
   const room = active
   const text = ui.message.value
   if (chat === undefined || room === undefined || text.trim() === '') return
-  // The server ends typing with the message (and the client knows it).
   ui.message.value = ''
   waiting++
   showConnection()
@@ -475,9 +474,9 @@ function startEdit (message: Message): void {
   if (item === null) return
   editing = message.seq
   openEditor(item, message, (text) => {
+    if (text === message.text) return closeEditor('edit')
     editing = undefined
-    if (text === message.text) closeEditor('edit')
-    else change(message, 'saving', text)
+    change(message, 'saving', text)
   }, () => closeEditor('edit'), config?.maxText)
 }
 
