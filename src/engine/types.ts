@@ -97,9 +97,9 @@ export interface ChatStore {
   /**
    * Moves read seqs forward in one transaction; a move to a lower seq than stored changes
    * nothing, and a move in a room that no longer exists is dropped. Resolves with the moves
-   * that took effect.
+   * that took effect: the objects given, so a caller's own fields come back with them.
    */
-  saveReads(moves: ReadMove[]): Promise<ReadMove[]>
+  saveReads<M extends ReadMove>(moves: M[]): Promise<M[]>
   /** Every user with a read seq in the room, by user id. */
   reads(room: string): Promise<{ user: string, seq: number }[]>
   /** Every existing room where the user has a read seq, by room id. */

@@ -22,7 +22,8 @@ export class ReadState {
   private readonly hub: ChatHub
   private readonly store: ChatStore
   private readonly flushMs: number
-  private pending = new Map<string, PendingMove>()
+  /** Moves not yet written, by room and user: the latest per (room, user) only. */
+  private pending = new Map<string, Map<string, PendingMove>>()
   private timer: NodeJS.Timeout | undefined
   private writing: Promise<void> = Promise.resolve()
 
@@ -70,7 +71,8 @@ export class ReadState {
     clearTimeout(this.timer)
     this.timer = undefined
     if (this.pending.size === 0) return this.writing
-    const moves = [...this.pending.values()]
+    const moves: PendingMove[] = []
+    for (const users of this.pending.values()) for (const move of users.values()) moves.push(move)
     this.pending = new Map()
     this.writing = this.writing.then(() => this.write(moves))
     return this.writing
@@ -81,9 +83,10 @@ export class ReadState {
   }
 
   private move (move: PendingMove): void {
-    const key = `${move.room}\u0000${move.user}`
-    const pending = this.pending.get(key)
-    if (pending === undefined) this.pending.set(key, { ...move })
+    let users = this.pending.get(move.room)
+    if (users === undefined) this.pending.set(move.room, users = new Map())
+    const pending = users.get(move.user)
+    if (pending === undefined) users.set(move.user, { ...move })
     else {
       // A read frame below a move already pending moves nothing, so it announces nothing.
       if (move.announce && move.seq >= pending.seq) pending.announce = true
@@ -93,7 +96,7 @@ export class ReadState {
   }
 
   private async write (moves: PendingMove[]): Promise<void> {
-    let moved: ReadMove[]
+    let moved: PendingMove[]
     try {
       moved = await this.store.saveReads(moves)
     } catch {
@@ -101,18 +104,21 @@ export class ReadState {
       for (const move of moves) this.move(move)
       return
     }
-    const announced = new Set(moves.filter((move) => move.announce).map((move) => `${move.room}\u0000${move.user}`))
-    for (const { room, user, seq } of moved) {
-      if (announced.has(`${room}\u0000${user}`)) this.hub.publish({ kind: 'read', room, user, seq })
+    for (const move of moved) {
+      if (move.announce) this.hub.publish({ kind: 'read', room: move.room, user: move.user, seq: move.seq })
     }
   }
 
-  /** `readSeq` for the joined frame; a user's first join of a room reads it up to its latest seq. */
+  /**
+   * `readSeq` for the joined frame; a user's first join of a room reads it up to its latest
+   * seq. That first read seq is written with the window's other moves, so a burst of first joins
+   * costs one transaction, not one each.
+   */
   private async readSeqForJoin (room: string, user: string, latestSeq: number): Promise<{ readSeq: number }> {
     const stored = await this.store.readSeq(room, user)
-    const pending = this.pending.get(`${room}\u0000${user}`)?.seq
+    const pending = this.pending.get(room)?.get(user)?.seq
     if (stored !== undefined || pending !== undefined) return { readSeq: Math.max(stored ?? 0, pending ?? 0) }
-    await this.store.saveReads([{ room, user, seq: latestSeq }])
+    this.move({ room, user, seq: latestSeq, announce: false })
     return { readSeq: latestSeq }
   }
 }

@@ -24,8 +24,8 @@ export function createSqliteReadState (db: Database, deps: ReadStateDeps) {
     readSeq (room: string, user: string): number | undefined {
       return statements.get.get(room, user)?.seq
     },
-    saveReads (moves: ReadMove[]): ReadMove[] {
-      return moves.length === 0 ? [] : save(moves)
+    saveReads<M extends ReadMove> (moves: M[]): M[] {
+      return moves.length === 0 ? [] : save(moves) as M[]
     },
     reads (room: string) {
       return statements.ofRoom.all(room)
