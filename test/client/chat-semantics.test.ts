@@ -126,6 +126,9 @@ test('edits, deletes and reads made while disconnected wait for the connection a
   await alice.send('lobby', 'never mind')
   await bob.send('lobby', 'what?')
   await eventually(() => seen.messages.length === 3, 5000, 'alice has seen 3')
+  // The server writes read seqs a second at a time; `unread` writes what is pending, so the
+  // kill loses none (alice's stays at 2, her own last message, and the read of 3 moves it).
+  assert.deepEqual(await alice.unread(), [{ room: 'lobby', seq: 3, readSeq: 2, unread: 1 }])
 
   server.child.kill('SIGKILL')
   await server.exited
