@@ -11,11 +11,13 @@ import { FULL, type Load, type Metrics, type Params, type Probe, SMOKE, chat, fa
 import { ROOT, type ServerHandle, type ServerKind, compileBench, killAll, startServer } from './lib/servers.ts'
 import { DEPLOYMENTS, type Deployment, type DeploymentKind, crossNode, startDeployment } from './lib/cross-node.ts'
 import { machine, pinSelf } from './lib/system.ts'
+import { type HungReceiver, startHungReceiver, WEBHOOK_TARGETS, type WebhookTarget, webhookEnv } from './lib/webhooks.ts'
 import { RemoteProfiler } from './lib/inspector.ts'
 import { profileText, summarizeProfile } from './profile-summary.ts'
 
 const USAGE = `npm run bench -- [options]
-  --scenario fanout|rooms|chat|idle|rest|cross-node|all   (default all; a comma-separated list works too)
+  --scenario fanout|rooms|chat|idle|rest|cross-node|webhooks|all   (default all; a comma-separated list works too;
+                      webhooks: the rooms load on the service with no webhook URL, then with one that never answers)
   --rounds N          rounds per target, targets alternating A B C A B C… (default 3)
   --targets list      of service,bare,socketio (default all three; rest compares service with bare Fastify)
   --smoke             100 clients, 1 round, short durations; no thresholds (for CI)
@@ -74,6 +76,7 @@ const scenarios: Scenario[] = args.scenario === 'all'
     return name as Scenario
   })
 if (args.profile && scenarios.includes('cross-node')) fail('--profile does not cover the cross-node scenario')
+if (args.profile && scenarios.includes('webhooks')) fail('--profile does not cover the webhooks scenario')
 const wsTargets: ServerKind[] = (args.targets ?? (args.profile ? 'service' : 'service,bare,socketio')).split(',').map((name) => {
   if (!['service', 'bare', 'socketio'].includes(name)) fail(`unknown target ${name}`)
   return name as ServerKind
@@ -182,6 +185,7 @@ results.command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
 
 async function measure (scenario: Exclude<Scenario, 'cross-node'>, server: ServerHandle): Promise<Metrics> {
   switch (scenario) {
+    case 'webhooks': return rooms(server, load, params)
     case 'fanout': return fanout(server, load, params)
     case 'rooms': return rooms(server, load, params)
     case 'chat': return chat(server, load, params)
@@ -196,6 +200,7 @@ function brief (scenario: Scenario, metrics: Metrics): string {
     case 'fanout':
     case 'rooms':
     case 'chat':
+    case 'webhooks':
       return `${f(metrics.cpuUsPerDelivery)} µs/delivery, ${f(metrics.deliveriesPerSec, 0)} deliveries/s, p50 ${f(metrics.p50Ms)} ms, p99 ${f(metrics.p99Ms)} ms, sent ${metrics.sent}, lost ${metrics.lost}${metrics.timedOut === 1 ? ' (TIMED OUT)' : ''}, cores ${f(metrics.core0Busy, 0)}%/${f(metrics.core1Busy, 0)}%`
     case 'idle':
       return `${f(metrics.rssKiBPerConn)} KiB/connection, ${f(metrics.connectsPerSec, 0)} connects/s, held ${metrics.held}, failed ${metrics.failed}`
@@ -210,6 +215,8 @@ const started = Date.now()
 for (const scenario of scenarios) {
   const targets: string[] = scenario === 'cross-node'
     ? [...DEPLOYMENTS]
+    : scenario === 'webhooks'
+      ? [...WEBHOOK_TARGETS]
     : scenario === 'rest'
       ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(!args.profile || wsTargets.includes('bare') ? ['fastify' as const] : [])]
       : scenario === 'chat'
@@ -218,10 +225,10 @@ for (const scenario of scenarios) {
         : wsTargets
   const record: ScenarioRecord = {
     scenario,
-    baseline: scenario === 'rest' ? 'fastify' : scenario === 'cross-node' ? 'redis-1' : 'bare',
+    baseline: scenario === 'rest' ? 'fastify' : scenario === 'cross-node' ? 'redis-1' : scenario === 'webhooks' ? 'no-url' : 'bare',
     targets,
     rounds,
-    params: { fanout: params.fanout, rooms: params.rooms, chat: params.chat, idle: params.idle, rest: params.rest, 'cross-node': params.crossNode }[scenario],
+    params: { fanout: params.fanout, rooms: params.rooms, chat: params.chat, idle: params.idle, rest: params.rest, 'cross-node': params.crossNode, webhooks: params.rooms }[scenario],
     at: new Date().toISOString(),
     runs: []
   }
@@ -231,12 +238,18 @@ for (const scenario of scenarios) {
       const run: RunRecord = { target, round, at: new Date().toISOString() }
       const t0 = Date.now()
       let server: ServerHandle | Deployment | undefined
+      let receiver: HungReceiver | undefined
       profileName = `${scenario}-${target}-round${round}`
       const options = { cpu: pinned ? 0 : undefined, serviceEntry: args.service === undefined ? undefined : resolve(args.service) }
       try {
         if (scenario === 'cross-node') {
           const deployment = server = await startDeployment(target as DeploymentKind, compiled.servers, options)
           run.metrics = await crossNode(deployment, load, params)
+        } else if (scenario === 'webhooks') {
+          // The same service, with every event recorded and sent to a URL that never answers.
+          if (target === 'hung-url') receiver = await startHungReceiver()
+          const single = server = await startServer('service', compiled.servers, { ...options, env: webhookEnv(target as WebhookTarget, receiver) })
+          run.metrics = { ...await measure(scenario, single), webhookRequests: receiver?.requests() ?? 0 }
         } else {
           const single = server = await startServer(target as ServerKind, compiled.servers, options)
           run.metrics = await measure(scenario, single)
@@ -249,6 +262,7 @@ for (const scenario of scenarios) {
       } finally {
         await Promise.all(workers.map((worker) => worker.close().catch(() => {})))
         await server?.stop()
+        await receiver?.stop()
       }
       record.runs.push(run)
     }

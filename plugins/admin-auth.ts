@@ -18,7 +18,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest()
 export default fp(async (fastify) => {
   const token = fastify.config.CHAT_ADMIN_TOKEN
   const expected = token === undefined ? undefined : digest(token)
-  if (expected === undefined) fastify.log.warn('CHAT_ADMIN_TOKEN is not set: the operators\' REST API (/rooms, /users) is open to anyone who can reach it')
+  if (expected === undefined) fastify.log.warn('CHAT_ADMIN_TOKEN is not set: the operators\' REST API (/rooms, /users, /webhooks) is open to anyone who can reach it')
 
   fastify.decorate('requireAdmin', async (request: FastifyRequest, reply: FastifyReply) => {
     if (expected === undefined) return

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge, type Metric, Registry, collectDefaultMetrics } from 'prom-client'
-import { FANOUT_BUCKETS, type ChatStats } from '../src/hub/chat-stats.ts'
+import type { Buckets, ChatStats } from '../src/hub/chat-stats.ts'
 
 declare module 'fastify' {
   interface FastifyInstance { metricsRegistry: Registry }
@@ -26,9 +26,10 @@ const ENGINE_TOTALS: [name: string, help: string, field: 'gapRepairs' | 'repaire
 ]
 
 /** Counters with one label, following a plain object of counts of ChatStats. */
-const LABELLED: [name: string, help: string, label: string, field: 'framesReceived' | 'errorsSent'][] = [
+const LABELLED: [name: string, help: string, label: string, field: 'framesReceived' | 'errorsSent' | 'webhookDeliveries'][] = [
   ['chat_frames_received_total', 'Client frames received, by type (`invalid`: not a valid frame)', 'type', 'framesReceived'],
-  ['chat_errors_sent_total', 'Error frames sent to clients, by code', 'code', 'errorsSent']
+  ['chat_errors_sent_total', 'Error frames sent to clients, by code', 'code', 'errorsSent'],
+  ['chat_webhook_deliveries_total', 'Webhook delivery attempts by outcome: delivered (2xx), failed (retried later), parked (the last attempt failed)', 'outcome', 'webhookDeliveries']
 ]
 
 /**
@@ -120,7 +121,18 @@ export default fp(async (fastify) => {
       }
     })
   }
-  registry.registerMetric(fanoutHistogram(stats))
+  registry.registerMetric(bucketsHistogram('chat_fanout_duration_seconds',
+    'Time to serialize a broadcast and write it to every member on this node', stats.fanout))
+  registry.registerMetric(bucketsHistogram('chat_webhook_delivery_seconds',
+    'Webhook events answered 2xx: seconds from the event (the change it reports) to the answer, retries included', stats.webhookLatency))
+  const webhooks = engine.webhooks
+  const configured = fastify.config.webhooks !== undefined
+  new Gauge({
+    name: 'chat_webhook_pending',
+    help: 'Webhook events waiting for delivery to at least one URL (on Redis: in the partitions this node answers for)',
+    registers,
+    async collect () { this.set(configured ? await webhooks.pending() : 0) }
+  })
 
   fastify.decorate('metricsRegistry', registry)
 }, { name: 'metrics', dependencies: ['chat-stats', 'storage', 'rooms', 'connection-registry'] })
@@ -139,13 +151,11 @@ function defaultMetrics (registry: Registry): void {
 }
 
 /**
- * Fan-out time per broadcast, as a Prometheus histogram over the buckets the hub fills.
+ * A Prometheus histogram over counts kept elsewhere (the fan-out time, webhook latency).
  * Written out here rather than with prom-client's Histogram, whose observe() allocates on
  * every call; the hub keeps plain counts like every other figure, and prom-client formats them.
  */
-function fanoutHistogram (stats: ChatStats): Metric {
-  const name = 'chat_fanout_duration_seconds'
-  const help = 'Time to serialize a broadcast and write it to every member on this node'
+function bucketsHistogram (name: string, help: string, buckets: Buckets): Metric {
   const metric = {
     name,
     help,
@@ -154,12 +164,12 @@ function fanoutHistogram (stats: ChatStats): Metric {
     get: async () => {
       const values = []
       let cumulative = 0
-      for (let i = 0; i <= FANOUT_BUCKETS.length; i++) {
-        cumulative += stats.fanoutBuckets[i]!
-        values.push({ metricName: `${name}_bucket`, labels: { le: i < FANOUT_BUCKETS.length ? FANOUT_BUCKETS[i]! : '+Inf' }, value: cumulative })
+      for (let i = 0; i <= buckets.bounds.length; i++) {
+        cumulative += buckets.counts[i]!
+        values.push({ metricName: `${name}_bucket`, labels: { le: i < buckets.bounds.length ? buckets.bounds[i]! : '+Inf' }, value: cumulative })
       }
-      values.push({ metricName: `${name}_sum`, labels: {}, value: stats.fanoutSeconds })
-      values.push({ metricName: `${name}_count`, labels: {}, value: stats.fanoutCount })
+      values.push({ metricName: `${name}_sum`, labels: {}, value: buckets.sum })
+      values.push({ metricName: `${name}_count`, labels: {}, value: buckets.count })
       return { name, help, type: 'histogram', aggregator: 'sum', values }
     },
     reset: () => {}

@@ -18,11 +18,13 @@ import readState from '../plugins/read-state.ts'
 import rooms from '../plugins/rooms.ts'
 import storage from '../plugins/storage.ts'
 import typing from '../plugins/typing.ts'
+import webhooks from '../plugins/webhooks.ts'
 import clientConfig from '../routes/client-config.ts'
 import docs from '../routes/docs.ts'
 import health from '../routes/health.ts'
 import roomRoutes from '../routes/rooms/index.ts'
 import userRoutes from '../routes/users/index.ts'
+import webhookRoutes from '../routes/webhooks/index.ts'
 import wsRoutes from '../routes/ws/index.ts'
 import type { Config } from './config.ts'
 import { loggerOptions } from './logger.ts'
@@ -62,6 +64,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(messageEdits)
   await app.register(typing)
   await app.register(readState)
+  await app.register(webhooks)
   await app.register(heartbeat)
   await app.register(auth)
   await app.register(adminAuth)
@@ -94,6 +97,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(wsRoutes)
   await app.register(roomRoutes)
   await app.register(userRoutes)
+  await app.register(webhookRoutes)
   await app.register(clientConfig)
   await app.register(staticPages)
   return app

@@ -1,5 +1,7 @@
+import { Webhook } from 'standardwebhooks'
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
+import { EVENT_TYPES, type EventType } from './schemas/webhooks.ts'
 
 const PositiveInt = (def: number, description: string, minimum = 1) =>
   Type.Integer({ minimum, default: def, description })
@@ -37,12 +39,28 @@ export const ConfigSchema = Type.Object({
   CHAT_TRUST_PROXY: Type.Optional(Type.String({
     pattern: '^(true|false|\\d+|[0-9A-Fa-f:./]+(\\s*,\\s*[0-9A-Fa-f:./]+)*)$',
     description: 'which proxies to trust for the client IP: true, a hop count, or comma-separated addresses/CIDRs'
-  }))
+  })),
+  CHAT_WEBHOOK_URLS: Type.Optional(Type.String({ description: 'comma-separated http(s) URLs that receive every event' })),
+  CHAT_WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^whsec_', description: 'signing secret whsec_<base64>; required with URLs' })),
+  CHAT_WEBHOOK_EVENTS: Type.Optional(Type.String({ description: 'comma-separated event types to send; all when unset' })),
+  CHAT_WEBHOOK_MAX_ATTEMPTS: PositiveInt(10, 'attempts per event and URL before it is parked')
 })
 
 type RawConfig = Static<typeof ConfigSchema>
 
+/** Events out, from the CHAT_WEBHOOK_ variables; absent when no URL is set. */
+export interface WebhookConfig {
+  /** Each URL as parsed (`URL.href`), once. */
+  urls: string[]
+  secret: string
+  /** The event types to record and send. */
+  events: ReadonlySet<EventType>
+  maxAttempts: number
+}
+
 export interface Config extends Omit<RawConfig, 'CHAT_ALLOWED_ORIGINS' | 'CHAT_TRUST_PROXY'> {
+  /** Set when CHAT_WEBHOOK_URLS names at least one URL. */
+  webhooks?: WebhookConfig
   /** Fastify's trustProxy, from CHAT_TRUST_PROXY: false unless set. */
   trustProxy: boolean | number | string[]
   /** Parsed `CHAT_ALLOWED_ORIGINS`, or undefined when every origin is allowed. */
@@ -66,6 +84,7 @@ function expectedForm(key: keyof RawConfig): string {
     return `an integer of at least ${String(schema.minimum)}${max}`
   }
   if (schema.type === 'boolean') return 'true or false'
+  if (key === 'CHAT_WEBHOOK_SECRET') return 'whsec_ followed by the base64 of the key'
   if (schema.pattern) return `a string matching ${String(schema.pattern)}`
   return 'a non-empty string'
 }
@@ -108,6 +127,56 @@ function parseTrustProxy (value: string | undefined): boolean | number | string[
   return value.split(',').map((entry) => entry.trim())
 }
 
+/** Comma-separated http(s) URLs, each once. */
+function parseWebhookUrls (list: string): string[] {
+  const urls = new Set<string>()
+  for (const entry of list.split(',')) {
+    const text = entry.trim()
+    if (text === '') continue
+    let url: URL | undefined
+    try {
+      url = new URL(text)
+    } catch {
+      url = undefined
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new ConfigError(`CHAT_WEBHOOK_URLS: "${text}" is not an http(s) URL; expected a comma-separated list such as https://hooks.example.com/chat`)
+    }
+    urls.add(url.href)
+  }
+  return [...urls]
+}
+
+function parseWebhookEvents (list: string | undefined): Set<EventType> {
+  const names = (list ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '')
+  if (names.length === 0) return new Set(EVENT_TYPES)
+  for (const name of names) {
+    if (!(EVENT_TYPES as readonly string[]).includes(name)) {
+      throw new ConfigError(`CHAT_WEBHOOK_EVENTS: unknown event type "${name}"; expected a comma-separated list of ${EVENT_TYPES.join(', ')}`)
+    }
+  }
+  return new Set(names as EventType[])
+}
+
+function webhookConfig (raw: RawConfig): WebhookConfig | undefined {
+  const events = parseWebhookEvents(raw.CHAT_WEBHOOK_EVENTS)
+  const urls = parseWebhookUrls(raw.CHAT_WEBHOOK_URLS ?? '')
+  const secret = raw.CHAT_WEBHOOK_SECRET
+  if (secret !== undefined) {
+    // The library that signs decides what it can use: valid base64 of a non-empty key.
+    try {
+      new Webhook(secret)
+    } catch {
+      throw new ConfigError('CHAT_WEBHOOK_SECRET: expected whsec_ followed by the base64 of the key (24 to 64 random bytes), such as whsec_$(openssl rand -base64 32)')
+    }
+  }
+  if (urls.length === 0) return undefined
+  if (secret === undefined) {
+    throw new ConfigError('CHAT_WEBHOOK_SECRET: required when CHAT_WEBHOOK_URLS is set (whsec_ followed by the base64 of the key)')
+  }
+  return { urls, secret, events, maxAttempts: raw.CHAT_WEBHOOK_MAX_ATTEMPTS }
+}
+
 /**
  * Reads and validates the configuration. Throws a ConfigError naming the first bad variable
  * and the form it expects, so the process can refuse to start with a useful message.
@@ -143,11 +212,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.CHAT_REDIS_CLUSTER && raw.REDIS_URL === undefined) {
     throw new ConfigError('CHAT_REDIS_CLUSTER: set to true, but REDIS_URL is not set; name a node of the cluster in REDIS_URL')
   }
+  const webhooks = webhookConfig(raw)
   const { CHAT_ALLOWED_ORIGINS, CHAT_TRUST_PROXY, ...rest } = raw
   const allowedOrigins = CHAT_ALLOWED_ORIGINS === undefined || CHAT_ALLOWED_ORIGINS.trim() === ''
     ? undefined
     : parseOrigins(CHAT_ALLOWED_ORIGINS)
-  return { ...rest, allowedOrigins, devMode, trustProxy: parseTrustProxy(CHAT_TRUST_PROXY) }
+  return { ...rest, allowedOrigins, devMode, trustProxy: parseTrustProxy(CHAT_TRUST_PROXY), webhooks }
 }
 
 /** A config for tests and embedding: defaults, then the given overrides, validated. */

@@ -193,3 +193,61 @@ describe('CHAT_ALLOWED_ORIGINS', () => {
     refused({ CHAT_ALLOWED_ORIGINS: 'https://ok.example,chat.example.com' }, 'CHAT_ALLOWED_ORIGINS')
   })
 })
+
+describe('webhooks', () => {
+  const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
+
+  test('off by default: no URL, nothing recorded', () => {
+    const config = configFrom()
+    assert.equal(config.webhooks, undefined)
+    assert.equal(config.CHAT_WEBHOOK_MAX_ATTEMPTS, 10)
+  })
+
+  test('URLs are parsed once each, every event type is sent, 10 attempts by default', () => {
+    const config = configFrom({
+      CHAT_WEBHOOK_URLS: ' https://hooks.example.com/chat , http://10.0.0.7:8080/in,,https://hooks.example.com/chat',
+      CHAT_WEBHOOK_SECRET: SECRET
+    })
+    assert.deepEqual(config.webhooks?.urls, ['https://hooks.example.com/chat', 'http://10.0.0.7:8080/in'])
+    assert.equal(config.webhooks?.secret, SECRET)
+    assert.equal(config.webhooks?.maxAttempts, 10)
+    assert.deepEqual([...config.webhooks!.events].sort(), [
+      'member.kicked', 'message.created', 'message.deleted', 'message.edited', 'presence.join', 'presence.leave',
+      'room.created', 'room.deleted', 'room.updated'
+    ])
+  })
+
+  test('CHAT_WEBHOOK_EVENTS picks types; CHAT_WEBHOOK_MAX_ATTEMPTS may be 1', () => {
+    const config = configFrom({
+      CHAT_WEBHOOK_URLS: 'https://a.example/h', CHAT_WEBHOOK_SECRET: SECRET,
+      CHAT_WEBHOOK_EVENTS: 'message.created, room.deleted', CHAT_WEBHOOK_MAX_ATTEMPTS: '1'
+    })
+    assert.deepEqual([...config.webhooks!.events].sort(), ['message.created', 'room.deleted'])
+    assert.equal(config.webhooks?.maxAttempts, 1)
+  })
+
+  test('a URL that does not parse, or is not http(s), is refused and quoted', () => {
+    for (const bad of ['hooks.example.com/chat', 'ftp://files.example/in', 'https://ok.example/h,nope', 'javascript:alert(1)']) {
+      const error = refused({ CHAT_WEBHOOK_URLS: bad, CHAT_WEBHOOK_SECRET: SECRET }, 'CHAT_WEBHOOK_URLS')
+      assert.match(error.message, /http\(s\)/, bad)
+    }
+    assert.match(refused({ CHAT_WEBHOOK_URLS: 'ftp://files.example/in', CHAT_WEBHOOK_SECRET: SECRET }, 'CHAT_WEBHOOK_URLS').message, /"ftp:\/\/files\.example\/in"/)
+  })
+
+  test('URLs need a secret of the whsec_ form', () => {
+    assert.match(refused({ CHAT_WEBHOOK_URLS: 'https://a.example/h' }, 'CHAT_WEBHOOK_SECRET').message, /required/)
+    for (const bad of ['MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'whsec_', 'whsec_not base64!', 'whsec_%%%%']) {
+      refused({ CHAT_WEBHOOK_URLS: 'https://a.example/h', CHAT_WEBHOOK_SECRET: bad }, 'CHAT_WEBHOOK_SECRET')
+    }
+  })
+
+  test('an unknown event type is refused, naming it and the known ones', () => {
+    const error = refused({ CHAT_WEBHOOK_URLS: 'https://a.example/h', CHAT_WEBHOOK_SECRET: SECRET, CHAT_WEBHOOK_EVENTS: 'message.created,message.sent' }, 'CHAT_WEBHOOK_EVENTS')
+    assert.match(error.message, /"message\.sent"/)
+    assert.match(error.message, /member\.kicked/)
+  })
+
+  test('CHAT_WEBHOOK_MAX_ATTEMPTS is an integer of at least 1', () => {
+    for (const bad of ['0', '-3', 'many', '2.5']) refused({ CHAT_WEBHOOK_MAX_ATTEMPTS: bad }, 'CHAT_WEBHOOK_MAX_ATTEMPTS')
+  })
+})

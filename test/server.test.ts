@@ -143,6 +143,24 @@ describe('refused starts', () => {
     }))
   })
 
+  test('a webhook URL that is not http(s), a missing secret or an unknown event type refuses the start', async (t) => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
+    const cases: [Record<string, string>, string][] = [
+      [{ CHAT_WEBHOOK_URLS: 'ftp://hooks.example/in', CHAT_WEBHOOK_SECRET: secret }, 'CHAT_WEBHOOK_URLS'],
+      [{ CHAT_WEBHOOK_URLS: 'https://hooks.example/in' }, 'CHAT_WEBHOOK_SECRET'],
+      [{ CHAT_WEBHOOK_URLS: 'https://hooks.example/in', CHAT_WEBHOOK_SECRET: 'not-whsec' }, 'CHAT_WEBHOOK_SECRET'],
+      [{ CHAT_WEBHOOK_URLS: 'https://hooks.example/in', CHAT_WEBHOOK_SECRET: secret, CHAT_WEBHOOK_EVENTS: 'message.sent' }, 'CHAT_WEBHOOK_EVENTS']
+    ]
+    await Promise.all(cases.map(async ([env, variable]) => {
+      const server = await spawnServer(t, { CHAT_DB: ':memory:', ...env }, false)
+      const exit = await exitOf(server, REFUSAL_BOUND_MS)
+      assert.notEqual(exit.code, 0, `${variable}: ${server.output()}`)
+      assert.notEqual(exit.code, null)
+      assert.match(server.output(), new RegExp(`configuration error: ${variable}\\b`), server.output())
+      assert.doesNotMatch(server.output(), /Server listening/)
+    }))
+  })
+
   test('a database written by a newer release is refused, naming CHAT_DB', async (t) => {
     const { default: BetterSqlite3 } = await import('better-sqlite3')
     const db = join(tempDir(t), 'future.sqlite')

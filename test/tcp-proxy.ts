@@ -10,6 +10,8 @@ export interface TcpProxy {
    * still arrive but their answers are lost. Later connections pass as usual.
    */
   stall: (direction?: 'both' | 'toClient') => void
+  /** Resets the connections open at this moment, as a dropped network does; later ones pass. */
+  cut: () => void
   /** Connections accepted so far. */
   accepted: () => number
   /** Stops accepting and destroys every socket (also done when the test ends). */
@@ -55,6 +57,12 @@ export async function startTcpProxy (t: TestContext, targetPort: number): Promis
       for (const link of links) {
         link.toClient = false
         if (direction === 'both') link.toServer = false
+      }
+    },
+    cut: () => {
+      for (const link of links) {
+        link.client.resetAndDestroy()
+        link.upstream.resetAndDestroy()
       }
     },
     accepted: () => accepted,

@@ -4,7 +4,7 @@ import type { Machine } from './system.ts'
 
 /** Results on disk, their summary (medians, spreads, ratios), the targets, and the chart. */
 
-export const SCENARIOS = ['fanout', 'rooms', 'chat', 'idle', 'rest', 'cross-node'] as const
+export const SCENARIOS = ['fanout', 'rooms', 'chat', 'idle', 'rest', 'cross-node', 'webhooks'] as const
 export type Scenario = typeof SCENARIOS[number]
 
 export interface RunRecord {
@@ -39,6 +39,19 @@ export interface Results {
 
 interface MetricInfo { key: string, label: string, unit: string }
 
+/** The rooms load's figures; the webhooks scenario runs the same load. */
+const ROOMS_METRICS: MetricInfo[] = [
+  { key: 'cpuUsPerDelivery', label: 'server CPU per delivery', unit: 'µs' },
+  { key: 'deliveriesPerSec', label: 'deliveries/s', unit: '' },
+  { key: 'p50Ms', label: 'latency p50', unit: 'ms' },
+  { key: 'p99Ms', label: 'latency p99', unit: 'ms' },
+  { key: 'lost', label: 'lost deliveries', unit: '' },
+  { key: 'sent', label: 'messages sent', unit: '' },
+  { key: 'serverRssMiB', label: 'server RSS', unit: 'MiB' },
+  { key: 'core0Busy', label: 'core 0 busy (server)', unit: '%' },
+  { key: 'core1Busy', label: 'core 1 busy (clients)', unit: '%' }
+]
+
 export const METRICS: Record<Scenario, MetricInfo[]> = {
   fanout: [
     { key: 'cpuUsPerDelivery', label: 'server CPU per delivery', unit: 'µs' },
@@ -51,17 +64,7 @@ export const METRICS: Record<Scenario, MetricInfo[]> = {
     { key: 'core1Busy', label: 'core 1 busy (clients)', unit: '%' },
     { key: 'seconds', label: 'window', unit: 's' }
   ],
-  rooms: [
-    { key: 'cpuUsPerDelivery', label: 'server CPU per delivery', unit: 'µs' },
-    { key: 'deliveriesPerSec', label: 'deliveries/s', unit: '' },
-    { key: 'p50Ms', label: 'latency p50', unit: 'ms' },
-    { key: 'p99Ms', label: 'latency p99', unit: 'ms' },
-    { key: 'lost', label: 'lost deliveries', unit: '' },
-    { key: 'sent', label: 'messages sent', unit: '' },
-    { key: 'serverRssMiB', label: 'server RSS', unit: 'MiB' },
-    { key: 'core0Busy', label: 'core 0 busy (server)', unit: '%' },
-    { key: 'core1Busy', label: 'core 1 busy (clients)', unit: '%' }
-  ],
+  rooms: ROOMS_METRICS,
   chat: [
     { key: 'cpuUsPerDelivery', label: 'server CPU per message delivery (typing, reads, edits included)', unit: 'µs' },
     { key: 'deliveriesPerSec', label: 'message deliveries/s', unit: '' },
@@ -95,6 +98,10 @@ export const METRICS: Record<Scenario, MetricInfo[]> = {
     { key: 'serverRssMiB', label: 'server RSS', unit: 'MiB' },
     { key: 'core0Busy', label: 'core 0 busy (server)', unit: '%' },
     { key: 'core1Busy', label: 'core 1 busy (autocannon)', unit: '%' }
+  ],
+  webhooks: [
+    ...ROOMS_METRICS,
+    { key: 'webhookRequests', label: 'webhook attempts at the hung URL', unit: '' }
   ],
   'cross-node': [
     { key: 'cpuUsPerDelivery', label: 'nodes\' CPU per delivery', unit: 'µs' },
@@ -201,6 +208,15 @@ export function checkTargets (results: Results): TargetCheck[] {
       add(scenario, 'two nodes: 0 deliveries lost (every round)', worstOf('lost'), String(worstOf('lost')), (v) => v === 0)
       const share = worstOf('idleVsBusyCpu')
       add(scenario, 'idle node CPU ≤ 5 % of the busy node\'s (every round)', share, format(share * 100, '%') + ' %', (v) => v <= 0.05)
+      continue
+    }
+    if (scenario === 'webhooks') {
+      // The rooms load with a webhook URL that never answers, against the same load without webhooks.
+      const hung = summarize(record)['hung-url']
+      const p99 = hung?.p99Ms?.ratio ?? NaN
+      add(scenario, 'hung URL: latency p99 ≤ 1.1× no URL', p99, ratioText(p99), (v) => v <= 1.1)
+      const lost = Math.max(...record.runs.map((run) => run.metrics?.lost ?? NaN))
+      add(scenario, '0 deliveries lost (every round)', lost, String(lost), (v) => v === 0)
       continue
     }
     if (!record.targets.includes('service')) continue

@@ -15,13 +15,13 @@ export default fp(async (fastify) => {
         title: 'Chat service',
         description: 'Room administration over REST, health and metrics. The WebSocket protocol at `GET /ws` is ' +
           'described by the [AsyncAPI document](/docs/asyncapi.json) and in docs/protocol.md. With CHAT_ADMIN_TOKEN set, ' +
-          'every /rooms call needs `Authorization: Bearer <token>`; errors have the body `{statusCode, error, message}`.',
+          'every /rooms, /users and /webhooks call needs `Authorization: Bearer <token>`; errors have the body `{statusCode, error, message}`.',
         version: '0.1.0'
       },
       components: {
         securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'CHAT_ADMIN_TOKEN, when set' } }
       },
-      tags: [{ name: 'rooms' }, { name: 'users' }, { name: 'operations' }, { name: 'clients' }]
+      tags: [{ name: 'rooms' }, { name: 'users' }, { name: 'webhooks' }, { name: 'operations' }, { name: 'clients' }]
     }
   })
   await fastify.register(fastifySwaggerUi, { routePrefix: '/docs' })

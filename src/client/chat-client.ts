@@ -4,6 +4,7 @@ import type {
   MessageOutFrame, ServerFrame, WelcomeFrame
 } from '../schemas/frames.ts'
 import type { UpdatedFrame } from '../schemas/message-edits.ts'
+import type { ReadOutFrame, ReadsOutFrame, RoomUnread, UnreadOutFrame, UserRead } from '../schemas/read-state.ts'
 import { reconnectDelay } from './backoff.ts'
 import { Emitter } from './emitter.ts'
 import { ChatError } from './errors.ts'
@@ -39,11 +40,27 @@ interface RoomState {
   acceptGap: boolean
   /** A re-join that failed for a passing reason (internal, rate_limited) is tried again. */
   retryTimer: Timer | undefined
+  /** The user's read seq in the room as far as the client knows: it never sends a lower one. */
+  readSeq: number
+  /** A read seq asked for and not sent yet: held by the coalescing or until the room is joined. */
+  readWanted: number | undefined
+  /** Who waits for `readWanted` to be sent. */
+  readWaiters: Deferred<void>[]
+  readTimer: Timer | undefined
+  /** When the last `read` frame of the room went out. */
+  readSentAt: number
+  /** When the last `typing` frame went out; undefined while the server knows the user as not typing. */
+  typingSentAt: number | undefined
 }
 
 const OPEN = 1
 const PING_REF = 'ping'
 const REJOIN_RETRY_MS = 1000
+/** The contract asks typers to repeat their frame every 2 to 3 s; the server forgets them after 5 s. */
+const TYPING_REPEAT_MS = 2500
+const TYPING_TTL_MS = 5000
+/** At most one `read` frame per room this often: a busy room does not become a frame per message. */
+const READ_INTERVAL_MS = 500
 /** Replies whose ref matches no request are stale (from before a reconnect) and dropped. */
 const REPLY_TYPES = new Set<ServerFrame['type']>(['ack', 'left', 'history', 'pong', 'refreshed', 'joined', 'unread', 'reads'])
 
@@ -143,7 +160,10 @@ export class ChatClient extends Emitter<ChatEvents> {
   join (room: string): Promise<JoinedFrame> {
     let state = this.rooms.get(room)
     if (state === undefined) {
-      state = { lastSeq: undefined, joined: false, joinRef: undefined, acceptGap: false, retryTimer: undefined }
+      state = {
+        lastSeq: undefined, joined: false, joinRef: undefined, acceptGap: false, retryTimer: undefined,
+        readSeq: 0, readWanted: undefined, readWaiters: [], readTimer: undefined, readSentAt: 0, typingSentAt: undefined
+      }
       this.rooms.set(room, state)
     }
     return new Promise<ServerFrame>((resolve, reject) => {
@@ -154,7 +174,7 @@ export class ChatClient extends Emitter<ChatEvents> {
   /** Leaves a room; it is not re-joined any more. */
   leave (room: string): Promise<LeftFrame> {
     const known = this.rooms.has(room)
-    this.forgetRoom(room, new ChatError(`left room ${room} before it was joined`, 'cancelled', room))
+    this.forgetRoom(room, new ChatError(`cancelled: room ${room} was left`, 'cancelled', room))
     if (this.currentState !== 'open') {
       // Off line there is no membership to end: the room is simply not joined again.
       return known
@@ -171,7 +191,101 @@ export class ChatClient extends Emitter<ChatEvents> {
    */
   send (room: string, text: string, options: SendOptions = {}): Promise<AckFrame> {
     const frame: MessageFrame = { type: 'message', room, text, clientId: options.clientId ?? randomId() }
+    // The server ends the sender's typing when it stores the message.
+    const state = this.rooms.get(room)
+    if (state !== undefined) state.typingSentAt = undefined
     return this.request<AckFrame>(frame, 'ack')
+  }
+
+  /**
+   * Replaces the text of one of the user's messages and resolves with the `ack` (the message's
+   * own seq and id); every member then gets an `updated` event. Rejects with `forbidden` for
+   * someone else's message, `not_found` for a seq not retained or deleted. While disconnected it
+   * waits for the connection, and one cut off before its `ack` is sent again (an edit applied
+   * twice leaves the same text).
+   */
+  edit (room: string, seq: number, text: string): Promise<AckFrame> {
+    return this.request<AckFrame>({ type: 'edit', room, seq, text }, 'ack')
+  }
+
+  /**
+   * Deletes one of the user's messages (it stays as a tombstone with its seq) and resolves
+   * with the `ack`. Rejects with `forbidden` or `not_found` as `edit` does. Waits for the
+   * connection and is resent like `edit`: a repeated delete is answered as the first was.
+   */
+  delete (room: string, seq: number): Promise<AckFrame> {
+    return this.request<AckFrame>({ type: 'delete', room, seq }, 'ack')
+  }
+
+  /**
+   * Says the user is typing in a room (or, with `active` false, has stopped). Call it on every
+   * keystroke: a frame goes out at most every 2.5 s, which keeps the user typing on the server
+   * (it forgets a typer 5 s after its last frame); a stop goes out only when a typing frame is
+   * still in force. Sending a message stops typing by itself. There is no reply: the promise
+   * resolves once the frame is sent, or at once when none is needed. Typing is never queued:
+   * while disconnected nothing is sent (the server forgot it with the connection). Rejects with
+   * `not_member` for a room the client is not in.
+   */
+  typing (room: string, active = true): Promise<void> {
+    const state = this.rooms.get(room)
+    if (state === undefined) return Promise.reject(new ChatError(`join room ${room} before typing in it`, 'not_member', room))
+    if (this.currentState !== 'open') {
+      state.typingSentAt = undefined
+      return Promise.resolve()
+    }
+    const now = Date.now()
+    const sentAt = state.typingSentAt
+    if (active && (sentAt === undefined || now - sentAt >= TYPING_REPEAT_MS)) {
+      state.typingSentAt = now
+      this.transmit({ type: 'typing', room })
+    } else if (!active && sentAt !== undefined) {
+      state.typingSentAt = undefined
+      if (now - sentAt < TYPING_TTL_MS) this.transmit({ type: 'typing', room, active: false })
+    }
+    return Promise.resolve()
+  }
+
+  /**
+   * Marks a room read up to `seq` (read seqs only move forward). Call it whenever the user has
+   * seen more: a seq at or below the known read seq sends nothing, and frames are coalesced to
+   * one per room every 500 ms carrying the latest seq. The server announces a move with a
+   * `read` event to every member, this client included; there is no other reply. Resolves once
+   * a frame carrying `seq` (or a later one) is sent; while disconnected it waits and is sent
+   * after the room is joined again. Rejects with `not_member` for a room the client is not in,
+   * `bad_request` for a seq that is not an integer ≥ 0 or is past the last message received.
+   */
+  read (room: string, seq: number): Promise<void> {
+    const state = this.rooms.get(room)
+    if (state === undefined) return Promise.reject(new ChatError(`join room ${room} before marking it read`, 'not_member', room))
+    if (!Number.isSafeInteger(seq) || seq < 0) {
+      return Promise.reject(new ChatError(`read: seq must be an integer >= 0, not ${seq}`, 'bad_request', room))
+    }
+    // Past what was received there is nothing to have read (and the server may refuse it).
+    if (state.lastSeq !== undefined && seq > state.lastSeq) {
+      return Promise.reject(new ChatError(`read: seq ${seq} is past the last message received in ${room} (${state.lastSeq})`, 'bad_request', room))
+    }
+    if (seq <= state.readSeq) return Promise.resolve()
+    state.readWanted = Math.max(state.readWanted ?? 0, seq)
+    return new Promise<void>((resolve, reject) => {
+      state.readWaiters.push({ resolve, reject })
+      this.scheduleRead(room, state)
+    })
+  }
+
+  /** The user's unread counts: `{room, seq, readSeq, unread}` for every room where it has a read seq. */
+  async unread (): Promise<RoomUnread[]> {
+    const reply = await this.request<UnreadOutFrame>({ type: 'unread' }, 'unread')
+    for (const { room, readSeq } of reply.rooms) {
+      const state = this.rooms.get(room)
+      if (state !== undefined) state.readSeq = Math.max(state.readSeq, readSeq)
+    }
+    return reply.rooms
+  }
+
+  /** Who has read a room how far ("seen by"): `{user, seq}` by user id. Members only. */
+  async reads (room: string): Promise<UserRead[]> {
+    const reply = await this.request<ReadsOutFrame>({ type: 'reads', room }, 'reads')
+    return reply.reads
   }
 
   /** Older messages of a room, ascending: the newest `limit` ones, or those below `before`. */
@@ -282,7 +396,10 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.connectTimer = this.pingTimer = this.pongTimer = undefined
     for (const state of this.rooms.values()) {
       clearTimeout(state.retryTimer)
-      state.retryTimer = undefined
+      clearTimeout(state.readTimer)
+      state.retryTimer = state.readTimer = undefined
+      // The server ends typing with the connection.
+      state.typingSentAt = undefined
     }
   }
 
@@ -372,6 +489,11 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   private settle (ref: string, request: Pending, reply: ServerFrame): void {
     this.pending.delete(ref)
+    if (request.frame.type === 'message' && reply.type === 'ack') {
+      // The server moves a sender's read seq to its own message.
+      const state = this.rooms.get(reply.room)
+      if (state !== undefined) state.readSeq = Math.max(state.readSeq, reply.seq)
+    }
     if (request.frame.type === 'join') {
       this.settleJoin(request.frame.room, ref, reply)
     }
@@ -403,25 +525,65 @@ export class ChatClient extends Emitter<ChatEvents> {
       }, REJOIN_RETRY_MS)
       return
     }
-    // Refused (private, deleted, not found): the client is not in the room.
-    this.rooms.delete(room)
+    // Refused (private, deleted, not found): the client is not in the room, and reads waiting for it fail alike.
+    this.forgetRoom(room, ChatError.fromFrame(reply, room))
   }
 
   private onJoined (state: RoomState, frame: JoinedFrame): void {
     state.joined = true
     // The first join, or a room that started over (deleted and created again, data reset).
-    if (state.lastSeq === undefined || frame.seq < state.lastSeq) state.lastSeq = frame.seq
+    const startedOver = state.lastSeq !== undefined && frame.seq < state.lastSeq
+    if (state.lastSeq === undefined || startedOver) state.lastSeq = frame.seq
     // History no longer reaches back to since + 1: the replay starts later.
     state.acceptGap = frame.recovered === false && frame.seq > state.lastSeq
+    if (startedOver) state.readSeq = frame.readSeq ?? 0
+    else if (frame.readSeq !== undefined) state.readSeq = Math.max(state.readSeq, frame.readSeq)
+    // A read asked for during the first join, or before the room started over, stops at its end.
+    if (state.readWanted !== undefined) state.readWanted = Math.min(state.readWanted, state.lastSeq)
+    // Reads asked for while joining or disconnected go out now that the room is joined.
+    this.scheduleRead(frame.room, state)
     this.emit('joined', frame)
   }
 
-  /** Drops a room and rejects its pending join with `error`. */
+  /** Sends the room's wanted read seq now, or when the interval since the last one has passed. */
+  private scheduleRead (room: string, state: RoomState): void {
+    if (state.readWanted === undefined || state.readTimer !== undefined) return
+    // Not connected, or (re-)joining: onJoined comes back here.
+    if (this.currentState !== 'open' || state.joinRef !== undefined) return
+    const wait = state.readSentAt + READ_INTERVAL_MS - Date.now()
+    if (wait > 0) {
+      state.readTimer = setTimeout(() => {
+        state.readTimer = undefined
+        this.scheduleRead(room, state)
+      }, wait)
+      return
+    }
+    const seq = state.readWanted
+    state.readWanted = undefined
+    const waiters = state.readWaiters
+    state.readWaiters = []
+    if (seq > state.readSeq) {
+      this.transmit({ type: 'read', room, seq })
+      state.readSeq = seq
+      state.readSentAt = Date.now()
+    }
+    for (const waiter of waiters) waiter.resolve()
+  }
+
+  /** A `read` broadcast: the user's own moves (from any of its clients) raise the known read seq. */
+  private onRead (frame: ReadOutFrame): void {
+    const state = this.rooms.get(frame.room)
+    if (state !== undefined && frame.user === this.user) state.readSeq = Math.max(state.readSeq, frame.seq)
+  }
+
+  /** Drops a room and rejects its pending join and reads with `error`. */
   private forgetRoom (room: string, error: ChatError): void {
     const state = this.rooms.get(room)
     if (state === undefined) return
     this.rooms.delete(room)
     clearTimeout(state.retryTimer)
+    clearTimeout(state.readTimer)
+    for (const waiter of state.readWaiters) waiter.reject(error)
     const request = state.joinRef === undefined ? undefined : this.pending.get(state.joinRef)
     if (request !== undefined) {
       this.pending.delete(state.joinRef!)
@@ -446,6 +608,9 @@ export class ChatClient extends Emitter<ChatEvents> {
       case 'welcome': return this.onWelcome(frame, generation)
       case 'message': return this.onMessage(frame)
       case 'updated': return this.onUpdated(frame)
+      case 'read':
+        this.onRead(frame)
+        break
       case 'kicked':
         this.forgetRoom(frame.room, new ChatError(`kicked from room ${frame.room}: ${frame.reason}`, 'forbidden', frame.room))
         break

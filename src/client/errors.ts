@@ -4,7 +4,7 @@ import type { ErrorFrame } from '../schemas/frames.ts'
 /**
  * Why a request failed: an `error` frame's code, or one of the client's own:
  * `closed` (close() was called before the reply) and `cancelled` (the request was
- * overtaken, such as a join followed by a leave of the same room before its reply).
+ * overtaken, such as a join, or a read not sent yet, followed by a leave of the same room).
  */
 export type ChatErrorCode = ErrorCode | 'closed' | 'cancelled'
 

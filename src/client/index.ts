@@ -13,5 +13,6 @@ export type { Message } from '../schemas/common.ts'
 export type {
   AckFrame, JoinedFrame, KickedFrame, LeftFrame, PresenceFrame, RoomDeletedFrame, ServerFrame, WelcomeFrame
 } from '../schemas/frames.ts'
-export type { ReadOutFrame } from '../schemas/read-state.ts'
+export type { UpdatedFrame } from '../schemas/message-edits.ts'
+export type { ReadOutFrame, RoomUnread, UserRead } from '../schemas/read-state.ts'
 export type { TypingOutFrame } from '../schemas/typing.ts'

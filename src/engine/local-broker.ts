@@ -1,10 +1,21 @@
+import type { LocalPresence } from '../storage/sqlite-store.ts'
 import type { ChatBroker, OnlineUser, RoomEvent, TypingState } from './types.ts'
+
+export interface LocalBrokerOptions {
+  /** Told when a user's first connection joins a room, or its last one leaves (for events out). */
+  onPresence?: (room: string, event: 'join' | 'leave', user: string) => void
+}
+
+export interface LocalBroker extends ChatBroker {
+  /** Presence as it is now, for the store's events. */
+  presence: LocalPresence
+}
 
 /**
  * Fan-out and presence for a single process: events go straight to the subscribers, and
  * presence is a count of connections per user per room.
  */
-export function createLocalBroker(): ChatBroker {
+export function createLocalBroker(options: LocalBrokerOptions = {}): LocalBroker {
   const listeners: ((event: RoomEvent) => void)[] = []
   const presence = new Map<string, Map<string, number>>()
   /** Per room, each typing user's expiry (ms since the epoch). */
@@ -34,6 +45,10 @@ export function createLocalBroker(): ChatBroker {
   }
 
   return {
+    presence: {
+      users: (room) => presence.get(room)?.size ?? 0,
+      has: (room, user) => presence.get(room)?.has(user) === true
+    },
     publish,
     subscribe(listener) {
       listeners.push(listener)
@@ -43,6 +58,7 @@ export function createLocalBroker(): ChatBroker {
       if (users === undefined) presence.set(room, users = new Map())
       const count = users.get(user) ?? 0
       users.set(user, count + 1)
+      if (count === 0) options.onPresence?.(room, 'join', user)
       return count === 0
     },
     async presenceRemove(room, user) {
@@ -55,6 +71,7 @@ export function createLocalBroker(): ChatBroker {
       }
       users.delete(user)
       if (users.size === 0) presence.delete(room)
+      options.onPresence?.(room, 'leave', user)
       return true
     },
     async online(room) {

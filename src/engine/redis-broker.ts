@@ -1,5 +1,6 @@
 import { Cluster } from 'ioredis'
-import type { ChatBroker, OnlineUser, RoomEvent, TypingState } from './types.ts'
+import type { ChatBroker, OnlineUser, OutboxOptions, RoomEvent, TypingState } from './types.ts'
+import { eventIdFor } from './redis-outbox.ts'
 import { answers, type EngineLog, type RedisClient } from './redis-connection.ts'
 import { parseNodeEvent } from './redis-events.ts'
 import { globalKeys, PARTITIONS, partitionKeys, presenceEntry, roomKeys } from './redis-keys.ts'
@@ -27,6 +28,8 @@ export interface RedisBrokerOptions {
   lingerMs?: number
   /** Called once the broker is closed. */
   onClose: () => Promise<void>
+  /** Event types recorded with presence changes (presence.join, presence.leave); none when absent. */
+  outbox?: OutboxOptions
 }
 
 export interface RedisBroker extends ChatBroker {
@@ -76,6 +79,19 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
     redis, subscriber, log, deliver, defaultHistoryLimit: options.defaultHistoryLimit, lingerMs: options.lingerMs
   })
   const nodePresence = (room: string) => partitionKeys(roomKeys(room).partition).nodePresence(owner)
+  const { outbox } = options
+  /** Counts the connection in, recording presence.join when it is the user's first. */
+  const countIn = (room: string, user: string, entry: string) => {
+    const keys = roomKeys(room)
+    return redis.chatPresenceAdd(keys.presence, nodePresence(room), keys.outbox, user, entry,
+      eventIdFor(outbox, 'presence.join'), new Date().toISOString(), room)
+  }
+  /** Uncounts the connection, recording presence.leave when it was the user's last. */
+  const countOut = (room: string, user: string, entry: string) => {
+    const keys = roomKeys(room)
+    return redis.chatPresenceRemove(keys.presence, nodePresence(room), keys.outbox, user, entry,
+      eventIdFor(outbox, 'presence.leave'), new Date().toISOString(), room)
+  }
 
   function deliver (event: RoomEvent): void {
     if (closed) return
@@ -113,7 +129,7 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
       unremoved.delete(entry)
       untrack(room, entry)
       if (value === undefined) continue
-      redis.chatPresenceRemove(roomKeys(room).presence, nodePresence(room), value.user, entry)
+      countOut(room, value.user, entry)
         .catch((err: unknown) => log.error({ err, room }, 'removing presence of a deleted room failed'))
     }
   }
@@ -148,8 +164,8 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
       const keys = partitionKeys(partition)
       let total = 0
       for (let chunk = 0; chunk < CLEANUP_MAX_CHUNKS; chunk++) {
-        const taken = await redis.chatCleanupPartition(keys.nodePresence(id), String(CLEANUP_CHUNK),
-          keys.presencePrefix, keys.channelPrefix, options.publish, time)
+        const taken = await redis.chatCleanupPartition(keys.nodePresence(id), keys.outbox, String(CLEANUP_CHUNK),
+          keys.presencePrefix, keys.channelPrefix, options.publish, time, eventIdFor(outbox, 'presence.leave'))
         if (taken <= 0) return total
         total += taken
       }
@@ -169,7 +185,7 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
     await redis.chatHeartbeat(globalKeys.nodes, owner, '1')
     let restored = 0
     for (const [entry, { room, user }] of held) {
-      const first = await redis.chatPresenceAdd(roomKeys(room).presence, nodePresence(room), user, entry)
+      const first = await countIn(room, user, entry)
       if (first === 1) announce(room, 'join', user)
       restored++
     }
@@ -185,7 +201,7 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
         await reincarnate()
       }
       for (const [entry, { room, user }] of unremoved) {
-        const last = await redis.chatPresenceRemove(roomKeys(room).presence, nodePresence(room), user, entry)
+        const last = await countOut(room, user, entry)
         unremoved.delete(entry)
         if (last === 1) announce(room, 'leave', user)
       }
@@ -246,7 +262,7 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
       track(room, entry)
       // Counted and subscribed together: the join's reads come after both.
       const [first] = await Promise.all([
-        redis.chatPresenceAdd(roomKeys(room).presence, nodePresence(room), user, entry),
+        countIn(room, user, entry),
         feeds.ready(room)
       ])
       return first === 1
@@ -258,7 +274,7 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
       held.delete(entry)
       untrack(room, entry)
       try {
-        return await redis.chatPresenceRemove(roomKeys(room).presence, nodePresence(room), user, entry) === 1
+        return await countOut(room, user, entry) === 1
       } catch (err) {
         unremoved.set(entry, { room, user })
         throw err

@@ -2,7 +2,8 @@ import type { Message } from '../schemas/common.ts'
 import type { PublishCommand } from './redis-broker.ts'
 import type { RedisClient } from './redis-connection.ts'
 import { globalKeys, roomKeys } from './redis-keys.ts'
-import type { Change, Changer, ChatStore, ReadMove, UnreadRoom } from './types.ts'
+import { eventIdFor } from './redis-outbox.ts'
+import type { Change, Changer, ChatStore, OutboxOptions, ReadMove, UnreadRoom } from './types.ts'
 
 const parseMessage = (member: string) => JSON.parse(member) as Message
 const bySeq = (a: Message, b: Message) => a.seq - b.seq
@@ -11,13 +12,14 @@ const bySeq = (a: Message, b: Message) => a.seq - b.seq
  * Edits, deletes and read seqs in Redis: the same semantics as the SQLite store, each change
  * one script over the keys of one room (one slot on a cluster).
  */
-export function createRedisChatState (redis: RedisClient, defaultHistoryLimit: number, publish: PublishCommand) {
+export function createRedisChatState (redis: RedisClient, defaultHistoryLimit: number, publish: PublishCommand, outbox?: OutboxOptions) {
   const defaultLimit = String(defaultHistoryLimit)
 
   async function change (room: string, seq: number, op: 'edit' | 'delete', text: string, by: Changer): Promise<Change> {
     const keys = roomKeys(room)
-    const [outcome, member] = await redis.chatChangeMessage(keys.room, keys.messages, keys.changes,
-      String(seq), 'user' in by ? by.user : '', op, text, new Date().toISOString(), keys.channel, defaultLimit, publish)
+    const [outcome, member] = await redis.chatChangeMessage(keys.room, keys.messages, keys.changes, keys.outbox,
+      String(seq), 'user' in by ? by.user : '', op, text, new Date().toISOString(), keys.channel, defaultLimit, publish,
+      eventIdFor(outbox, op === 'edit' ? 'message.edited' : 'message.deleted'), room)
     if ((outcome === 'changed' || outcome === 'unchanged') && member !== undefined) return { outcome, message: parseMessage(member) }
     return { outcome: outcome === 'forbidden' ? 'forbidden' : 'not_found' }
   }

@@ -137,11 +137,11 @@ const field = (info: string, name: string) => new RegExp(`^${name}:(.*)$`, 'm').
 
 /**
  * Checks that a server fits the configured layout: a single Redis 5 or later, or a node of a
- * cluster running Redis 7 or later (sharded pub/sub). Throws RedisSetupError naming the
+ * cluster running Redis 7 or later (sharded pub/sub); with webhooks, 6.2 or later. Throws RedisSetupError naming the
  * setting to change. INFO without arguments (its default sections hold both fields) works on
  * every version.
  */
-export async function checkServer (server: Redis, cluster: boolean): Promise<void> {
+export async function checkServer (server: Redis, cluster: boolean, outbox = false): Promise<void> {
   const info = await server.info()
   const version = field(info, 'redis_version') ?? '0'
   const major = Number(version.split('.')[0])
@@ -157,4 +157,8 @@ export async function checkServer (server: Redis, cluster: boolean): Promise<voi
     throw new RedisSetupError(`CHAT_REDIS_CLUSTER=true needs Redis 7 or later on every primary (sharded pub/sub); ${where} runs ${version}`)
   }
   if (major < 5) throw new RedisSetupError(`the Redis engine needs Redis 5 or later; ${where} runs ${version}`)
+  const minor = Number(version.split('.')[1] ?? 0)
+  if (outbox && (major < 6 || (major === 6 && minor < 2))) {
+    throw new RedisSetupError(`CHAT_WEBHOOK_URLS on Redis needs Redis 6.2 or later (stream trimming by id); ${where} runs ${version}`)
+  }
 }

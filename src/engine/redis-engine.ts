@@ -19,6 +19,9 @@
  * Per partition, with the same tag:
  * - `chat:{p}:node:<owner>`  set of "room NUL user NUL connectionId": one node's presence in the
  *                            partition's rooms
+ * - `chat:{p}:outbox`       stream of the partition's events out (with CHAT_WEBHOOK_URLS), appended by
+ *                            the script of each change; `…:hook:<urlKey>:lease`, `…:hook-attempts`,
+ *                            `…:hooks-failed(-order)`: its delivery (redis-webhooks.ts)
  * Spanning rooms, each in a slot of its own and never in a script with a room's keys:
  * - `chat:rooms`             sorted set of room ids, all scores 0, listed with ZRANGEBYLEX
  * - `chat:nodes`             sorted set of presence owners scored by their last heartbeat
@@ -94,7 +97,8 @@ import { globalKeys, legacyKeys, roomKeys } from './redis-keys.ts'
 import { defineScripts } from './redis-scripts.ts'
 import { createRedisStore } from './redis-store.ts'
 import { createSubscriber, type SubscriberHandlers, type SubscriberTarget } from './redis-subscriber.ts'
-import type { ChatEngine } from './types.ts'
+import { createRedisWebhooks } from './redis-webhooks.ts'
+import type { ChatEngine, OutboxOptions } from './types.ts'
 
 export type { EngineLog } from './redis-broker.ts'
 
@@ -114,6 +118,8 @@ export interface RedisEngineOptions {
   connectTimeoutMs?: number
   /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
   clientIdTtlMs?: number
+  /** Event types to record in the partitions' outbox streams (CHAT_WEBHOOK_URLS set); none when absent. */
+  outbox?: OutboxOptions
 }
 
 const HEARTBEAT_MS = 2000
@@ -186,9 +192,9 @@ async function moveLegacyLayout (redis: RedisClient, cluster: boolean, log: Engi
 }
 
 /** All primaries fit the layout (a cluster: each one, as a mixed cluster would half work). */
-async function checkServers (redis: RedisClient, cluster: boolean): Promise<void> {
+async function checkServers (redis: RedisClient, cluster: boolean, outbox: boolean): Promise<void> {
   const servers = redis instanceof Redis ? [redis] : redis.nodes('master')
-  for (const server of servers) await checkServer(server, cluster)
+  for (const server of servers) await checkServer(server, cluster, outbox)
 }
 
 /**
@@ -219,7 +225,7 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
   let preparing: Promise<void> | undefined
   const prepare = (): Promise<void> => {
     preparing ??= (async () => {
-      await checkServers(redis, cluster)
+      await checkServers(redis, cluster, options.outbox !== undefined)
       await moveLegacyLayout(redis, cluster, log)
       prepared = true
     })().catch((err: unknown) => {
@@ -250,7 +256,8 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
     heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS,
     staleMs: options.staleMs ?? STALE_MS,
     lingerMs: options.lingerMs,
-    onClose: release
+    onClose: release,
+    outbox: options.outbox
   })
   route = broker.handlers
   const store = createRedisStore({
@@ -260,7 +267,8 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
     feeds: broker.feeds,
     log,
     onClose: release,
-    clientIdTtlMs: options.clientIdTtlMs
+    clientIdTtlMs: options.clientIdTtlMs,
+    outbox: options.outbox
   })
   const storeReady = store.ready
   store.ready = async () => prepared && await storeReady()
@@ -288,6 +296,7 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
     name: 'redis',
     store,
     broker,
+    webhooks: createRedisWebhooks({ redis, log, nodeId, staleMs: options.staleMs ?? STALE_MS }),
     stats: () => ({ roomsFollowed: feeds.rooms(), gapRepairs: feeds.stats.repairs, repairedMessages: feeds.stats.repaired })
   }
 }

@@ -1,4 +1,5 @@
 import type { Result } from 'ioredis'
+import { RECORD_LUA } from './redis-outbox.ts'
 
 /** Milliseconds of the Redis server's clock, so node clocks never need to agree. */
 const NOW = `local t = redis.call('TIME')
@@ -10,16 +11,17 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
  */
 export const featureScripts = {
   /**
-   * KEYS: room hash, messages, changes. ARGV: seq, user ('' for an operator), 'edit' or
-   * 'delete', the new text, the time, the room's channel, the default history limit, the
-   * publishing command.
+   * KEYS: room hash, messages, changes, the partition's outbox. ARGV: seq, user ('' for an
+   * operator), 'edit' or 'delete', the new text, the time, the room's channel, the default
+   * history limit, the publishing command, the event's id ('' = not recorded), the room id.
    * Rewrites the message in place, records the change (member = seq, score = the room's latest
-   * seq, which is what recovery asks for), forgets changes of messages no longer retained, and
-   * publishes the `updated` event. Returns {outcome, message JSON}.
+   * seq, which is what recovery asks for), forgets changes of messages no longer retained,
+   * records the message.edited or message.deleted event, and publishes the `updated` event.
+   * Returns {outcome, message JSON}.
    */
   chatChangeMessage: {
-    numberOfKeys: 3,
-    lua: `
+    numberOfKeys: 4,
+    lua: `${RECORD_LUA}
 local state = redis.call('HMGET', KEYS[1], 'lastSeq', 'historyLimit')
 if not state[1] then return { 'not_found' } end
 local seq = tonumber(ARGV[1])
@@ -47,6 +49,7 @@ local latest = tonumber(state[1])
 local limit = tonumber(state[2]) or tonumber(ARGV[7])
 redis.call('ZADD', KEYS[3], latest, seq)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (latest - limit + 1))
+if ARGV[9] ~= '' then record(KEYS[4], ARGV[9], ARGV[3] == 'edit' and 'message.edited' or 'message.deleted', ARGV[5], ARGV[10], member) end
 redis.call(ARGV[8], ARGV[6], '{"kind":"updated","message":' .. member .. '}')
 return { 'changed', member }`
   },
@@ -127,8 +130,8 @@ return result`
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    chatChangeMessage(room: string, messages: string, changes: string, seq: string, user: string, op: 'edit' | 'delete',
-      text: string, time: string, channel: string, defaultLimit: string, publish: string): Result<[string, string?], Context>
+    chatChangeMessage(room: string, messages: string, changes: string, outbox: string, seq: string, user: string, op: 'edit' | 'delete',
+      text: string, time: string, channel: string, defaultLimit: string, publish: string, eventId: string, roomId: string): Result<[string, string?], Context>
     chatChangedSince(changes: string, messages: string, since: string): Result<string[], Context>
     chatMoveRead(room: string, reads: string, user: string, seq: string): Result<number, Context>
     chatUnreadOf(room: string, reads: string, user: string): Result<[number, number] | null, Context>

@@ -5,7 +5,7 @@ import calculateSlot from 'cluster-key-slot'
  * or per-partition data gets the right hash tag by construction.
  *
  * Rooms are spread over PARTITIONS partitions. Every key of a room, its pub/sub channel and the
- * per-partition keys (each node's presence entries, later an event outbox) carry the partition's
+ * per-partition keys (each node's presence entries, the event outbox) carry the partition's
  * hash tag `{pN}`, so on a Redis Cluster they all live in one slot and any script may touch a
  * room and its partition's keys together. Changing PARTITIONS (or the hash) moves every room to
  * other keys: never change it on a deployment that holds data.
@@ -32,6 +32,19 @@ export interface PartitionKeys {
   presencePrefix: string
   /** channel = channelPrefix + room id. */
   channelPrefix: string
+  /**
+   * stream of the partition's events out, in the order they happened: fields `r` (room), `e`
+   * (the event JSON as sent) and, for a retried event, `to` (the URL keys it is for)
+   */
+  outbox: string
+  /** per webhook URL (urlKey): "node id" of the node delivering the partition's events to it, expiring */
+  hookLease: (url: string) => string
+  /** hash: "<urlKey> <entry id>" → JSON {attempts, lastError} of an event that failed for that URL */
+  hookAttempts: string
+  /** hash: event id → JSON {event, urls: {url: {attempts, lastError}}} of an event parked for some URLs */
+  hooksFailed: string
+  /** sorted set of the parked event ids, scored by when they were first parked (Redis clock, ms) */
+  hooksFailedOrder: string
 }
 
 export function partitionKeys (partition: number): PartitionKeys {
@@ -40,7 +53,12 @@ export function partitionKeys (partition: number): PartitionKeys {
     partition,
     nodePresence: (owner) => `${base}node:${owner}`,
     presencePrefix: `${base}presence:`,
-    channelPrefix: `${base}events:`
+    channelPrefix: `${base}events:`,
+    outbox: `${base}outbox`,
+    hookLease: (url) => `${base}hook:${url}:lease`,
+    hookAttempts: `${base}hook-attempts`,
+    hooksFailed: `${base}hooks-failed`,
+    hooksFailedOrder: `${base}hooks-failed-order`
   }
 }
 
@@ -64,6 +82,8 @@ export interface RoomKeys {
   typing: string
   /** the room's pub/sub channel (a shard channel on a cluster) */
   channel: string
+  /** the outbox stream of the room's partition (see PartitionKeys) */
+  outbox: string
 }
 
 export function roomKeys (id: string): RoomKeys {
@@ -79,7 +99,8 @@ export function roomKeys (id: string): RoomKeys {
     changes: `${base}changes:${id}`,
     reads: `${base}reads:${id}`,
     typing: `${base}typing:${id}`,
-    channel: `${base}events:${id}`
+    channel: `${base}events:${id}`,
+    outbox: `${base}outbox`
   }
 }
 

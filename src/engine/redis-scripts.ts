@@ -1,6 +1,8 @@
 import type { Result } from 'ioredis'
 import type { RedisClient } from './redis-connection.ts'
 import { featureScripts } from './redis-feature-scripts.ts'
+import { RECORD_LUA } from './redis-outbox.ts'
+import { webhookScripts } from './redis-webhook-scripts.ts'
 
 /** Milliseconds of the Redis server's clock, so node clocks never need to agree. */
 const NOW = `local t = redis.call('TIME')
@@ -16,22 +18,28 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
  * version), SPUBLISH on a cluster, where only shard channels stay within the slot.
  */
 const scripts = {
-  /** KEYS: room hash. ARGV: name, private, historyLimit ('' = default), createdAt. 1 when created. */
+  /**
+   * KEYS: room hash, the partition's outbox. ARGV: name, private, historyLimit ('' = default),
+   * createdAt, the room.created event's id ('' = not recorded), the room id, the room object's
+   * JSON. 1 when created.
+   */
   chatCreateRoom: {
-    numberOfKeys: 1,
-    lua: `
+    numberOfKeys: 2,
+    lua: `${RECORD_LUA}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'name', ARGV[1], 'private', ARGV[2], 'historyLimit', ARGV[3], 'createdAt', ARGV[4], 'lastSeq', 0)
+if ARGV[5] ~= '' then record(KEYS[2], ARGV[5], 'room.created', ARGV[4], ARGV[6], ARGV[7]) end
 return 1`
   },
   /**
-   * KEYS: room hash, messages. ARGV: pairs of (set?, value) for name, private, historyLimit,
-   * then the default history limit. Merges in place so concurrent patches never undo each
-   * other, and trims to the new limit. Returns name, private, historyLimit, createdAt.
+   * KEYS: room hash, messages, presence, the partition's outbox. ARGV: pairs of (set?, value)
+   * for name, private, historyLimit, then the default history limit, the room.updated event's
+   * id ('' = not recorded), its time, the room id. Merges in place so concurrent patches never
+   * undo each other, and trims to the new limit. Returns name, private, historyLimit, createdAt.
    */
   chatUpdateRoom: {
-    numberOfKeys: 2,
-    lua: `
+    numberOfKeys: 4,
+    lua: `${RECORD_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 'name', ARGV[2]) end
 if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'private', ARGV[4]) end
@@ -39,14 +47,38 @@ if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'historyLimit', ARGV[6]) end
 local state = redis.call('HMGET', KEYS[1], 'name', 'private', 'historyLimit', 'createdAt', 'lastSeq')
 local limit = tonumber(state[3]) or tonumber(ARGV[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(state[5]) - limit)
+if ARGV[8] ~= '' then
+  record(KEYS[4], ARGV[8], 'room.updated', ARGV[9], ARGV[10], '{"id":"' .. ARGV[10] .. '","name":' .. cjson.encode(state[1]) ..
+    ',"private":' .. (state[2] == '1' and 'true' or 'false') .. ',"historyLimit":' .. limit ..
+    ',"online":' .. redis.call('HLEN', KEYS[3]) .. ',"createdAt":"' .. state[4] .. '"}')
+end
 return { state[1], state[2], state[3], state[4] }`
   },
-  /** KEYS: room hash, then the room's other keys to delete with it. 1 when the room existed. */
+  /**
+   * KEYS: room hash, the room's six other keys to delete with it, the partition's outbox. ARGV:
+   * the room.deleted event's id ('' = not recorded), its time, the room id. 1 when the room
+   * existed.
+   */
   chatDeleteRoom: {
-    numberOfKeys: 7,
-    lua: `
+    numberOfKeys: 8,
+    lua: `${RECORD_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('DEL', unpack(KEYS))
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+if ARGV[1] ~= '' then record(KEYS[8], ARGV[1], 'room.deleted', ARGV[2], ARGV[3], '{"id":"' .. ARGV[3] .. '"}') end
+return 1`
+  },
+  /**
+   * KEYS: grants, presence, the partition's outbox. ARGV: user, the member.kicked event's id
+   * ('' = not recorded), its time, the room id, the reason. Revokes the grant; the event is
+   * recorded when the user has connections in the room, which the kick then removes.
+   */
+  chatRevokeGrant: {
+    numberOfKeys: 3,
+    lua: `${RECORD_LUA}
+redis.call('SREM', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], ARGV[1]) then
+  record(KEYS[3], ARGV[2], 'member.kicked', ARGV[3], ARGV[4], '{"user":' .. cjson.encode(ARGV[1]) .. ',"reason":' .. cjson.encode(ARGV[5]) .. '}')
+end
 return 1`
   },
   /** KEYS: room hash, grants. ARGV: user. Nil when the room does not exist. */
@@ -58,17 +90,18 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return 1`
   },
   /**
-   * KEYS: room hash, messages, the sent key of (room, user, clientId). ARGV: the message JSON
-   * before and after its seq, the default history limit, the room's channel, the publishing
-   * command, '1' when the message has a clientId, its TTL (ms), and the id and time of the
-   * message. Assigns the next seq, stores, trims, records the clientId and publishes the
+   * KEYS: room hash, messages, the sent key of (room, user, clientId), the partition's outbox.
+   * ARGV: the message JSON before and after its seq, the default history limit, the room's
+   * channel, the publishing command, '1' when the message has a clientId, its TTL (ms), the id
+   * and time of the message, the message.created event's id ('' = not recorded), the room id.
+   * Assigns the next seq, stores, trims, records the clientId and the event, and publishes the
    * message event in one step. Nil when the room does not exist; {1, seq} when stored;
    * {0, "seq id time", the stored message or ''} when the clientId was sent before (nothing is
    * stored).
    */
   chatAppend: {
-    numberOfKeys: 3,
-    lua: `
+    numberOfKeys: 4,
+    lua: `${RECORD_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 if ARGV[6] == '1' then
   local sent = redis.call('GET', KEYS[3])
@@ -86,6 +119,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', seq - limit)
 if ARGV[6] == '1' then
   redis.call('SET', KEYS[3], seq .. ' ' .. ARGV[8] .. ' ' .. ARGV[9], 'PX', ARGV[7])
 end
+if ARGV[10] ~= '' then record(KEYS[4], ARGV[10], 'message.created', ARGV[9], ARGV[11], member) end
 redis.call(ARGV[5], ARGV[4], '{"kind":"message","message":' .. member .. '}')
 return { 1, seq }`
   },
@@ -110,28 +144,32 @@ for i = 1, #messages do result[i + 2] = messages[i] end
 return result`
   },
   /**
-   * KEYS: room presence hash, this node's presence set of the room's partition. ARGV: user,
-   * entry. 1 when this is the user's first connection in the room.
+   * KEYS: room presence hash, this node's presence set of the room's partition, the partition's
+   * outbox. ARGV: user, entry, the presence.join event's id ('' = not recorded), its time, the
+   * room id. 1 when this is the user's first connection in the room.
    */
   chatPresenceAdd: {
-    numberOfKeys: 2,
-    lua: `
+    numberOfKeys: 3,
+    lua: `${RECORD_LUA}
 if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then return 0 end
-if redis.call('HINCRBY', KEYS[1], ARGV[1], 1) == 1 then return 1 end
-return 0`
+if redis.call('HINCRBY', KEYS[1], ARGV[1], 1) ~= 1 then return 0 end
+if ARGV[3] ~= '' then record(KEYS[3], ARGV[3], 'presence.join', ARGV[4], ARGV[5], '{"user":' .. cjson.encode(ARGV[1]) .. '}') end
+return 1`
   },
   /**
-   * KEYS: room presence hash, this node's presence set of the room's partition. ARGV: user,
-   * entry. 1 when it was the user's last connection. An entry that is gone (its node was
+   * KEYS: room presence hash, this node's presence set of the room's partition, the partition's
+   * outbox. ARGV: user, entry, the presence.leave event's id ('' = not recorded), its time, the
+   * room id. 1 when it was the user's last connection. An entry that is gone (its node was
    * taken for dead and cleaned up, or the room was deleted) changes nothing.
    */
   chatPresenceRemove: {
-    numberOfKeys: 2,
-    lua: `
+    numberOfKeys: 3,
+    lua: `${RECORD_LUA}
 if redis.call('SREM', KEYS[2], ARGV[2]) == 0 then return 0 end
 if not redis.call('HGET', KEYS[1], ARGV[1]) then return 0 end
 if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) > 0 then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
+if ARGV[3] ~= '' then record(KEYS[3], ARGV[3], 'presence.leave', ARGV[4], ARGV[5], '{"user":' .. cjson.encode(ARGV[1]) .. '}') end
 return 1`
   },
   /**
@@ -171,15 +209,17 @@ redis.call('ZADD', KEYS[1], 0, ARGV[1])
 return 1`
   },
   /**
-   * KEYS: a dead owner's presence set in one partition. ARGV: entries per call, the partition's
-   * presence key prefix and channel prefix, the publishing command, time (ISO 8601).
-   * Takes up to `entries per call` entries, uncounts them and publishes a leave for every user
-   * whose count reaches 0. Popping makes concurrent cleaners safe: each entry is uncounted
-   * once. Returns how many entries were taken; 0 when none are left.
+   * KEYS: a dead owner's presence set in one partition, the partition's outbox. ARGV: entries
+   * per call, the partition's presence key prefix and channel prefix, the publishing command,
+   * time (ISO 8601), a prefix for the ids of presence.leave events ('' = not recorded).
+   * Takes up to `entries per call` entries, uncounts them and publishes (and records) a leave
+   * for every user whose count reaches 0. Popping makes concurrent cleaners safe: each entry is
+   * uncounted once. Returns how many entries were taken; 0 when none are left.
    */
   chatCleanupPartition: {
-    numberOfKeys: 1,
-    lua: `
+    numberOfKeys: 2,
+    lua: `${RECORD_LUA}
+local left = 0
 local entries = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
 for _, entry in ipairs(entries) do
   local first = string.find(entry, '\\0', 1, true)
@@ -192,6 +232,10 @@ for _, entry in ipairs(entries) do
       redis.call('HDEL', key, user)
       redis.call(ARGV[4], ARGV[3] .. room, '{"kind":"presence","room":' .. cjson.encode(room) ..
         ',"event":"leave","user":' .. cjson.encode(user) .. ',"time":"' .. ARGV[5] .. '"}')
+      if ARGV[6] ~= '' then
+        left = left + 1
+        record(KEYS[2], ARGV[6] .. '-' .. left, 'presence.leave', ARGV[5], room, '{"user":' .. cjson.encode(user) .. '}')
+      end
     end
   end
 end
@@ -225,19 +269,26 @@ return 1`
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    chatCreateRoom(room: string, name: string, priv: string, historyLimit: string, createdAt: string): Result<number, Context>
-    chatUpdateRoom(room: string, messages: string, ...args: string[]): Result<[string, string, string, string] | null, Context>
-    chatDeleteRoom(room: string, messages: string, grants: string, presence: string, changes: string, reads: string, typing: string): Result<number, Context>
+    chatCreateRoom(room: string, outbox: string, name: string, priv: string, historyLimit: string, createdAt: string,
+      eventId: string, id: string, data: string): Result<number, Context>
+    chatUpdateRoom(room: string, messages: string, presence: string, outbox: string, ...args: string[]): Result<[string, string, string, string] | null, Context>
+    chatDeleteRoom(room: string, messages: string, grants: string, presence: string, changes: string, reads: string, typing: string,
+      outbox: string, eventId: string, time: string, id: string): Result<number, Context>
+    chatRevokeGrant(grants: string, presence: string, outbox: string, user: string, eventId: string, time: string, room: string,
+      reason: string): Result<number, Context>
     chatSetGrant(room: string, grants: string, user: string): Result<number | null, Context>
-    chatAppend(room: string, messages: string, sent: string, head: string, tail: string, defaultLimit: string, channel: string, publish: string,
-      hasClientId: string, ttlMs: string, id: string, time: string): Result<[1, number] | [0, string, string] | null, Context>
+    chatAppend(room: string, messages: string, sent: string, outbox: string, head: string, tail: string, defaultLimit: string, channel: string,
+      publish: string, hasClientId: string, ttlMs: string, id: string, time: string, eventId: string, roomId: string): Result<[1, number] | [0, string, string] | null, Context>
     chatRecover(room: string, messages: string, since: string, defaultLimit: string): Result<(number | string)[], Context>
-    chatPresenceAdd(presence: string, nodePresence: string, user: string, entry: string): Result<number, Context>
-    chatPresenceRemove(presence: string, nodePresence: string, user: string, entry: string): Result<number, Context>
+    chatPresenceAdd(presence: string, nodePresence: string, outbox: string, user: string, entry: string, eventId: string, time: string,
+      room: string): Result<number, Context>
+    chatPresenceRemove(presence: string, nodePresence: string, outbox: string, user: string, entry: string, eventId: string, time: string,
+      room: string): Result<number, Context>
     chatHeartbeat(nodes: string, owner: string, register: string): Result<number, Context>
     chatStaleNodes(nodes: string, staleMs: string): Result<string[], Context>
     chatClaimNode(nodes: string, owner: string, staleMs: string): Result<number, Context>
-    chatCleanupPartition(nodePresence: string, count: string, presencePrefix: string, channelPrefix: string, publish: string, time: string): Result<number, Context>
+    chatCleanupPartition(nodePresence: string, outbox: string, count: string, presencePrefix: string, channelPrefix: string, publish: string,
+      time: string, eventIds: string): Result<number, Context>
     chatForgetNode(nodes: string, owner: string): Result<number, Context>
     chatMoveLegacyRoom(...keys: string[]): Result<number, Context>
   }
@@ -245,7 +296,7 @@ declare module 'ioredis' {
 
 /** Registers the engine's scripts on a client (EVALSHA, falling back to EVAL once). */
 export function defineScripts (redis: RedisClient): void {
-  for (const [name, script] of Object.entries({ ...scripts, ...featureScripts })) {
+  for (const [name, script] of Object.entries({ ...scripts, ...featureScripts, ...webhookScripts })) {
     redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua })
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Message } from '../schemas/common.ts'
-import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from './types.ts'
+import type { Appended, ChatStore, OutboxOptions, Recovery, RoomInput, RoomPatch, RoomRecord } from './types.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError } from './types.ts'
 import { answers, type EngineLog, type RedisClient } from './redis-connection.ts'
 import { globalKeys, roomKeys } from './redis-keys.ts'
@@ -8,7 +8,8 @@ import type { PublishCommand } from './redis-broker.ts'
 import type { RoomFeeds } from './redis-room-feeds.ts'
 import { createAppendBatcher, type PendingAppend } from '../storage/append-batcher.ts'
 import { createRedisChatState } from './redis-chat-state.ts'
-import { newRoomRecord } from './room-record.ts'
+import { newRoomRecord, roomObject } from './room-record.ts'
+import { eventIdFor } from './redis-outbox.ts'
 
 export interface RedisStoreOptions {
   /** A client with the engine's scripts defined. */
@@ -27,6 +28,8 @@ export interface RedisStoreOptions {
   onClose: () => Promise<void>
   /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
   clientIdTtlMs?: number
+  /** Event types each change records in its partition's outbox; none when absent. */
+  outbox?: OutboxOptions
 }
 
 type AppendReply = [1, number] | [0, string, string] | null
@@ -59,7 +62,8 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
   const { redis, feeds, publish, log } = options
   const defaultLimit = String(options.defaultHistoryLimit)
   const clientIdTtl = String(options.clientIdTtlMs ?? CLIENT_ID_TTL_MS)
-  const { changedSince, ...chatState } = createRedisChatState(redis, options.defaultHistoryLimit, publish)
+  const outbox = options.outbox
+  const { changedSince, ...chatState } = createRedisChatState(redis, options.defaultHistoryLimit, publish, outbox)
   let closed = false
   const inFlight = new Set<Promise<void>>()
 
@@ -74,8 +78,9 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       const clientId = pending.clientId === undefined ? '' : `,"clientId":${JSON.stringify(pending.clientId)}`
       const tail = `,"id":${JSON.stringify(draft.id)},"user":${JSON.stringify(pending.user)},` +
         `"text":${JSON.stringify(pending.text)},"time":${JSON.stringify(draft.time)}${clientId}}`
-      return redis.chatAppend(keys.room, keys.messages, keys.sent(pending.user, pending.clientId ?? ''), head, tail, defaultLimit,
-        keys.channel, publish, pending.clientId === undefined ? '0' : '1', clientIdTtl, draft.id, draft.time)
+      return redis.chatAppend(keys.room, keys.messages, keys.sent(pending.user, pending.clientId ?? ''), keys.outbox, head, tail, defaultLimit,
+        keys.channel, publish, pending.clientId === undefined ? '0' : '1', clientIdTtl, draft.id, draft.time,
+        eventIdFor(outbox, 'message.created'), pending.room)
     }))
     // Senders here hear back after their message has reached this node's listeners, as with
     // the local engine: the message frame comes before the ack.
@@ -126,8 +131,11 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     async createRoom (input: RoomInput) {
       const record = newRoomRecord(input)
       await redis.zadd(globalKeys.rooms, 0, record.id)
-      const created = await redis.chatCreateRoom(roomKeys(record.id).room, record.name,
-        record.private ? '1' : '0', record.historyLimit === null ? '' : String(record.historyLimit), record.createdAt)
+      const keys = roomKeys(record.id)
+      const eventId = eventIdFor(outbox, 'room.created')
+      const created = await redis.chatCreateRoom(keys.room, keys.outbox, record.name,
+        record.private ? '1' : '0', record.historyLimit === null ? '' : String(record.historyLimit), record.createdAt,
+        eventId, record.id, eventId === '' ? '' : JSON.stringify(roomObject(record, options.defaultHistoryLimit, 0)))
       if (created !== 1) return undefined
       await redis.zadd(globalKeys.rooms, 0, record.id)
       return record
@@ -148,11 +156,11 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     async updateRoom (id, patch: RoomPatch) {
       const flag = (value: unknown) => (value === undefined ? '0' : '1')
       const keys = roomKeys(id)
-      const result = await redis.chatUpdateRoom(keys.room, keys.messages,
+      const result = await redis.chatUpdateRoom(keys.room, keys.messages, keys.presence, keys.outbox,
         flag(patch.name), patch.name ?? '',
         flag(patch.private), patch.private === true ? '1' : '0',
         flag(patch.historyLimit), patch.historyLimit === undefined || patch.historyLimit === null ? '' : String(patch.historyLimit),
-        defaultLimit)
+        defaultLimit, eventIdFor(outbox, 'room.updated'), new Date().toISOString(), id)
       if (result === null) return undefined
       const [name, priv, historyLimit, createdAt] = result
       return toRecord(id, { name, private: priv, historyLimit, createdAt })
@@ -161,7 +169,7 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       const keys = roomKeys(id)
       // Appends still queued for this room fail with NotFoundError when their batch runs.
       const deleted = await redis.chatDeleteRoom(keys.room, keys.messages, keys.grants, keys.presence,
-        keys.changes, keys.reads, keys.typing) === 1
+        keys.changes, keys.reads, keys.typing, keys.outbox, eventIdFor(outbox, 'room.deleted'), new Date().toISOString(), id) === 1
       await redis.zrem(globalKeys.rooms, id)
       if (await redis.exists(keys.room) === 1) await redis.zadd(globalKeys.rooms, 0, id)
       return deleted
@@ -172,7 +180,9 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       if (done === null) throw new NotFoundError(`room ${roomId} does not exist`)
     },
     async deleteGrant (roomId, user) {
-      await redis.srem(roomKeys(roomId).grants, user)
+      const keys = roomKeys(roomId)
+      await redis.chatRevokeGrant(keys.grants, keys.presence, keys.outbox, user, eventIdFor(outbox, 'member.kicked'),
+        new Date().toISOString(), roomId, 'access revoked')
     },
     async hasGrant (roomId, user) {
       return await redis.sismember(roomKeys(roomId).grants, user) === 1

@@ -1,4 +1,5 @@
 import type { Message } from '../schemas/common.ts'
+import type { EventType, FailedEvent } from '../schemas/webhooks.ts'
 
 /** A room as stored; `historyLimit` is null when the room follows CHAT_HISTORY_LIMIT. */
 export interface RoomRecord {
@@ -172,8 +173,61 @@ export interface ChatEngine {
   name: 'local' | 'redis'
   store: ChatStore
   broker: ChatBroker
+  /** The delivery side of the outbox (there even without URLs, for the parked list). */
+  webhooks: WebhookStore
   /** The Redis engine's figures; the local engine has none. */
   stats?: () => EngineStats
+}
+
+/**
+ * What each engine records for events out: the types selected by CHAT_WEBHOOK_EVENTS, written in
+ * the same SQLite transaction or Redis script as the change each reports. Absent: nothing is
+ * recorded (no CHAT_WEBHOOK_URLS).
+ */
+export interface OutboxOptions {
+  events: ReadonlySet<EventType>
+}
+
+/** An event waiting for one URL: where it is in its room's order, and what was tried so far. */
+export interface QueuedEvent {
+  room: string
+  /** The engine's handle of the event (its outbox seq, or its stream entry). */
+  ref: string
+  /** Failed attempts already made for this URL (they survive restarts). */
+  attempts: number
+}
+
+/**
+ * One URL's view of the outbox: each room's events in order, and the durable record of what
+ * was done with each. The delivery worker (src/webhooks/delivery.ts) drives it.
+ */
+export interface WebhookFeed {
+  /** The room's next event for this URL; undefined when there is none, or it is not this node's to send. */
+  next (room: string): Promise<QueuedEvent | undefined>
+  /** The body to send; undefined when the event is no longer this node's to send. */
+  body (event: QueuedEvent): Promise<string | undefined>
+  /** Answered 2xx: the room may go on (recorded in batches; a crash may repeat the last ones). */
+  delivered (event: QueuedEvent): void
+  /** An attempt failed; `attempts` so far and why, recorded before the retry waits. */
+  failed (event: QueuedEvent, attempts: number, error: string): Promise<void>
+  /** Parked after the last attempt: listed as failed, and the room goes on. */
+  parked (event: QueuedEvent, attempts: number, error: string): Promise<void>
+  /** Writes what is recorded in batches, stops reading, and lets go of what it holds. */
+  close (): Promise<void>
+}
+
+/** The outbox's delivery side and parked events, as each engine keeps them. */
+export interface WebhookStore {
+  /** A feed of the URL's events; `wake(room)` is called whenever the room may have an event for it. */
+  feed (url: string, wake: (room: string) => void): WebhookFeed
+  /** Forgets the progress of URLs no longer configured, so they hold nothing back. */
+  forgetOthers (urls: string[]): Promise<void>
+  /** Parked events, one entry per URL they were parked for, oldest first, at most `limit` events. */
+  failed (limit: number): Promise<FailedEvent[]>
+  /** Queues a parked event again for the URLs it was parked for; false when no event has that id. */
+  retry (id: string): Promise<boolean>
+  /** Events waiting for at least one URL (what this node answers for, on Redis). */
+  pending (): Promise<number>
 }
 
 export class NotFoundError extends Error {

@@ -26,6 +26,8 @@ export class ReadState {
   private pending = new Map<string, Map<string, PendingMove>>()
   private timer: NodeJS.Timeout | undefined
   private writing: Promise<void> = Promise.resolve()
+  /** First joins' read seqs of this event-loop turn, written together before their `joined` goes out. */
+  private firstReads: { moves: ReadMove[], written: Promise<unknown> } | undefined
 
   constructor (hub: ChatHub, options: { flushMs?: number } = {}) {
     this.hub = hub
@@ -111,14 +113,29 @@ export class ReadState {
 
   /**
    * `readSeq` for the joined frame; a user's first join of a room reads it up to its latest
-   * seq. That first read seq is written with the window's other moves, so a burst of first joins
-   * costs one transaction, not one each.
+   * seq. That first read seq is durable before `joined` announces it (a crash must not turn the
+   * next join into a first one, marking everything in between read); the first joins of one
+   * event-loop turn share one write, so a join storm costs one transaction, not one each.
    */
   private async readSeqForJoin (room: string, user: string, latestSeq: number): Promise<{ readSeq: number }> {
     const stored = await this.store.readSeq(room, user)
     const pending = this.pending.get(room)?.get(user)?.seq
     if (stored !== undefined || pending !== undefined) return { readSeq: Math.max(stored ?? 0, pending ?? 0) }
-    this.move({ room, user, seq: latestSeq, announce: false })
+    await this.writeFirstRead({ room, user, seq: latestSeq })
     return { readSeq: latestSeq }
+  }
+
+  private writeFirstRead (move: ReadMove): Promise<unknown> {
+    let batch = this.firstReads
+    if (batch === undefined) {
+      const moves: ReadMove[] = []
+      const written = new Promise<ReadMove[]>((resolve, reject) => setImmediate(() => {
+        this.firstReads = undefined
+        this.store.saveReads(moves).then(resolve, reject)
+      }))
+      this.firstReads = batch = { moves, written }
+    }
+    batch.moves.push(move)
+    return batch.written
   }
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Appended, ChatEngine, OnlineUser, RoomEvent, RoomRecord } from '../engine/types.ts'
 import { NotFoundError } from '../engine/types.ts'
+import { roomObject } from '../engine/room-record.ts'
 import { type ErrorCode, LIMIT_DEFAULT, type Message } from '../schemas/common.ts'
 import type { AckFrame, HistoryFrame, JoinedFrame, JoinFrame, LeaveFrame, MessageFrame, ServerFrame } from '../schemas/frames.ts'
 import type { ChatStats } from './chat-stats.ts'
@@ -143,7 +144,7 @@ export class ChatHub {
       delivered++
     }
     this.stats.deliveries += delivered
-    this.stats.observeFanout((performance.now() - started) / 1000)
+    this.stats.fanout.observe((performance.now() - started) / 1000)
     if (members.joining.size === 0) return
     const presence = frame.type === 'presence' ? { event: frame.event, user: frame.user } : undefined
     for (const [connection, joining] of members.joining) {
@@ -337,14 +338,7 @@ export class ChatHub {
   /** Room object for REST: the stored record plus its online user count. */
   async describe (record: RoomRecord, defaultHistoryLimit: number) {
     const online = await this.engine.broker.online(record.id)
-    return {
-      id: record.id,
-      name: record.name,
-      private: record.private,
-      historyLimit: record.historyLimit ?? defaultHistoryLimit,
-      online: online.length,
-      createdAt: record.createdAt
-    }
+    return roomObject(record, defaultHistoryLimit, online.length)
   }
 
   /**

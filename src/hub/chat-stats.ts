@@ -4,6 +4,36 @@ import { clientFrameSchemas } from '../schemas/frames.ts'
 /** Upper bounds (seconds) of the fan-out time buckets: from a lone member to thousands. */
 export const FANOUT_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1] as const
 
+/** Upper bounds (seconds) of webhook delivery latency, event time to 2xx: a prompt answer to hours of retries. */
+export const WEBHOOK_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] as const
+
+/** What became of a webhook delivery attempt: answered 2xx, failed (retried later), or failed for the last time (parked). */
+export const WEBHOOK_OUTCOMES = ['delivered', 'failed', 'parked'] as const
+export type WebhookOutcome = typeof WEBHOOK_OUTCOMES[number]
+
+/**
+ * Observations counted per bucket, for a Prometheus histogram read when scraped: plain counts
+ * (not cumulative) per upper bound, then +Inf, so observing costs a few comparisons and no
+ * allocation.
+ */
+export class Buckets {
+  readonly counts: number[]
+  sum = 0
+  count = 0
+
+  constructor (readonly bounds: readonly number[]) {
+    this.counts = new Array<number>(bounds.length + 1).fill(0)
+  }
+
+  observe (value: number): void {
+    let bucket = 0
+    while (bucket < this.bounds.length && value > this.bounds[bucket]!) bucket++
+    this.counts[bucket]!++
+    this.sum += value
+    this.count++
+  }
+}
+
 /** The label counted for frames that are not a valid client frame (bad JSON, unknown type, binary). */
 export const INVALID_FRAME = 'invalid'
 
@@ -32,10 +62,12 @@ export class ChatStats {
   readonly framesReceived: Record<string, number> = zeroes([...Object.keys(clientFrameSchemas), INVALID_FRAME])
   /** Error frames sent, by code. */
   readonly errorsSent: Record<string, number> = zeroes(ERROR_CODES)
-  /** Fan-out time per broadcast: counts per FANOUT_BUCKETS bound (not cumulative), then +Inf. */
-  readonly fanoutBuckets: number[] = new Array<number>(FANOUT_BUCKETS.length + 1).fill(0)
-  fanoutSeconds = 0
-  fanoutCount = 0
+  /** Fan-out time per broadcast, seconds. */
+  readonly fanout = new Buckets(FANOUT_BUCKETS)
+  /** Webhook delivery attempts by outcome. */
+  readonly webhookDeliveries: Record<string, number> = zeroes(WEBHOOK_OUTCOMES)
+  /** Webhook events answered 2xx: seconds from the event's time to the answer. */
+  readonly webhookLatency = new Buckets(WEBHOOK_LATENCY_BUCKETS)
 
   frameReceived (type: string): void {
     this.framesReceived[type] = (this.framesReceived[type] ?? 0) + 1
@@ -45,12 +77,8 @@ export class ChatStats {
     this.errorsSent[code] = (this.errorsSent[code] ?? 0) + 1
   }
 
-  observeFanout (seconds: number): void {
-    let bucket = 0
-    while (bucket < FANOUT_BUCKETS.length && seconds > FANOUT_BUCKETS[bucket]!) bucket++
-    this.fanoutBuckets[bucket]!++
-    this.fanoutSeconds += seconds
-    this.fanoutCount++
+  webhookAttempt (outcome: WebhookOutcome): void {
+    this.webhookDeliveries[outcome]!++
   }
 }
 

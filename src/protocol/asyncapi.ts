@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox'
 import { CloseCode } from '../hub/connection.ts'
 import { clientFrameSchemas, serverFrameSchemas } from '../schemas/frames.ts'
+import { EVENT_DESCRIPTIONS, EVENT_TYPES, WebhookHeaders, webhookEventSchemas } from '../schemas/webhooks.ts'
 
 /** One line per frame for readers of the document; a frame without one is still listed, with its schema. */
 const SUMMARIES: Record<string, string> = {
@@ -48,6 +49,13 @@ ${Object.entries(CLOSE_CODES).map(([code, reason]) => `- ${code}: ${reason}`).jo
 
 The whole protocol, with ordering, recovery and presence rules: docs/protocol.md.`
 
+const WEBHOOKS_DESCRIPTION = `Events out: with CHAT_WEBHOOK_URLS set, every event of the types in CHAT_WEBHOOK_EVENTS is
+POSTed to each URL as JSON, signed as the Standard Webhooks specification says (headers \`webhook-id\`,
+\`webhook-timestamp\`, \`webhook-signature\`, HMAC-SHA256 with the key of CHAT_WEBHOOK_SECRET). At least
+once to each URL, in order per room (the next event of a room goes only after the previous one was
+answered 2xx or parked), retried with backoff up to CHAT_WEBHOOK_MAX_ATTEMPTS times, then parked
+(GET /webhooks/failed). A receiver drops duplicates by \`webhook-id\`. The whole story: docs/events.md.`
+
 /** A frame schema as plain JSON: TypeBox keeps its own markers out of enumeration, so they are left behind. */
 const plain = (schema: TSchema): Record<string, unknown> => JSON.parse(JSON.stringify(schema)) as Record<string, unknown>
 
@@ -62,20 +70,38 @@ export function asyncApiDocument (version: string) {
     ...Object.entries(clientFrameSchemas).map(([type, schema]) => ({ key: `client.${type}`, type, schema, action: 'receive' })),
     ...Object.entries(serverFrameSchemas).map(([type, schema]) => ({ key: `server.${type}`, type, schema, action: 'send' }))
   ]
-  const messages = Object.fromEntries(frames.map(({ key, type, schema }) => [key, {
+  const messages: Record<string, Record<string, unknown>> = Object.fromEntries(frames.map(({ key, type, schema }) => [key, {
     name: type,
     title: `${key.startsWith('client.') ? 'Client' : 'Server'} frame \`${type}\``,
     summary: SUMMARIES[key] ?? `The \`${type}\` frame`,
     contentType: 'application/json',
     payload: plain(schema)
   }]))
-  const operations = Object.fromEntries(frames.map(({ key, action }) => [`${action}.${key}`, {
+  const operations: Record<string, Record<string, unknown>> = Object.fromEntries(frames.map(({ key, action }) => [`${action}.${key}`, {
     action,
     channel: { $ref: '#/channels/chat' },
     summary: SUMMARIES[key],
     messages: [{ $ref: `#/channels/chat/messages/${key}` }]
   }]))
   const security = ['jwtQuery', 'jwtHeader', 'devUser'].map((name) => ({ $ref: `#/components/securitySchemes/${name}` }))
+  const events = EVENT_TYPES.map((type) => ({ key: `webhook.${type}`, type, schema: webhookEventSchemas[type] }))
+  for (const { key, type, schema } of events) {
+    messages[key] = {
+      name: type,
+      title: `Event \`${type}\``,
+      summary: EVENT_DESCRIPTIONS[type],
+      contentType: 'application/json',
+      headers: plain(WebhookHeaders),
+      payload: plain(schema)
+    }
+    operations[`send.${key}`] = {
+      action: 'send',
+      channel: { $ref: '#/channels/webhooks' },
+      summary: EVENT_DESCRIPTIONS[type],
+      messages: [{ $ref: `#/channels/webhooks/messages/${key}` }],
+      bindings: { http: { method: 'POST', bindingVersion: '0.3.0' } }
+    }
+  }
 
   return {
     asyncapi: '3.0.0',
@@ -94,11 +120,17 @@ export function asyncApiDocument (version: string) {
       tls: {
         host: '{host}', protocol: 'wss', description: 'Behind a TLS-terminating proxy',
         variables: { host: { default: 'chat.example.com', description: 'the proxy\'s host' } }, security
+      },
+      receivers: {
+        host: '{host}', protocol: 'https', description: 'Each URL of CHAT_WEBHOOK_URLS (http or https): where the service sends events',
+        variables: { host: { default: 'hooks.example.com', description: 'the receiver\'s host' } },
+        security: [{ $ref: '#/components/securitySchemes/webhookSignature' }]
       }
     },
     channels: {
       chat: {
         address: '/ws',
+        servers: [{ $ref: '#/servers/plain' }, { $ref: '#/servers/tls' }],
         title: 'Chat',
         description: CHANNEL_DESCRIPTION,
         messages: Object.fromEntries(frames.map(({ key }) => [key, { $ref: `#/components/messages/${key}` }])),
@@ -120,6 +152,13 @@ export function asyncApiDocument (version: string) {
           }
         },
         'x-close-codes': CLOSE_CODES
+      },
+      webhooks: {
+        address: null,
+        title: 'Events out (webhooks)',
+        description: WEBHOOKS_DESCRIPTION,
+        servers: [{ $ref: '#/servers/receivers' }],
+        messages: Object.fromEntries(events.map(({ key }) => [key, { $ref: `#/components/messages/${key}` }]))
       }
     },
     operations,
@@ -133,6 +172,10 @@ export function asyncApiDocument (version: string) {
         jwtHeader: {
           type: 'http', scheme: 'bearer', bearerFormat: 'JWT',
           description: 'The same JWT in `Authorization: Bearer` on the upgrade request.'
+        },
+        webhookSignature: {
+          type: 'httpApiKey', name: 'webhook-signature', in: 'header',
+          description: 'Standard Webhooks: `v1,` and the base64 HMAC-SHA256 of `${webhook-id}.${webhook-timestamp}.${body}` keyed with the base64-decoded part of CHAT_WEBHOOK_SECRET (`whsec_…`). Receivers check it, and reject timestamps more than 5 minutes off.'
         },
         devUser: {
           type: 'httpApiKey', name: 'user', in: 'query',

@@ -68,6 +68,49 @@ const migrations: string[] = [
     PRIMARY KEY (room, user)
   ) WITHOUT ROWID;
   CREATE INDEX read_state_by_user ON read_state (user);
+  `,
+  // Events out. The outbox holds one row per event (not per URL), written in the transaction of
+  // the change it reports, with no foreign key: an event outlives its room (room.deleted).
+  // AUTOINCREMENT, so a seq is never used twice even once the newest rows are trimmed: each URL's
+  // progress is the last seq it finished per room, and a URL added later starts after `since`.
+  // Rows go once every URL has finished them; a retry of a parked event is a new row with the
+  // URLs it is for in `targets`.
+  `
+  CREATE TABLE webhook_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    room TEXT NOT NULL,
+    body TEXT NOT NULL,
+    targets TEXT
+  );
+  CREATE INDEX webhook_outbox_by_room ON webhook_outbox (room, seq);
+  CREATE TABLE webhook_urls (
+    url TEXT PRIMARY KEY,
+    since INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE webhook_progress (
+    url TEXT NOT NULL,
+    room TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (url, room)
+  ) WITHOUT ROWID;
+  CREATE TABLE webhook_attempts (
+    url TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    PRIMARY KEY (url, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE webhook_failed (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    room TEXT NOT NULL,
+    url TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX webhook_failed_by_event ON webhook_failed (event_id);
   `
 ]
 

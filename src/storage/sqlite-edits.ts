@@ -2,10 +2,13 @@ import type { Database } from 'better-sqlite3'
 import type { Change, Changer } from '../engine/types.ts'
 import type { Message } from '../schemas/common.ts'
 import { MESSAGE_COLUMNS, type MessageRow, toMessage, toMessages } from './message-rows.ts'
+import type { SqliteOutbox } from './sqlite-outbox.ts'
 
 export interface EditsDeps {
   /** The room's latest seq, or undefined when the room does not exist. */
   latestSeq: (room: string) => number | undefined
+  /** Where message.edited and message.deleted are recorded, in the change's transaction. */
+  outbox: SqliteOutbox
 }
 
 /**
@@ -33,22 +36,31 @@ export function createSqliteEdits (db: Database, deps: EditsDeps) {
     return { row, latest }
   }
 
-  return {
-    editMessage (room: string, seq: number, text: string, by: Changer): Change {
-      const found = target(room, seq, by)
-      if ('outcome' in found) return found
-      if (found.row.deletedAt !== null) return { outcome: 'not_found' }
-      statements.edit.run(text, new Date().toISOString(), found.latest, room, seq)
-      return { outcome: 'changed', message: toMessage(statements.message.get(room, seq)!) }
-    },
+  const edit = db.transaction((room: string, seq: number, text: string, by: Changer): Change => {
+    const found = target(room, seq, by)
+    if ('outcome' in found) return found
+    if (found.row.deletedAt !== null) return { outcome: 'not_found' }
+    const time = new Date().toISOString()
+    statements.edit.run(text, time, found.latest, room, seq)
+    const message = toMessage(statements.message.get(room, seq)!)
+    deps.outbox.record('message.edited', room, time, message)
+    return { outcome: 'changed', message }
+  })
 
-    deleteMessage (room: string, seq: number, by: Changer): Change {
-      const found = target(room, seq, by)
-      if ('outcome' in found) return found
-      if (found.row.deletedAt !== null) return { outcome: 'unchanged', message: toMessage(found.row) }
-      statements.delete.run(new Date().toISOString(), found.latest, room, seq)
-      return { outcome: 'changed', message: toMessage(statements.message.get(room, seq)!) }
-    },
+  const remove = db.transaction((room: string, seq: number, by: Changer): Change => {
+    const found = target(room, seq, by)
+    if ('outcome' in found) return found
+    if (found.row.deletedAt !== null) return { outcome: 'unchanged', message: toMessage(found.row) }
+    const time = new Date().toISOString()
+    statements.delete.run(time, found.latest, room, seq)
+    const message = toMessage(statements.message.get(room, seq)!)
+    deps.outbox.record('message.deleted', room, time, message)
+    return { outcome: 'changed', message }
+  })
+
+  return {
+    editMessage: (room: string, seq: number, text: string, by: Changer): Change => edit(room, seq, text, by),
+    deleteMessage: (room: string, seq: number, by: Changer): Change => remove(room, seq, by),
 
     /** Retained messages up to `since` changed after message `since` was stored. */
     changedSince (room: string, since: number): Message[] {

@@ -6,14 +6,17 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import BetterSqlite3 from 'better-sqlite3'
 import type { Message } from '../schemas/common.ts'
-import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord } from '../engine/types.ts'
+import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord, WebhookStore } from '../engine/types.ts'
+import type { EventType } from '../schemas/webhooks.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError } from '../engine/types.ts'
 import { createAppendBatcher, type PendingAppend } from './append-batcher.ts'
 import { MESSAGE_COLUMNS, type MessageRow, toMessage, toMessages } from './message-rows.ts'
 import { migrate } from './migrations.ts'
 import { createSqliteEdits } from './sqlite-edits.ts'
 import { createSqliteReadState } from './sqlite-read-state.ts'
-import { newRoomRecord } from '../engine/room-record.ts'
+import { newRoomRecord, roomObject } from '../engine/room-record.ts'
+import { createSqliteOutbox } from './sqlite-outbox.ts'
+import { createSqliteWebhooks } from './sqlite-webhooks.ts'
 
 interface RoomRow {
   id: string
@@ -103,9 +106,27 @@ export interface SqliteStoreOptions {
   defaultHistoryLimit: number
   /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
   clientIdTtlMs?: number
+  /** Event types to record in the outbox with each change; none when absent. */
+  events?: ReadonlySet<EventType>
+  /** Who is online, for the events that say so (presence lives in this process's memory). */
+  presence?: LocalPresence
 }
 
-export function createSqliteStore(options: SqliteStoreOptions): ChatStore {
+/** The local broker's presence, read synchronously inside a transaction. */
+export interface LocalPresence {
+  /** Distinct users online in the room. */
+  users (room: string): number
+  /** Whether the user has a connection in the room. */
+  has (room: string, user: string): boolean
+}
+
+export interface SqliteStore extends ChatStore {
+  webhooks: WebhookStore
+  /** Records an event of a change kept outside the database (presence, in this process's memory). */
+  recordEvent (type: EventType, room: string, time: string, data: object): void
+}
+
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const clientIdTtlMs = options.clientIdTtlMs ?? CLIENT_ID_TTL_MS
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
   const db = new BetterSqlite3(options.path)
@@ -175,7 +196,11 @@ export function createSqliteStore(options: SqliteStoreOptions): ChatStore {
   }
 
   const latestSeq = (roomId: string) => seqState(roomId)?.lastSeq
-  const edits = createSqliteEdits(db, { latestSeq })
+  const outbox = createSqliteOutbox(db, options.events)
+  const webhooks = createSqliteWebhooks(db, outbox)
+  const edits = createSqliteEdits(db, { latestSeq, outbox })
+  const presence = options.presence
+  const roomEvent = (record: RoomRecord) => roomObject(record, options.defaultHistoryLimit, presence?.users(record.id) ?? 0)
   const readState = createSqliteReadState(db, { latestSeq })
 
   /** The message a repeated clientId refers to, as it is now; rebuilt from the send when trimmed. */
@@ -224,6 +249,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ChatStore {
         statements.insertSend.run(message.room, message.user, clientId, message.seq, message.id, message.time)
         remembered++
       }
+      outbox.record('message.created', message.room, message.time, message)
       results.push({ message, duplicate: false })
     }
     for (const [room, state] of rooms) {
@@ -260,11 +286,32 @@ export function createSqliteStore(options: SqliteStoreOptions): ChatStore {
     return row === undefined ? undefined : toRecord(row)
   }
 
+  const insertRoom = db.transaction((record: RoomRecord) => {
+    if (statements.insertRoom.run({ ...record, private: record.private ? 1 : 0 }).changes !== 1) return false
+    outbox.record('room.created', record.id, record.createdAt, roomEvent(record))
+    return true
+  })
+  const removeRoom = db.transaction((id: string) => {
+    if (statements.deleteRoom.run(id).changes !== 1) return false
+    outbox.record('room.deleted', id, new Date().toISOString(), { id })
+    return true
+  })
+  const revoke = db.transaction((roomId: string, user: string) => {
+    statements.deleteGrant.run(roomId, user)
+    // The hub kicks the user's connections out of the room: that is the event, when there are any.
+    if (presence?.has(roomId, user) === true) {
+      outbox.record('member.kicked', roomId, new Date().toISOString(), { user, reason: 'access revoked' })
+    }
+  })
+
   return {
+    webhooks,
+    recordEvent (type, room, time, data) {
+      if (!closed) outbox.record(type, room, time, data)
+    },
     async createRoom(input: RoomInput) {
       const record = newRoomRecord(input)
-      const { changes } = statements.insertRoom.run({ ...record, private: record.private ? 1 : 0 })
-      return changes === 1 ? record : undefined
+      return insertRoom(record) ? record : undefined
     },
     async getRoom(id) {
       return room(id)
@@ -286,6 +333,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ChatStore {
       db.transaction(() => {
         statements.updateRoom.run({ id, name: next.name, private: next.private ? 1 : 0, historyLimit: next.historyLimit })
         statements.trim.run(id, state.lastSeq - limitOf(next.historyLimit))
+        outbox.record('room.updated', id, new Date().toISOString(), roomEvent(next))
       })()
       state.historyLimit = next.historyLimit
       return next
@@ -293,7 +341,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ChatStore {
     async deleteRoom(id) {
       // Pending appends to this room fail with NotFoundError when their batch is written.
       seqStates.delete(id)
-      return statements.deleteRoom.run(id).changes === 1
+      return removeRoom(id)
     },
     async setGrant(roomId, user) {
       try {
@@ -304,7 +352,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ChatStore {
       }
     },
     async deleteGrant(roomId, user) {
-      statements.deleteGrant.run(roomId, user)
+      revoke(roomId, user)
     },
     async hasGrant(roomId, user) {
       return statements.hasGrant.get(roomId, user) !== undefined
@@ -361,6 +409,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ChatStore {
       if (closed) return
       closed = true
       batcher.flush()
+      webhooks.close()
       await checkpointer?.stop()
       db.close()
     }

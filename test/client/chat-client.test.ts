@@ -1,66 +1,13 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { test, type TestContext } from 'node:test'
+import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { WebSocket } from 'ws'
-import { type AckFrame, ChatClient, type ChatClientOptions, ChatError, type DisconnectInfo, type Message } from '../../src/client/index.ts'
-import { connectAs, eventually, freePort, http, ROOT, spawnServer, startServer, tempDir } from '../helper.ts'
+import { type AckFrame, ChatError } from '../../src/client/index.ts'
+import { eventually, freePort, http, ROOT, spawnServer, startServer, tempDir } from '../helper.ts'
 import { inSeconds, signHs256 } from '../security/jwt.ts'
 import { startTcpProxy } from '../tcp-proxy.ts'
-
-/** A client on `ws` with short reconnect delays, closed when the test ends. */
-function client (t: TestContext, options: Omit<ChatClientOptions, 'WebSocket'>): ChatClient {
-  const chat = new ChatClient({ WebSocket, minReconnectDelayMs: 50, maxReconnectDelayMs: 500, ...options })
-  t.after(() => chat.close())
-  return chat
-}
-
-/** What a client reports: its messages, states and disconnects, in order. */
-function record (chat: ChatClient) {
-  const seen = { messages: [] as Message[], states: [] as string[], disconnects: [] as DisconnectInfo[] }
-  chat.on('message', (message) => seen.messages.push(message))
-  chat.on('state', (state) => seen.states.push(state))
-  chat.on('disconnect', (info) => seen.disconnects.push(info))
-  return seen
-}
-
-/** Every stored message of a room, ascending, read over REST page by page. */
-async function storedMessages (url: string, room: string): Promise<Message[]> {
-  const all: Message[] = []
-  let before: number | undefined
-  for (let page = 0; page < 100; page++) {
-    const query = before === undefined ? 'limit=100' : `limit=100&before=${before}`
-    const { status, body } = await http(url, 'GET', `/rooms/${room}/messages?${query}`)
-    assert.equal(status, 200)
-    const messages = body.messages as Message[]
-    if (messages.length === 0) break
-    all.unshift(...messages)
-    before = messages[0]!.seq
-  }
-  return all
-}
-
-/** A promise the test waits for, but not forever. */
-function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms) })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-const seqs = (messages: Message[]) => messages.map((message) => message.seq)
-const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1)
-
-async function rejectsWith (promise: Promise<unknown>, code: string): Promise<ChatError> {
-  try {
-    await promise
-  } catch (err) {
-    assert.ok(err instanceof ChatError, `expected a ChatError, got ${String(err)}`)
-    assert.equal(err.code, code, err.message)
-    return err
-  }
-  assert.fail(`expected a rejection with ${code}`)
-}
+import { client, joinedTo, range, record, rejectsWith, seqs, storedMessages, within } from './client-helper.ts'
 
 test('two clients keep chatting through a SIGKILL and restart: each seq once and in order, each message stored once', { timeout: 120_000 }, async (t) => {
   // A high frame rate: everything sent during the outage is resent in one burst.
@@ -140,33 +87,6 @@ test('requests are answered by their replies, and errors reject with the frame\'
   assert.deepEqual(chat.joinedRooms, [])
 })
 
-test('edits reach updated listeners as the message now is; typing and read broadcasts are events', async (t) => {
-  const server = await startServer(t)
-  const alice = client(t, { url: server.wsUrl, user: 'alice' })
-  const updated: Message[] = []
-  const typing: string[][] = []
-  const reads: string[] = []
-  alice.on('updated', (message) => updated.push(message))
-  alice.on('typing', (frame) => typing.push(frame.users))
-  alice.on('read', (frame) => reads.push(`${frame.user}@${frame.seq}`))
-  await alice.connect()
-  await alice.join('lobby')
-  const bob = await connectAs(t, server, 'bob')
-  await bob.join('lobby')
-  const ack = await bob.request({ type: 'message', room: 'lobby', text: 'helo' })
-  assert.equal((await bob.request({ type: 'edit', room: 'lobby', seq: ack.seq, text: 'hello' })).type, 'ack')
-  await eventually(() => updated.length === 1, 5000, 'the edit')
-  assert.equal(updated[0]!.seq, ack.seq)
-  assert.equal(updated[0]!.text, 'hello')
-  assert.equal(updated[0]!.version, 2)
-  assert.equal('type' in updated[0]!, false, 'the message object, not the frame')
-
-  bob.send({ type: 'typing', room: 'lobby' })
-  await eventually(() => typing.some((users) => users.includes('bob')), 5000, 'bob typing')
-  bob.send({ type: 'read', room: 'lobby', seq: ack.seq })
-  await eventually(() => reads.includes(`bob@${ack.seq}`), 5000, 'bob read')
-})
-
 test('a send past CHAT_MSG_RATE rejects with rate_limited and is not stored', async (t) => {
   const server = await startServer(t, { CHAT_MSG_RATE: 1 })
   const chat = client(t, { url: server.wsUrl, user: 'hasty' })
@@ -196,10 +116,7 @@ test('a stalled link is noticed by the ping and replaced; nothing is lost or dou
   stop = () => { alice.close(); proxy.close() }
   const bob = client(t, { url: server.wsUrl, user: 'bob' })
   const seen = record(alice)
-  await alice.connect()
-  await bob.connect()
-  await alice.join('lobby')
-  await bob.join('lobby')
+  await joinedTo('lobby', alice, bob)
   await bob.send('lobby', 'before')
   await eventually(() => seen.messages.length === 1, 5000, 'first message')
 

@@ -4,6 +4,7 @@ import { connect, connectAs, eventually, http, startServer, tryUpgrade, type Tes
 import { promtool, requirePromtool } from '../promtool-helper.ts'
 import { layoutTest } from '../redis-layouts.ts'
 import { inSeconds, signHs256 } from '../security/jwt.ts'
+import { startReceiver, webhookConfig } from '../webhooks/receiver.ts'
 
 /** One scrape, read by family and labels. */
 class Scrape {
@@ -163,3 +164,42 @@ layoutTest('with Redis gone: storage and Redis errors are counted and chat_ready
   assert.equal(now.get('chat_ready'), 0)
   assert.equal(now.get('chat_errors_sent_total', { code: 'internal' }), 1)
 }, { own: true })
+
+test('webhook deliveries are counted by outcome, with pending events and delivery latency; promtool finds nothing to report', async (t) => {
+  const receiver = await startReceiver(t)
+  let answer: number = 500
+  receiver.answer = () => answer
+  const server = await startServer(t, webhookConfig([receiver], { CHAT_WEBHOOK_EVENTS: 'message.created', CHAT_WEBHOOK_MAX_ATTEMPTS: 2 }))
+  const before = await scrape(server)
+  for (const outcome of ['delivered', 'failed', 'parked']) assert.equal(before.get('chat_webhook_deliveries_total', { outcome }), 0, outcome)
+  assert.equal(before.get('chat_webhook_pending'), 0)
+  assert.equal(before.get('chat_webhook_delivery_seconds_count'), 0)
+
+  const alice = await connectAs(t, server, 'alice')
+  await alice.join('lobby')
+  await alice.request({ type: 'message', room: 'lobby', text: 'parked' })
+  // Two attempts answered 500: the first failed (retried), the second parked.
+  await eventually(async () => (await scrape(server)).get('chat_webhook_deliveries_total', { outcome: 'parked' }) === 1, 10_000, 'parked')
+  answer = 204
+  await alice.request({ type: 'message', room: 'lobby', text: 'delivered' })
+  await receiver.waitFor(1)
+  let now!: Scrape
+  await eventually(async () => {
+    now = await scrape(server)
+    return now.get('chat_webhook_deliveries_total', { outcome: 'delivered' }) === 1 && now.get('chat_webhook_pending') === 0
+  }, 5000, 'delivered and trimmed')
+  assert.equal(now.get('chat_webhook_deliveries_total', { outcome: 'failed' }), 1)
+  assert.equal(now.get('chat_webhook_delivery_seconds_count'), 1)
+  assert.ok(now.get('chat_webhook_delivery_seconds_sum') >= 0)
+  assert.equal(now.get('chat_webhook_delivery_seconds_bucket', { le: '+Inf' }), 1)
+
+  // A receiver that is down: events wait, and the gauge shows them.
+  await receiver.stop()
+  for (let i = 0; i < 3; i++) await alice.request({ type: 'message', room: 'lobby', text: `waiting ${i}` })
+  assert.equal((await scrape(server)).get('chat_webhook_pending'), 3)
+
+  if (!requirePromtool(t)) return
+  const checked = promtool(['check', 'metrics'], (await scrape(server)).text)
+  assert.equal(checked.output.trim(), '', 'promtool reports nothing')
+  assert.equal(checked.status, 0)
+})

@@ -4,6 +4,7 @@ import { Parser } from '@asyncapi/parser'
 import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { clientFrameSchemas, serverFrameSchemas } from '../../src/schemas/frames.ts'
+import { EVENT_TYPES, webhookEventSchemas } from '../../src/schemas/webhooks.ts'
 import { connectAs, http, startServer } from '../helper.ts'
 
 /** @asyncapi/parser's diagnostic severities: 0 error, 1 warning, 2 information, 3 hint. */
@@ -32,8 +33,9 @@ test('GET /docs/asyncapi.json is an AsyncAPI 3.0 document @asyncapi/parser finds
   assert.deepEqual([schemes.jwtQuery.in, schemes.jwtQuery.name], ['query', 'token'])
   assert.deepEqual([schemes.jwtHeader.scheme, schemes.jwtHeader.bearerFormat], ['bearer', 'JWT'])
   assert.match(schemes.devUser.description, /dev mode/i)
-  assert.equal(document.servers().all().length, 2)
-  for (const server of document.servers().all()) assert.equal(server.security().length, 3)
+  assert.equal(document.servers().all().length, 3)
+  for (const name of ['plain', 'tls']) assert.equal(document.servers().get(name)?.security().length, 3, name)
+  assert.equal(document.servers().get('receivers')?.security().length, 1, 'webhook receivers check a signature')
 })
 
 test('every frame schema of both registries is a message of the document, with the very schema that validates it', async (t) => {
@@ -61,8 +63,25 @@ test('every frame schema of both registries is a message of the document, with t
       frames++
     }
   }
-  assert.equal(Object.keys(messages).length, frames, 'no message without a frame schema')
-  assert.equal(document.allMessages().length, frames)
+  const events = Object.keys(messages).filter((key) => key.startsWith('webhook.'))
+  assert.equal(Object.keys(messages).length - events.length, frames, 'no message without a frame schema')
+  assert.equal(document.allMessages().length, frames + events.length)
+})
+
+test('every webhook event type is a message sent on the webhooks channel, with the schema of its body and the signature headers', async (t) => {
+  const server = await startServer(t)
+  const reply = await http(server.url, 'GET', '/docs/asyncapi.json')
+  const { document } = await new Parser().parse(reply.text)
+  assert.ok(document !== undefined)
+  const messages = reply.body.components.messages as Record<string, { name: string, payload: unknown, headers: { required: string[] } }>
+  for (const [type, schema] of Object.entries(webhookEventSchemas)) {
+    const key = `webhook.${type}`
+    assert.deepEqual(messages[key]?.payload, asPlain(schema), `${key}: the payload is the event's schema`)
+    assert.deepEqual(messages[key]?.headers.required.sort(), ['webhook-id', 'webhook-signature', 'webhook-timestamp'])
+    assert.ok(document.channels().get('webhooks')?.messages().has(key), `${key} is on the webhooks channel`)
+    assert.equal(reply.body.operations[`send.${key}`]?.action, 'send')
+  }
+  assert.equal(Object.keys(messages).filter((key) => key.startsWith('webhook.')).length, EVENT_TYPES.length)
 })
 
 test('frames the server really sends match the payload schemas of the document', async (t) => {

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { buildPagesOnce, launchBrowser, newPage, WAIT } from '../browser-helper.ts'
+import { client } from '../client/client-helper.ts'
 import { eventually, freePort, http, ROOT, spawnServer, startServer, tempDir } from '../helper.ts'
 import { signHs256 } from '../security/jwt.ts'
 
@@ -53,6 +54,22 @@ async function status (page: Page, text: string): Promise<void> {
 function shown (page: Page): Promise<string[]> {
   return page.getByRole('list', { name: 'Messages' }).getByRole('listitem').evaluateAll((items) => items.map((item) =>
     `${item.querySelector('.author')?.textContent ?? '?'}: ${item.querySelector('.text')?.textContent ?? '?'}`))
+}
+
+/** The line that says who is typing (empty when nobody is). */
+function typingLine (page: Page): Promise<string> {
+  return page.locator('#typing').innerText()
+}
+
+async function typingShows (page: Page, expected: string): Promise<void> {
+  await eventually(async () => (await typingLine(page)) === expected, WAIT, `typing line "${expected}"`).catch(async (err: Error) => {
+    assert.fail(`${err.message}; it shows "${await typingLine(page)}"`)
+  })
+}
+
+/** The list item of the message with this text. */
+function item (page: Page, text: string) {
+  return page.getByRole('list', { name: 'Messages' }).getByRole('listitem').filter({ hasText: text })
 }
 
 async function online (page: Page): Promise<string[]> {
@@ -122,6 +139,153 @@ test('the chat page at / (Chromium)', { timeout: 180_000 }, async (t) => {
       'each message stored once')
     await screenshot(t, alice, 'desktop')
     await screenshot(t, bob, 'phone')
+  })
+
+  await t.test('who is typing, and edits and deletes of your own messages, reach the other page', async (t) => {
+    const server = await startServer(t)
+    const alice = await signIn(t, browser, server.url, 'alice', 'lobby')
+    const bob = await signIn(t, browser, server.url, 'bob', 'lobby', PHONE)
+    const carol = client(t, { url: server.wsUrl, user: 'carol' })
+    await carol.connect()
+    await carol.join('lobby')
+
+    // bob types: alice sees it, bob does not see himself.
+    await bob.getByRole('textbox', { name: 'Message', exact: true }).focus()
+    await bob.keyboard.type('Morning! Coff')
+    await typingShows(alice, 'bob is typing…')
+    assert.equal(await typingLine(bob), '', 'one\'s own typing is not shown')
+    await carol.typing('lobby')
+    await typingShows(alice, 'bob and carol are typing…')
+    await typingShows(bob, 'carol is typing…')
+    await screenshot(t, alice, 'desktop-typing')
+    await screenshot(t, bob, 'phone-typing')
+    await carol.typing('lobby', false)
+    await typingShows(bob, '')
+    await bob.keyboard.type('ee anyone?')
+    await typingShows(alice, 'bob is typing…')
+    await bob.keyboard.press('Enter')
+    await typingShows(alice, '')
+    await shows(alice, ['bob: Morning! Coffee anyone?'])
+
+    // Emptying the field stops typing too.
+    const field = alice.getByRole('textbox', { name: 'Message', exact: true })
+    await field.focus()
+    await alice.keyboard.type('Yes')
+    await typingShows(bob, 'alice is typing…')
+    for (let i = 0; i < 3; i++) await alice.keyboard.press('Backspace')
+    await typingShows(bob, '')
+
+    await say(alice, 'Yes pleese, with milk')
+    await say(alice, 'Wrong room, sorry')
+    const before = ['bob: Morning! Coffee anyone?', 'alice: Yes pleese, with milk', 'alice: Wrong room, sorry']
+    await shows(bob, before)
+
+    // Only one's own messages have controls.
+    assert.equal(await item(bob, 'Yes pleese').getByRole('button').count(), 0, 'no controls on someone else\'s message')
+    assert.deepEqual(await item(bob, 'Coffee anyone').getByRole('button').allTextContents(), ['Edit', 'Delete'])
+    assert.deepEqual(await item(alice, 'Yes pleese').getByRole('button').allTextContents(), ['Edit', 'Delete'])
+
+    // Edit by keyboard: Edit opens a field holding the text; Escape cancels, Enter saves.
+    await item(alice, 'Yes pleese').getByRole('button', { name: 'Edit' }).focus()
+    await alice.keyboard.press('Enter')
+    const editor = alice.getByRole('textbox', { name: 'Edited text' })
+    assert.equal(await editor.inputValue(), 'Yes pleese, with milk')
+    await alice.keyboard.press('Escape')
+    await editor.waitFor({ state: 'detached' })
+    assert.equal(await alice.evaluate(() => document.activeElement?.textContent), 'Edit', 'focus back on Edit')
+    await alice.keyboard.press('Enter')
+    await editor.fill('Yes please, with milk')
+    await editor.press('Enter')
+    const edited = ['bob: Morning! Coffee anyone?', 'alice: Yes please, with milk', 'alice: Wrong room, sorry']
+    await shows(bob, edited)
+    await shows(alice, edited)
+    await item(bob, 'Yes please').getByText('edited').waitFor()
+
+    // Delete asks first; the tombstone keeps its place and has no controls.
+    await item(alice, 'Wrong room').getByRole('button', { name: 'Delete' }).click()
+    await item(alice, 'Wrong room').getByRole('button', { name: 'Cancel' }).click()
+    await item(alice, 'Wrong room').getByRole('button', { name: 'Delete' }).click()
+    await item(alice, 'Wrong room').getByRole('button', { name: 'Delete' }).click()
+    const deleted = ['bob: Morning! Coffee anyone?', 'alice: Yes please, with milk', 'alice: message deleted']
+    await shows(bob, deleted)
+    await shows(alice, deleted)
+    assert.equal(await item(alice, 'message deleted').getByRole('button').count(), 0)
+
+    // The README's picture: an edit, a tombstone, someone typing and unread messages elsewhere.
+    await alice.getByRole('textbox', { name: 'Room' }).fill('releases')
+    await alice.getByRole('button', { name: 'Join', exact: true }).click()
+    await alice.getByRole('heading', { name: 'releases', exact: true }).waitFor()
+    await alice.getByRole('button', { name: 'lobby', exact: true }).click()
+    await carol.join('releases')
+    await carol.send('releases', 'v2.3 is tagged')
+    await carol.send('releases', 'the changelog is up')
+    await alice.getByRole('button', { name: 'releases, 2 unread' }).waitFor()
+    await carol.typing('lobby')
+    await typingShows(alice, 'carol is typing…')
+    await screenshot(t, alice, 'desktop-edited')
+
+    // On a phone too: bob opens the editor of his message and saves it as it was (no edit).
+    await item(bob, 'Coffee anyone').getByRole('button', { name: 'Edit' }).click()
+    const phoneEditor = bob.getByRole('textbox', { name: 'Edited text' })
+    await phoneEditor.waitFor()
+    await screenshot(t, bob, 'phone-editing')
+    await phoneEditor.press('Enter')
+    await phoneEditor.waitFor({ state: 'detached' })
+    await item(bob, 'Coffee anyone').getByRole('button', { name: 'Edit' }).waitFor()
+    await screenshot(t, bob, 'phone-edited')
+
+    const stored = await http(server.url, 'GET', '/rooms/lobby/messages')
+    assert.deepEqual(stored.body.messages.map((m: { text: string, version?: number, deleted?: boolean }) => [m.text, m.version ?? 1, m.deleted ?? false]),
+      [['Morning! Coffee anyone?', 1, false], ['Yes please, with milk', 2, false], ['', 1, true]])
+  })
+
+  await t.test('unread counts for the rooms not looked at, cleared when the room is viewed', async (t) => {
+    const server = await startServer(t)
+    const alice = await signIn(t, browser, server.url, 'alice', 'lobby')
+    await alice.getByRole('textbox', { name: 'Room' }).fill('dev')
+    await alice.getByRole('button', { name: 'Join', exact: true }).click()
+    await alice.getByRole('heading', { name: 'dev', exact: true }).waitFor()
+    await alice.getByRole('button', { name: 'lobby', exact: true }).click()
+    await alice.getByRole('heading', { name: 'lobby', exact: true }).waitFor()
+
+    const bob = client(t, { url: server.wsUrl, user: 'bob' })
+    await bob.connect()
+    await bob.join('dev')
+    await bob.join('lobby')
+    for (const text of ['the build is red', 'it was a flaky test', 'green again']) await bob.send('dev', text)
+    await bob.send('lobby', 'lunch?')
+    // lobby is in view: bob's message there is read at once; dev is not.
+    await alice.getByRole('button', { name: 'dev, 3 unread' }).waitFor()
+    await shows(alice, ['bob: lunch?'])
+    assert.equal(await alice.getByRole('button', { name: 'lobby', exact: true }).count(), 1, 'no count on the room in view')
+    assert.equal(await alice.title(), '(3) lobby · Chat')
+    await eventually(async () => {
+      const { body } = await http(server.url, 'GET', '/users/alice/unread')
+      return JSON.stringify(body.rooms) === JSON.stringify([
+        { room: 'dev', seq: 3, readSeq: 0, unread: 3 }, { room: 'lobby', seq: 1, readSeq: 1, unread: 0 }])
+    }, WAIT, 'the server agrees: lobby read, dev not')
+    await screenshot(t, alice, 'desktop-unread')
+    await alice.setViewportSize(PHONE)
+    await screenshot(t, alice, 'phone-unread')
+    await alice.setViewportSize(DESKTOP)
+
+    await alice.getByRole('button', { name: 'dev, 3 unread' }).click()
+    await shows(alice, ['bob: the build is red', 'bob: it was a flaky test', 'bob: green again'])
+    await alice.getByRole('button', { name: 'dev', exact: true }).waitFor()
+    await eventually(async () => {
+      const { body } = await http(server.url, 'GET', '/users/alice/unread')
+      return body.rooms.every((room: { unread: number }) => room.unread === 0)
+    }, WAIT, 'the server has dev read')
+
+    // Read on another device: the count there goes too.
+    await bob.send('lobby', 'anyone?')
+    await alice.getByRole('button', { name: 'lobby, 1 unread' }).waitFor()
+    const phone = client(t, { url: server.wsUrl, user: 'alice' })
+    await phone.connect()
+    await phone.join('lobby')
+    await phone.read('lobby', 2)
+    await alice.getByRole('button', { name: 'lobby', exact: true }).waitFor()
+    assert.equal(await alice.title(), 'dev · Chat')
   })
 
   await t.test('history on join, and older messages on demand', async (t) => {

@@ -1,12 +1,18 @@
-import { ChatClient, type JoinedFrame, type Message, type PresenceFrame } from '../../client/index.ts'
+import {
+  ChatClient, type JoinedFrame, type Message, type PresenceFrame, type ReadOutFrame, type TypingOutFrame
+} from '../../client/index.ts'
 import type { ClientConfig } from '../../schemas/client-config.ts'
-import { byId, messageItem, placeMessage, renderConnection, renderMessages, renderOnline, renderRooms } from './render.ts'
+import {
+  atBottom, byId, confirmDelete, type MessageActions, messageItem, openEditor, type PendingChange, placeMessage,
+  renderConnection, renderMessages, renderOnline, renderRooms, typingText
+} from './render.ts'
 import { PAGE_SIZE, RoomModel } from './room-model.ts'
 
 /**
  * The chat page: sign in (a name in dev mode, a token in JWT mode), join rooms, read and
- * write messages. Reconnects, re-joins and resends are the client SDK's; the page only
- * shows what it reports, keyed by seq so nothing is shown twice.
+ * write messages, edit and delete your own, see who is typing and what is unread.
+ * Reconnects, re-joins, resends, typing pace and read coalescing are the client SDK's; the
+ * page only shows what it reports, keyed by seq so nothing is shown twice.
  */
 
 const ID = /^[A-Za-z0-9_.-]{1,64}$/
@@ -34,6 +40,7 @@ const ui = {
   scroller: byId('scroller'),
   older: byId<HTMLButtonElement>('older'),
   messages: byId<HTMLOListElement>('messages'),
+  typing: byId('typing'),
   composer: byId<HTMLFormElement>('composer'),
   message: byId<HTMLInputElement>('message'),
   send: byId<HTMLButtonElement>('send'),
@@ -49,6 +56,10 @@ let active: string | undefined
 let waiting = 0
 /** Why connecting fails, while it does. */
 let problem: string | undefined
+/** The message whose editor or delete question is open, in the active room. */
+let editing: number | undefined
+/** Edits and deletes of the user's messages sent and not yet seen back, by `room seq`. */
+const changes = new Map<string, { kind: PendingChange, text: string, version: number }>()
 
 /** The service's WebSocket URL, next to this page. */
 function socketUrl (): string {
@@ -142,6 +153,9 @@ function start (identity: { user: string } | { token: string }): void {
   me = 'user' in identity ? identity.user : undefined
   client.on('state', (state) => {
     if (state === 'open') problem = undefined
+    // Typing is not replayed: what was shown is stale once the connection is gone.
+    else for (const model of rooms.values()) model.typing = []
+    showTyping()
     showConnection()
   })
   client.on('disconnect', (info) => {
@@ -155,10 +169,14 @@ function start (identity: { user: string } | { token: string }): void {
   client.on('welcome', (welcome) => {
     me = welcome.user
     showConnection()
+    void refreshUnread()
   })
   client.on('joined', onJoined)
   client.on('message', onMessage)
+  client.on('updated', onUpdated)
   client.on('presence', onPresence)
+  client.on('typing', onTyping)
+  client.on('read', onRead)
   client.on('kicked', (frame) => dropRoom(frame.room, `You were removed from ${frame.room}: ${frame.reason}.`))
   client.on('room_deleted', (frame) => dropRoom(frame.room, `Room ${frame.room} was deleted.`))
   client.on('error', (err) => notice(err.message))
@@ -176,6 +194,8 @@ ui.signOut.addEventListener('click', () => {
   me = undefined
   rooms.clear()
   active = undefined
+  editing = undefined
+  changes.clear()
   waiting = 0
   problem = undefined
   ui.chat.hidden = true
@@ -208,6 +228,9 @@ ui.joinForm.addEventListener('submit', (event) => {
 function onJoined (frame: JoinedFrame): void {
   const model = rooms.get(frame.room)
   if (model === undefined) return
+  if (frame.seq < model.latestSeq) model.startOver(frame.seq, frame.readSeq ?? 0)
+  else model.note(frame.seq, frame.readSeq)
+  showRooms()
   model.members.clear()
   for (const user of frame.members) model.members.add(user)
   if (frame.room === active) renderOnline(ui.online, model.members, me)
@@ -217,7 +240,7 @@ function onJoined (frame: JoinedFrame): void {
   if (first || frame.recovered === false) {
     if (frame.recovered === false) {
       model.reset()
-      if (frame.room === active) renderMessages(ui.messages, ui.scroller, [], me)
+      if (frame.room === active) showMessages(model)
     }
     void loadOlder(model, frame.seq + 1)
   }
@@ -234,7 +257,10 @@ async function loadOlder (model: RoomModel, before: number): Promise<void> {
   try {
     const page = await chat.history(model.id, { before, limit: PAGE_SIZE })
     model.addPage(page, PAGE_SIZE)
-    if (model.id === active) for (const message of page) placeMessage(ui.messages, ui.scroller, messageItem(message, me))
+    if (model.id === active) {
+      for (const message of page) showMessage(model, model.messages.get(message.seq)!)
+      markRead()
+    }
   } catch (err) {
     notice(`Could not load older messages: ${(err as Error).message}`)
   } finally {
@@ -253,7 +279,52 @@ function onMessage (message: Message): void {
   const model = rooms.get(message.room)
   if (model === undefined) return
   model.put(message)
-  if (message.room === active) placeMessage(ui.messages, ui.scroller, messageItem(message, me))
+  // The server moves a sender's read seq to its own message.
+  if (message.user === me) model.note(message.seq, message.seq)
+  if (message.room === active) {
+    showMessage(model, message)
+    markRead()
+  }
+  showRooms()
+}
+
+function onUpdated (message: Message): void {
+  const model = rooms.get(message.room)
+  if (model === undefined || !model.update(message)) return
+  const key = changeKey(message.room, message.seq)
+  const change = changes.get(key)
+  if (change !== undefined && (message.deleted === true || (message.version ?? 1) > change.version)) changes.delete(key)
+  if (message.room !== active) return
+  // An editor stays open over a change made elsewhere, unless that change was a delete.
+  if (editing === message.seq && message.deleted !== true) return
+  if (editing === message.seq) editing = undefined
+  showMessage(model, message)
+}
+
+function onTyping (frame: TypingOutFrame): void {
+  const model = rooms.get(frame.room)
+  if (model === undefined) return
+  model.typing = frame.users.filter((user) => user !== me)
+  if (frame.room === active) showTyping()
+}
+
+function onRead (frame: ReadOutFrame): void {
+  const model = rooms.get(frame.room)
+  // Only the user's own read position makes an unread count; the user may read on another device.
+  if (model === undefined || frame.user !== me) return
+  model.note(frame.seq, frame.seq)
+  showRooms()
+}
+
+/** Unread counts from the server: after sign-in and every reconnect, reads made elsewhere included. */
+async function refreshUnread (): Promise<void> {
+  if (chat === undefined) return
+  try {
+    for (const { room, seq, readSeq } of await chat.unread()) rooms.get(room)?.note(seq, readSeq)
+    showRooms()
+  } catch {
+    // The next welcome asks again; meanwhile the counts follow messages and read events.
+  }
 }
 
 function onPresence (frame: PresenceFrame): void {
@@ -271,6 +342,7 @@ function dropRoom (room: string, why: string): void {
 
 function removeRoom (room: string): void {
   rooms.delete(room)
+  for (const key of changes.keys()) if (key.startsWith(`${room} `)) changes.delete(key)
   if (active === room) active = undefined
   select(active ?? rooms.keys().next().value)
 }
@@ -283,20 +355,36 @@ ui.leave.addEventListener('click', () => {
 })
 
 function select (room: string | undefined): void {
+  if (active !== undefined && active !== room) stopTypingIn(active)
   active = room
   showRoom()
+  markRead()
 }
 
 function showRoom (): void {
   const model = active === undefined ? undefined : rooms.get(active)
-  renderRooms(ui.rooms, [...rooms.keys()], active, select)
+  showRooms()
   ui.roomTitle.textContent = model === undefined ? 'Join a room to start' : model.id
-  document.title = model === undefined ? 'Chat' : `${model.id} · Chat`
-  renderMessages(ui.messages, ui.scroller, model?.sorted() ?? [], me)
+  showMessages(model)
   renderOnline(ui.online, model?.members ?? [], me)
+  showTyping()
   ui.leave.hidden = model === undefined
   ui.message.disabled = ui.send.disabled = model === undefined
   showOlderButton()
+}
+
+/** The room list with unread counts, and the total in the window's title. */
+function showRooms (): void {
+  const list = [...rooms.values()].map((model) => ({ id: model.id, unread: model.unread }))
+  renderRooms(ui.rooms, list, active, select)
+  const total = list.reduce((sum, room) => sum + room.unread, 0)
+  const title = active === undefined ? 'Chat' : `${active} · Chat`
+  document.title = total > 0 ? `(${total}) ${title}` : title
+}
+
+function showTyping (): void {
+  const model = active === undefined ? undefined : rooms.get(active)
+  ui.typing.textContent = typingText(model?.typing ?? [])
 }
 
 function showOlderButton (): void {
@@ -324,5 +412,124 @@ ui.composer.addEventListener('submit', (event) => {
       showConnection()
     })
 })
+
+// ---- typing -------------------------------------------------------------------------
+
+// Every keystroke says "typing"; the client sends it at the pace the server expects.
+ui.message.addEventListener('input', () => {
+  if (chat === undefined || active === undefined) return
+  if (ui.message.value.trim() === '') stopTypingIn(active)
+  else chat.typing(active).catch(() => {})
+})
+ui.message.addEventListener('blur', () => {
+  if (active !== undefined) stopTypingIn(active)
+})
+
+function stopTypingIn (room: string): void {
+  chat?.typing(room, false).catch(() => {})
+}
+
+// ---- edit and delete ----------------------------------------------------------------
+
+const actions: MessageActions = { edit: startEdit, remove: askDelete }
+
+function changeKey (room: string, seq: number): string {
+  return `${room} ${seq}`
+}
+
+/** A message's list item as it should look: with its controls, or as a change on its way shows it. */
+function itemFor (model: RoomModel, message: Message): HTMLLIElement {
+  const change = changes.get(changeKey(model.id, message.seq))
+  const shown = change?.kind === 'saving' ? { ...message, text: change.text } : message
+  return messageItem(shown, me, actions, change?.kind)
+}
+
+function showMessage (model: RoomModel, message: Message): void {
+  placeMessage(ui.messages, ui.scroller, itemFor(model, message))
+}
+
+function showMessages (model: RoomModel | undefined): void {
+  editing = undefined
+  renderMessages(ui.messages, ui.scroller, model === undefined ? [] : model.sorted().map((message) => itemFor(model, message)))
+}
+
+function itemOf (seq: number): HTMLLIElement | null {
+  return ui.messages.querySelector<HTMLLIElement>(`li[data-seq="${seq}"]`)
+}
+
+/** Shows the message as it is held again, closing its editor; `focus` puts the focus back on its Edit button. */
+function closeEditor (focus: 'edit' | 'delete' | undefined): void {
+  const seq = editing
+  const model = active === undefined ? undefined : rooms.get(active)
+  editing = undefined
+  const message = seq === undefined ? undefined : model?.messages.get(seq)
+  if (model === undefined || message === undefined) return
+  showMessage(model, message)
+  if (focus !== undefined) itemOf(message.seq)?.querySelectorAll<HTMLButtonElement>('.actions button')[focus === 'edit' ? 0 : 1]?.focus()
+}
+
+function startEdit (message: Message): void {
+  closeEditor(undefined)
+  const item = itemOf(message.seq)
+  if (item === null) return
+  editing = message.seq
+  openEditor(item, message, (text) => {
+    if (text === message.text) return closeEditor('edit')
+    editing = undefined
+    change(message, 'saving', text)
+  }, () => closeEditor('edit'), config?.maxText)
+}
+
+function askDelete (message: Message): void {
+  closeEditor(undefined)
+  const item = itemOf(message.seq)
+  if (item === null) return
+  editing = message.seq
+  confirmDelete(item, () => {
+    editing = undefined
+    change(message, 'deleting', '')
+  }, () => closeEditor('delete'))
+}
+
+/**
+ * Sends an edit or delete and shows it as on its way until the server's `updated` comes back
+ * (while disconnected it waits, as sends do); a refusal puts the message back as it was.
+ */
+function change (message: Message, kind: PendingChange, text: string): void {
+  const model = rooms.get(message.room)
+  if (chat === undefined || model === undefined) return
+  const key = changeKey(message.room, message.seq)
+  changes.set(key, { kind, text, version: message.version ?? 1 })
+  showMessage(model, model.messages.get(message.seq) ?? message)
+  ui.message.focus()
+  const request = kind === 'saving' ? chat.edit(message.room, message.seq, text) : chat.delete(message.room, message.seq)
+  request.catch((err: Error) => {
+    changes.delete(key)
+    notice(`Could not ${kind === 'saving' ? 'edit' : 'delete'} the message: ${err.message}`)
+    const held = rooms.get(message.room)?.messages.get(message.seq)
+    if (held !== undefined && message.room === active) showMessage(model, held)
+  })
+}
+
+// ---- read state ---------------------------------------------------------------------
+
+/** The user sees the active room: the page is visible and focused, and the newest message in view. */
+function lookingAt (): boolean {
+  return active !== undefined && document.visibilityState === 'visible' && document.hasFocus() && atBottom(ui.scroller)
+}
+
+/** Marks the active room read up to the newest message shown, when the user is looking at it. */
+function markRead (): void {
+  const model = active === undefined ? undefined : rooms.get(active)
+  const newest = model?.newestSeq()
+  if (chat === undefined || model === undefined || newest === undefined || newest <= model.readSeq || !lookingAt()) return
+  model.note(newest, newest)
+  showRooms()
+  chat.read(model.id, newest).catch(() => {})
+}
+
+window.addEventListener('focus', markRead)
+document.addEventListener('visibilitychange', markRead)
+ui.scroller.addEventListener('scroll', () => { if (atBottom(ui.scroller)) markRead() }, { passive: true })
 
 void loadConfig()

@@ -3,26 +3,47 @@ import type { Message } from '../../client/index.ts'
 /** How many messages a history page asks for. */
 export const PAGE_SIZE = 50
 
+/** How far a message has gone: a deletion is final, and a higher version is a later edit. */
+function progress (message: Message): number {
+  return message.deleted === true ? Number.POSITIVE_INFINITY : message.version ?? 1
+}
+
 /**
  * What the page holds for one room: its messages by seq (so a message that arrives twice,
- * from history and live, is shown once), who is online, and how far back history goes.
+ * from history and live, is shown once, and a change replaces it), who is online and who is
+ * typing, how far back history goes, and the user's read position for the unread count.
  */
 export class RoomModel {
   readonly id: string
   readonly messages = new Map<number, Message>()
   readonly members = new Set<string>()
+  /** The others typing now (the user's own id left out). */
+  typing: string[] = []
   /** Nothing older than the oldest message held is left to load. */
   complete = false
+  /** The room's latest seq as far as the page knows, and the user's read seq. */
+  latestSeq = 0
+  readSeq = 0
 
   constructor (id: string) {
     this.id = id
   }
 
-  /** Adds or replaces a message; true when its seq was not held yet. */
+  /**
+   * Adds a message or replaces the one with its seq, unless the one held is newer (an edit or
+   * delete seen before an older copy from history); true when what is held changed.
+   */
   put (message: Message): boolean {
-    const known = this.messages.has(message.seq)
+    const held = this.messages.get(message.seq)
+    if (held !== undefined && progress(held) >= progress(message)) return false
     this.messages.set(message.seq, message)
-    return !known
+    this.latestSeq = Math.max(this.latestSeq, message.seq)
+    return true
+  }
+
+  /** Applies an `updated` message to one held; one not held comes from history as it now is. */
+  update (message: Message): boolean {
+    return this.messages.has(message.seq) && this.put(message)
   }
 
   /** The lowest seq held, the `before` of the next history page. */
@@ -32,14 +53,37 @@ export class RoomModel {
     return oldest
   }
 
+  /** The highest seq held: the newest message shown. */
+  newestSeq (): number | undefined {
+    let newest: number | undefined
+    for (const seq of this.messages.keys()) if (newest === undefined || seq > newest) newest = seq
+    return newest
+  }
+
   sorted (): Message[] {
     return [...this.messages.values()].sort((a, b) => a.seq - b.seq)
+  }
+
+  get unread (): number {
+    return Math.max(0, this.latestSeq - this.readSeq)
+  }
+
+  /** Takes in what the server says of the room's latest seq and the user's read seq; both only grow. */
+  note (latestSeq: number, readSeq?: number): void {
+    this.latestSeq = Math.max(this.latestSeq, latestSeq)
+    if (readSeq !== undefined) this.readSeq = Math.max(this.readSeq, readSeq)
   }
 
   /** Forgets the messages, when the server could not say what was missed. */
   reset (): void {
     this.messages.clear()
     this.complete = false
+  }
+
+  /** Starts the room's positions over: it was deleted and created again, or its data reset. */
+  startOver (latestSeq: number, readSeq: number): void {
+    this.latestSeq = latestSeq
+    this.readSeq = readSeq
   }
 
   /** Takes in a page of history; a short page means the start of the room was reached. */

@@ -1,0 +1,49 @@
+import type { Database } from 'better-sqlite3'
+import type { EventType } from '../schemas/webhooks.ts'
+import { eventBody } from '../webhooks/event.ts'
+
+/**
+ * The recording side of the outbox: called inside the transaction of each change, so the change
+ * and its event commit together or not at all. Types not selected (or no URL at all) cost one
+ * set lookup. Whoever delivers hears of new rows once the transaction has committed.
+ */
+export function createSqliteOutbox (db: Database, events: ReadonlySet<EventType> | undefined) {
+  const insert = db.prepare<[string, string]>('INSERT INTO webhook_outbox (room, body) VALUES (?, ?)')
+  const listeners: (() => void)[] = []
+  let scheduled = false
+  const notify = () => {
+    scheduled = false
+    for (const listener of listeners) listener()
+  }
+
+  const outbox = {
+    /** Rows waiting for at least one URL: counted once, then kept up to date by whoever adds or trims. */
+    pending: (db.prepare('SELECT COUNT(*) AS n FROM webhook_outbox').get() as { n: number }).n,
+
+    wants (type: EventType): boolean {
+      return events !== undefined && events.has(type)
+    },
+
+    /** Records the event when its type is selected; call inside the change's transaction. */
+    record (type: EventType, room: string, time: string, data: object): void {
+      if (events === undefined || !events.has(type)) return
+      insert.run(room, eventBody(type, room, time, data))
+      outbox.pending++
+      outbox.changed()
+    },
+
+    /** Tells listeners (on the next turn, after the commit) that rows were added. */
+    changed (): void {
+      if (scheduled || listeners.length === 0) return
+      scheduled = true
+      setImmediate(notify)
+    },
+
+    onChange (listener: () => void): void {
+      listeners.push(listener)
+    }
+  }
+  return outbox
+}
+
+export type SqliteOutbox = ReturnType<typeof createSqliteOutbox>

@@ -1,0 +1,197 @@
+import { Webhook } from 'standardwebhooks'
+import type { EngineLog } from '../engine/redis-connection.ts'
+import type { QueuedEvent, WebhookFeed, WebhookStore } from '../engine/types.ts'
+import type { ChatStats } from '../hub/chat-stats.ts'
+import { retryDelay } from './backoff.ts'
+
+/** No answer within this long is a failed attempt (the contract's 5 s). */
+export const ATTEMPT_TIMEOUT_MS = 5000
+/** Requests in flight at once per URL: that many rooms advance in parallel. */
+const PARALLEL = 16
+
+export interface DeliveryOptions {
+  url: string
+  secret: string
+  maxAttempts: number
+  log: EngineLog
+  stats: ChatStats
+}
+
+/** What an attempt got: undefined for a 2xx, else why it failed. */
+type Outcome = string | undefined
+
+/** Lanes: one per room with an event under way for this URL. `woken`: more may have come meanwhile. */
+interface Lane { woken: boolean }
+
+/**
+ * Delivers one URL's events: each room's in order, one at a time (the next only once the
+ * previous was answered 2xx or parked), up to PARALLEL rooms at once. A failed attempt (non-2xx,
+ * connection error, no answer within 5 s) is retried after retryDelay(); after `maxAttempts` the
+ * event is parked and the room goes on. Nothing here is awaited by chat: the hub and the stores
+ * only record events, and this worker reads them from the engine's outbox on its own time.
+ */
+export class UrlDelivery {
+  private readonly feed: WebhookFeed
+  private readonly signer: Webhook
+  private readonly lanes = new Map<string, Lane>()
+  private readonly slotWaiters: (() => void)[] = []
+  private readonly sleepers = new Set<{ timer: NodeJS.Timeout, resolve: () => void }>()
+  private readonly running = new Set<Promise<void>>()
+  private sending = 0
+  private closed = false
+
+  constructor (store: WebhookStore, private readonly options: DeliveryOptions) {
+    this.signer = new Webhook(options.secret)
+    this.feed = store.feed(options.url, (room) => this.wake(room))
+  }
+
+  /** The room may have an event for this URL. */
+  wake (room: string): void {
+    if (this.closed) return
+    const lane = this.lanes.get(room)
+    if (lane !== undefined) {
+      lane.woken = true
+      return
+    }
+    const created: Lane = { woken: false }
+    this.lanes.set(room, created)
+    const run = this.run(room, created)
+      .catch((err: unknown) => this.options.log.error({ err, room, url: this.options.url }, 'webhook delivery failed'))
+      .finally(() => {
+        this.running.delete(run)
+        if (this.lanes.get(room) === created) this.lanes.delete(room)
+      })
+    this.running.add(run)
+  }
+
+  /**
+   * Stops: waits for the requests in flight (at most the attempt timeout), so an event a
+   * receiver has taken is recorded as delivered rather than sent again after a restart.
+   */
+  async close (): Promise<void> {
+    this.closed = true
+    for (const sleeper of this.sleepers) {
+      clearTimeout(sleeper.timer)
+      sleeper.resolve()
+    }
+    this.sleepers.clear()
+    for (const waiter of this.slotWaiters.splice(0)) waiter()
+    await Promise.allSettled([...this.running])
+    await this.feed.close()
+  }
+
+  private async run (room: string, lane: Lane): Promise<void> {
+    while (!this.closed) {
+      lane.woken = false
+      const event = await this.feed.next(room)
+      if (event === undefined) {
+        if (lane.woken) continue
+        return
+      }
+      await this.deliver(event)
+    }
+  }
+
+  private async deliver (event: QueuedEvent): Promise<void> {
+    let attempts = event.attempts
+    const { log, stats, url, maxAttempts } = this.options
+    while (!this.closed) {
+      await this.slot()
+      let body: string | undefined
+      let outcome: Outcome
+      try {
+        if (this.closed) return
+        body = await this.feed.body(event)
+        // Gone: no longer this node's to send (a lease moved) or already finished.
+        if (body === undefined) return
+        outcome = await this.post(body)
+      } finally {
+        this.release()
+      }
+      if (outcome === undefined) {
+        this.feed.delivered(event)
+        stats.webhookAttempt('delivered')
+        const time = Date.parse(timeOf(body))
+        if (Number.isFinite(time)) stats.webhookLatency.observe(Math.max(0, Date.now() - time) / 1000)
+        return
+      }
+      attempts++
+      if (attempts >= maxAttempts) {
+        await this.feed.parked(event, attempts, outcome)
+        stats.webhookAttempt('parked')
+        log.warn({ url, room: event.room, event: idOf(body), attempts, lastError: outcome }, 'webhook event parked after its last attempt')
+        return
+      }
+      await this.feed.failed(event, attempts, outcome)
+      stats.webhookAttempt('failed')
+      await this.sleep(retryDelay(attempts))
+    }
+  }
+
+  /** One signed POST; resolves undefined on a 2xx, else what went wrong. Never throws. */
+  private async post (body: string): Promise<Outcome> {
+    const id = idOf(body)
+    const now = new Date()
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(), ATTEMPT_TIMEOUT_MS)
+    try {
+      const response = await fetch(this.options.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'fastify-chat-webhooks',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+          'webhook-signature': this.signer.sign(id, now, body)
+        },
+        body,
+        redirect: 'manual',
+        signal: controller.signal
+      })
+      // The answer's body is not needed; dropping it frees the connection.
+      await response.body?.cancel().catch(() => {})
+      return response.status >= 200 && response.status < 300 ? undefined : `HTTP ${response.status}`
+    } catch (err) {
+      if (controller.signal.aborted) return `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`
+      const cause = (err as { cause?: { code?: string, message?: string } }).cause
+      return `connection failed: ${cause?.message ?? cause?.code ?? (err as Error).message}`
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private slot (): Promise<void> {
+    if (this.sending < PARALLEL || this.closed) {
+      this.sending++
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => this.slotWaiters.push(() => {
+      this.sending++
+      resolve()
+    }))
+  }
+
+  private release (): void {
+    this.sending--
+    this.slotWaiters.shift()?.()
+  }
+
+  private sleep (ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    return new Promise((resolve) => {
+      const sleeper = {
+        timer: setTimeout(() => {
+          this.sleepers.delete(sleeper)
+          resolve()
+        }, ms),
+        resolve
+      }
+      sleeper.timer.unref()
+      this.sleepers.add(sleeper)
+    })
+  }
+}
+
+/** The id and time of a stored body: its first fields, as every engine writes them (id, type, time, …). */
+const idOf = (body: string) => /^\{"id":"([^"]+)"/.exec(body)?.[1] ?? ''
+const timeOf = (body: string) => /"time":"([^"]+)"/.exec(body.slice(0, 300))?.[1] ?? ''
