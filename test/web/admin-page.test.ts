@@ -6,6 +6,7 @@ import axe from 'axe-core'
 import type { Browser, Page } from 'playwright-core'
 import { buildPagesOnce, launchBrowser, newPage, WAIT } from '../browser-helper.ts'
 import { connectAs, eventually, http, ROOT, startServer } from '../helper.ts'
+import { startReceiver, webhookConfig } from '../webhooks/receiver.ts'
 
 const ADMIN = 'admin-token-for-the-page-0123456789'
 const auth = { authorization: `Bearer ${ADMIN}` }
@@ -39,9 +40,8 @@ async function assertAccessible (t: TestContext, page: Page, state: string): Pro
 }
 
 /** The page at /admin, failing the test on any script error or Content-Security-Policy violation. */
-async function openAdmin (t: TestContext, browser: Browser, url: string, viewport = DESKTOP, before?: (page: Page) => Promise<void>): Promise<Page> {
+async function openAdmin (t: TestContext, browser: Browser, url: string, viewport = DESKTOP): Promise<Page> {
   const page = await newPage(t, browser, viewport)
-  await before?.(page)
   const problems: string[] = []
   page.on('pageerror', (err) => problems.push(err.message))
   page.on('console', (message) => {
@@ -102,7 +102,7 @@ test('the admin page at /admin (Chromium)', { timeout: 240_000 }, async (t) => {
       session: sessionStorage.getItem('chat.admin-token'), local: localStorage.length, cookie: document.cookie
     }))
     assert.deepEqual(storage, { session: ADMIN, local: 0, cookie: '' }, 'the token is in the tab session only')
-    await page.getByText('Webhooks are not enabled on this server').waitFor()
+    await page.getByText('No failed events.').waitFor()
     await page.getByText('No rooms yet.').waitFor()
     await assertAccessible(t, page, 'empty room list')
 
@@ -260,38 +260,41 @@ test('the admin page at /admin (Chromium)', { timeout: 240_000 }, async (t) => {
     await page.getByText('No rooms yet.').waitFor()
   })
 
-  await t.test('failed webhook events are listed and retried', async (t) => {
-    const server = await startServer(t)
-    // The webhook routes are not in this build: the browser answers for them, as the
-    // documented API does (GET /webhooks/failed → {events}, POST …/retry → 202).
-    let events = [
-      { id: 'evt_01', type: 'message.created', room: 'lobby', url: 'https://hooks.example.com/chat', attempts: 10, lastError: 'HTTP 500' },
-      { id: 'evt_02', type: 'room.deleted', room: 'old-room', url: 'https://hooks.example.com/chat', attempts: 10, lastError: 'timeout after 5 s' }
-    ]
-    const retried: string[] = []
-    const page = await openAdmin(t, browser, server.url, DESKTOP, async (page) => {
-      await page.route('**/webhooks/failed', (route) => route.fulfill({ json: { events } }))
-      await page.route('**/webhooks/failed/*/retry', (route) => {
-        const id = decodeURIComponent(new URL(route.request().url()).pathname.split('/')[3]!)
-        retried.push(`${route.request().method()} ${id}`)
-        events = events.filter((event) => event.id !== id)
-        return route.fulfill({ status: 202, body: '' })
-      })
-    })
+  await t.test('failed webhook events are listed, and a retry sends them again', async (t) => {
+    // A real receiver that refuses everything at first: with one attempt allowed, each event
+    // is parked at once.
+    const receiver = await startReceiver(t)
+    receiver.answer = () => 503
+    const server = await startServer(t, webhookConfig([receiver], { CHAT_WEBHOOK_EVENTS: 'room.created', CHAT_WEBHOOK_MAX_ATTEMPTS: 1 }))
+    for (const id of ['alpha', 'beta']) assert.equal((await http(server.url, 'POST', '/rooms', { id })).status, 201)
+    let parked: { id: string, room: string }[] = []
+    await eventually(async () => {
+      parked = (await http(server.url, 'GET', '/webhooks/failed')).body.events
+      return parked.length === 2
+    }, WAIT, 'both events parked')
+    const byRoom = new Map(parked.map((event) => [event.room, event.id]))
+
+    const page = await openAdmin(t, browser, server.url)
     const table = page.getByRole('table', { name: /^Events parked/ })
-    await table.getByRole('row', { name: /evt_01/ }).waitFor()
-    assert.deepEqual(await table.locator('tbody tr').evaluateAll((rows) => rows.map((row) =>
-      [...row.children].slice(0, 6).map((cell) => cell.textContent).join(' | '))), [
-      'evt_01 | message.created | lobby | https://hooks.example.com/chat | 10 | HTTP 500',
-      'evt_02 | room.deleted | old-room | https://hooks.example.com/chat | 10 | timeout after 5 s'
-    ])
+    await table.locator('tbody tr').first().waitFor()
+    const rows = () => table.locator('tbody tr').evaluateAll((trs) => trs.map((row) =>
+      [...row.children].slice(0, 6).map((cell) => cell.textContent).join(' | ')))
+    assert.deepEqual((await rows()).sort(), ['alpha', 'beta'].map((room) =>
+      `${byRoom.get(room)} | room.created | ${room} | ${receiver.url} | 1 | HTTP 503`).sort())
     await assertAccessible(t, page, 'failed webhook events')
-    await page.getByRole('button', { name: 'Retry event evt_01' }).click()
-    await status(page, 'Event evt_01 is being sent again')
-    assert.deepEqual(retried, ['POST evt_01'])
-    await eventually(async () => await table.locator('tbody tr').count() === 1, WAIT, 'the retried event to leave the list')
-    await page.getByRole('button', { name: 'Retry event evt_02' }).click()
-    await page.getByText('No failed events').waitFor()
+    await screenshot(t, page, 'failed-webhooks')
+
+    receiver.answer = () => 204
+    const alpha = byRoom.get('alpha')!
+    await page.getByRole('button', { name: `Retry event ${alpha}` }).click()
+    await status(page, `Event ${alpha} is being sent again`)
+    const [delivered] = await receiver.waitFor(1, 'room.created')
+    assert.deepEqual([delivered!.id, delivered!.room], [alpha, 'alpha'], 'the parked event itself, sent again')
+    assert.equal((await rows()).length, 1, 'it left the list')
+    await page.getByRole('button', { name: `Retry event ${byRoom.get('beta')}` }).click()
+    await page.getByText('No failed events.').waitFor()
     assert.equal(await table.isVisible(), false)
+    await receiver.waitFor(2, 'room.created')
+    receiver.assertAllValid()
   })
 })
