@@ -1,7 +1,8 @@
 import type { Static } from 'typebox'
 import type { Message, MessageList, OnlineList, Room, RoomList } from '../../schemas/rest.ts'
+import type { FailedEvent, FailedList } from '../../schemas/webhooks.ts'
 
-export type { Message, Room }
+export type { FailedEvent, Message, Room }
 export type RoomPage = Static<typeof RoomList>
 export type OnlineUser = Static<typeof OnlineList>['users'][number]
 
@@ -12,15 +13,6 @@ export interface RoomFields {
   historyLimit?: number | null
 }
 
-/** An event parked after its last delivery attempt to one URL failed (`GET /webhooks/failed`). */
-export interface FailedEvent {
-  id: string
-  type: string
-  room: string
-  url: string
-  attempts: number
-  lastError: string
-}
 
 /** A call the server refused (or never answered: status 0), with the message its error body gave. */
 export class ApiError extends Error {
@@ -127,10 +119,10 @@ export class AdminApi {
     await this.send('DELETE', path('rooms', id, 'messages', seq))
   }
 
-  /** Parked webhook events; undefined when the server has no webhooks (404). */
+  /** Parked webhook events; undefined from a server that has no webhook routes (404). */
   async failedWebhooks (): Promise<FailedEvent[] | undefined> {
     try {
-      return (await this.json<{ events: FailedEvent[] }>('GET', 'webhooks/failed')).events
+      return (await this.json<Static<typeof FailedList>>('GET', 'webhooks/failed')).events
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return undefined
       throw err
