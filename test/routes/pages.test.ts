@@ -18,23 +18,33 @@ test('GET /client-config tells a page how to sign in', async (t) => {
   assert.ok(openapi.body.paths['/client-config']?.get, 'documented in the OpenAPI document')
 })
 
+/**
+ * Fetches a page and its bundle: HTML pinned to this origin by its headers, with no inline
+ * script or style for the policy to refuse; main.js and style.css served with their types,
+ * the bundle free of Node imports. Answers the page's HTML and the bundle's text.
+ */
+async function servesPage (url: string, folder: string): Promise<{ html: string, bundle: string }> {
+  const page = await http(url, 'GET', folder)
+  assert.equal(page.status, 200, folder)
+  assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
+  assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/)
+  assert.equal(page.headers.get('x-content-type-options'), 'nosniff')
+  assert.doesNotMatch(page.text, /<script>|<style>| style=/, 'no inline script or style')
+  for (const [file, type] of [['main.js', /javascript/], ['style.css', /^text\/css/]] as const) {
+    const asset = await http(url, 'GET', folder + file)
+    assert.equal(asset.status, 200, folder + file)
+    assert.match(asset.headers.get('content-type') ?? '', type, folder + file)
+  }
+  const bundle = await http(url, 'GET', `${folder}main.js`)
+  assert.doesNotMatch(bundle.text, /from\s*["']node:|require\(["']node:/, 'the bundle has no Node import')
+  return { html: page.text, bundle: bundle.text }
+}
+
 test('GET / serves the chat page and its bundle, pinned to this origin', async (t) => {
   await buildPagesOnce()
   const server = await startServer(t)
-  const page = await http(server.url, 'GET', '/')
-  assert.equal(page.status, 200)
-  assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
-  assert.match(page.text, /<ol id="messages"[^>]*aria-label="Messages"/)
-  assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/)
-  assert.equal(page.headers.get('x-content-type-options'), 'nosniff')
-
-  for (const [path, type] of [['/main.js', /javascript/], ['/style.css', /^text\/css/]] as const) {
-    const asset = await http(server.url, 'GET', path)
-    assert.equal(asset.status, 200, path)
-    assert.match(asset.headers.get('content-type') ?? '', type, path)
-  }
-  const bundle = await http(server.url, 'GET', '/main.js')
-  assert.doesNotMatch(bundle.text, /from\s*["']node:|require\(["']node:/, 'the bundle has no Node import')
+  const { html } = await servesPage(server.url, '/')
+  assert.match(html, /<ol id="messages"[^>]*aria-label="Messages"/)
 
   const missing = await http(server.url, 'GET', '/nosuch.html')
   assert.equal(missing.status, 404)
@@ -48,19 +58,8 @@ test('GET /admin serves the admin page and its bundle, pinned to this origin', a
   assert.equal(redirect.status, 301)
   assert.equal(redirect.headers.get('location'), '/admin/')
 
-  const page = await http(server.url, 'GET', '/admin/')
-  assert.equal(page.status, 200, 'public: the page asks for the token itself')
-  assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
-  assert.match(page.text, /<label for="token">Admin token<\/label>/)
-  assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/)
-  assert.doesNotMatch(page.text, /<script>|<style>| style=/, 'no inline script or style for the policy to refuse')
-
-  for (const [path, type] of [['/admin/main.js', /javascript/], ['/admin/style.css', /^text\/css/]] as const) {
-    const asset = await http(server.url, 'GET', path)
-    assert.equal(asset.status, 200, path)
-    assert.match(asset.headers.get('content-type') ?? '', type, path)
-  }
-  const bundle = await http(server.url, 'GET', '/admin/main.js')
-  assert.doesNotMatch(bundle.text, /from\s*["']node:|require\(["']node:/, 'the bundle has no Node import')
-  assert.doesNotMatch(bundle.text, /localStorage|document\.cookie/, 'the token is kept in the tab session only')
+  // Public: the page asks for the token itself.
+  const { html, bundle } = await servesPage(server.url, '/admin/')
+  assert.match(html, /<label for="token">Admin token<\/label>/)
+  assert.doesNotMatch(bundle, /localStorage|document\.cookie/, 'the token is kept in the tab session only')
 })
