@@ -16,7 +16,7 @@ import { RemoteProfiler } from './lib/inspector.ts'
 import { profileText, summarizeProfile } from './profile-summary.ts'
 
 const USAGE = `npm run bench -- [options]
-  --scenario fanout|rooms|chat|idle|rest|cross-node|webhooks|all   (default all; a comma-separated list works too;
+  --scenario fanout|rooms|chat|idle|connect|rest|cross-node|webhooks|all   (default all; a comma-separated list works too;
                       webhooks: the rooms load on the service with no webhook URL, then with one that never answers)
   --rounds N          rounds per target, targets alternating A B C A B C… (default 3)
   --targets list      of service,bare,socketio (default all three; rest compares service with bare Fastify)
@@ -190,6 +190,7 @@ async function measure (scenario: Exclude<Scenario, 'cross-node'>, server: Serve
     case 'rooms': return rooms(server, load, params)
     case 'chat': return chat(server, load, params)
     case 'idle': return idle(server, load, params)
+    case 'connect': return idle(server, load, params, params.connectJoin)
     case 'rest': return rest(server, params, probe)
   }
 }
@@ -203,7 +204,8 @@ function brief (scenario: Scenario, metrics: Metrics): string {
     case 'webhooks':
       return `${f(metrics.cpuUsPerDelivery)} µs/delivery, ${f(metrics.deliveriesPerSec, 0)} deliveries/s, p50 ${f(metrics.p50Ms)} ms, p99 ${f(metrics.p99Ms)} ms, sent ${metrics.sent}, lost ${metrics.lost}${metrics.timedOut === 1 ? ' (TIMED OUT)' : ''}, cores ${f(metrics.core0Busy, 0)}%/${f(metrics.core1Busy, 0)}%`
     case 'idle':
-      return `${f(metrics.rssKiBPerConn)} KiB/connection, ${f(metrics.connectsPerSec, 0)} connects/s, held ${metrics.held}, failed ${metrics.failed}`
+    case 'connect':
+      return `${f(metrics.serverCpuUsPerConnect, 1)} µs/connect+join, ${f(metrics.rssKiBPerConn)} KiB/connection, ${f(metrics.connectsPerSec, 0)} connects/s, held ${metrics.held}, failed ${metrics.failed}`
     case 'rest':
       return `GET ${f(metrics.getRps, 0)} req/s (p99 ${f(metrics.getP99Ms, 1)} ms), POST ${f(metrics.postRps, 0)} req/s (p99 ${f(metrics.postP99Ms, 1)} ms), errors ${metrics.getErrors}/${metrics.postErrors}`
     case 'cross-node':
@@ -228,7 +230,10 @@ for (const scenario of scenarios) {
     baseline: scenario === 'rest' ? 'fastify' : scenario === 'cross-node' ? 'redis-1' : scenario === 'webhooks' ? 'no-url' : 'bare',
     targets,
     rounds,
-    params: { fanout: params.fanout, rooms: params.rooms, chat: params.chat, idle: params.idle, rest: params.rest, 'cross-node': params.crossNode, webhooks: params.rooms }[scenario],
+    params: {
+      fanout: params.fanout, rooms: params.rooms, chat: params.chat, idle: params.idle, connect: params.connectJoin, rest: params.rest,
+      'cross-node': params.crossNode, webhooks: params.rooms
+    }[scenario],
     at: new Date().toISOString(),
     runs: []
   }

@@ -33,6 +33,8 @@ export interface Params {
   /** rooms plus typing every `typingMs`, a read of every message received, and every `editEvery`-th send an edit. */
   chat: { rooms: number, perRoom: number, durationMs: number, intervalMs: number, typingMs: number, editEvery: number }
   idle: { connections: number, rooms: number, warmup: number, settleMs: number }
+  /** The connect scenario: idle's measure with rooms of 20, the fixed cost of a connection and join where presence fan-out is small. */
+  connectJoin: { connections: number, rooms: number, warmup: number, settleMs: number }
   rest: { durationS: number, connections: number, seed: number }
   /** The rooms scenario's load over two nodes; `quiet*`: the idle node's own members. */
   crossNode: { rooms: number, perRoom: number, durationMs: number, intervalMs: number, quietRooms: number, quietPerRoom: number }
@@ -44,6 +46,7 @@ export const FULL: Params = {
   rooms: { rooms: 100, perRoom: 10, durationMs: 20_000, intervalMs: 1000 },
   chat: { rooms: 100, perRoom: 10, durationMs: 20_000, intervalMs: 1000, typingMs: 2000, editEvery: 10 },
   idle: { connections: 10_000, rooms: 100, warmup: 50, settleMs: 3000 },
+  connectJoin: { connections: 2000, rooms: 100, warmup: 50, settleMs: 3000 },
   rest: { durationS: 10, connections: 10, seed: 100 },
   crossNode: { rooms: 100, perRoom: 10, durationMs: 20_000, intervalMs: 1000, quietRooms: 20, quietPerRoom: 10 },
   connect: { concurrency: 64, timeoutMs: 30_000, settleMs: 1500 }
@@ -54,6 +57,7 @@ export const SMOKE: Params = {
   rooms: { rooms: 10, perRoom: 10, durationMs: 3000, intervalMs: 1000 },
   chat: { rooms: 10, perRoom: 10, durationMs: 3000, intervalMs: 1000, typingMs: 2000, editEvery: 10 },
   idle: { connections: 500, rooms: 10, warmup: 10, settleMs: 1000 },
+  connectJoin: { connections: 200, rooms: 10, warmup: 10, settleMs: 1000 },
   rest: { durationS: 2, connections: 10, seed: 100 },
   crossNode: { rooms: 10, perRoom: 10, durationMs: 3000, intervalMs: 1000, quietRooms: 5, quietPerRoom: 10 },
   connect: { concurrency: 32, timeoutMs: 15_000, settleMs: 500 }
@@ -224,8 +228,8 @@ async function roomTraffic (server: ServerHandle, load: Load, params: Params, sh
 }
 
 /** idle: many joined connections doing nothing; memory per connection and connect rate. */
-export async function idle (server: ServerHandle, load: Load, params: Params): Promise<Metrics> {
-  const { connections, rooms: roomCount, warmup, settleMs } = params.idle
+export async function idle (server: ServerHandle, load: Load, params: Params, shape: Params['idle'] = params.idle): Promise<Metrics> {
+  const { connections, rooms: roomCount, warmup, settleMs } = shape
   const room = (index: number) => `room${index % roomCount}`
   // A few connections first, so code loaded on the first connection is not counted per connection.
   const warm = await connectAll(load.receivers, server, split(users(warmup, room, connections), load.receivers.length), params)
