@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { WebSocket } from 'ws'
 import type { ServerFrame } from '../schemas/frames.ts'
 import type { ChatStats } from './chat-stats.ts'
-import { type Framed, writeFramed } from './framing.ts'
+import { type Framed, frameText, rawSocket, writeFramed } from './framing.ts'
 import { TokenBucket } from './token-bucket.ts'
 
 export const CloseCode = {
@@ -102,24 +102,41 @@ export class Connection {
     else this.shared.logger.info({ ...this.identity(), ...details }, message)
   }
 
+  /** Whether info lines are written: callers skip building their details when they are not. */
+  get logsInfo (): boolean {
+    const level = this.shared.logger.level
+    return level === 'info' || level === 'debug' || level === 'trace'
+  }
+
   send (frame: ServerFrame): void {
     if (frame.type === 'error') this.shared.stats.errorSent(frame.code)
     this.sendText(JSON.stringify(frame))
   }
 
+  /** Frames the text here and writes it, like a broadcast (see framing.ts), rather than through ws's sender. */
   sendText (text: string): void {
-    if (this.closed || this.socket.readyState !== WebSocket.OPEN) return
-    this.socket.send(text)
-    this.framesOut++
-    this.checkBuffer()
+    this.sendFramed(frameText(text), text)
   }
 
   /** Writes bytes framed once for many connections (see framing.ts). */
   sendFramed (framed: Framed, text: string): void {
-    if (this.closed) return
-    writeFramed(this.socket, framed, text)
+    if (this.closed || !writeFramed(this.socket, framed, text)) return
     this.framesOut++
     this.checkBuffer()
+  }
+
+  /**
+   * Runs `write` with the socket corked, so the frames it sends leave in one write: a sender's
+   * own message and its ack, say, cost the kernel one send instead of two.
+   */
+  corked (write: () => void): void {
+    const socket = rawSocket(this.socket)
+    socket?.cork()
+    try {
+      write()
+    } finally {
+      socket?.uncork()
+    }
   }
 
   /** Runs frame handlers one after another; a handler that returns a promise holds the next. */

@@ -1,20 +1,35 @@
 import type { Socket } from 'node:net'
-import * as wsModule from 'ws'
 import { WebSocket } from 'ws'
-
-interface FrameOptions { fin: boolean, rsv1: boolean, opcode: number, mask: boolean, readOnly: boolean }
-// ws exports its Sender (whose static frame() builds a frame) without declaring it in @types/ws.
-const { Sender } = wsModule as unknown as { Sender: { frame: (data: Buffer, options: FrameOptions) => Buffer[] } }
 
 /** A text message framed once, ready to be written as-is to any number of sockets. */
 export type Framed = Buffer
 
-/** Frames a text message once: the WebSocket header and payload in one buffer. */
-export function frameText(text: string): Framed {
-  const [header, payload] = Sender.frame(Buffer.from(text), {
-    fin: true, rsv1: false, opcode: 0x01, mask: false, readOnly: true
-  }) as [Buffer, Buffer]
-  return Buffer.concat([header, payload])
+const FIN_TEXT = 0x81
+
+/**
+ * Frames a text message as a server frame (RFC 6455 §5.2: FIN, text opcode, no mask, the
+ * payload length in 7, 16 or 64 bits) in one buffer. ws frames through `Sender.frame`, which
+ * wants the payload as a Buffer and returns the header and payload apart, costing two more
+ * allocations and a copy for every frame; this writes the header and the UTF-8 text straight
+ * into one buffer. test/hub/framing.test.ts checks it against ws's own framing and receiver.
+ */
+export function frameText (text: string): Framed {
+  const length = Buffer.byteLength(text)
+  const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10
+  const framed = Buffer.allocUnsafe(headerLength + length)
+  framed[0] = FIN_TEXT
+  if (length < 126) {
+    framed[1] = length
+  } else if (length < 65536) {
+    framed[1] = 126
+    framed.writeUInt16BE(length, 2)
+  } else {
+    framed[1] = 127
+    framed.writeUInt32BE(Math.floor(length / 2 ** 32), 2)
+    framed.writeUInt32BE(length >>> 0, 6)
+  }
+  framed.write(text, headerLength, 'utf8')
+  return framed
 }
 
 interface WsInternals {
@@ -29,10 +44,16 @@ interface WsInternals {
  * WebSocket, but only when ws's own sender is idle (nothing queued, no compression in
  * progress), which keeps frames in order. Otherwise it falls back to `send()`.
  */
-export function writeFramed(ws: WebSocket, framed: Framed, text: string): void {
-  if (ws.readyState !== WebSocket.OPEN) return
+export function writeFramed (ws: WebSocket, framed: Framed, text: string): boolean {
+  if (ws.readyState !== WebSocket.OPEN) return false
   const internals = ws as unknown as WsInternals
   const sender = internals._sender
   if (sender._state === 0 && sender._queue.length === 0) internals._socket.write(framed)
   else ws.send(text)
+  return true
+}
+
+/** The TCP socket under a WebSocket, for corking: several frames to one peer in one write. */
+export function rawSocket (ws: WebSocket): Socket | undefined {
+  return (ws as unknown as Partial<WsInternals>)._socket
 }
