@@ -3,20 +3,31 @@ import type { ChatHub } from '../hub/chat-hub.ts'
 import type { Connection } from '../hub/connection.ts'
 import type { ReadFrame, ReadsFrame, UnreadFrame } from '../schemas/frames.ts'
 
-/** How long moves of read seqs gather before they are written together (the contract allows 1 s). */
+/** How long moves of one user in one room gather before they are written (the contract allows 1 s). */
 export const READ_FLUSH_MS = 1000
+/**
+ * First joins gather this long before their read seqs are written together: a join answered a
+ * few milliseconds later goes unnoticed, and a join storm costs a few transactions, not one per join.
+ */
+const FIRST_READS_WINDOW_MS = 5
+/** Writes happen in this many slices of the window, so that a busy node never writes a whole second at once. */
+const SLICES = 10
 
 interface PendingMove extends ReadMove {
   /** Moved by a `read` frame, so the room hears of it (a user's own message moves it silently). */
   announce: boolean
+  /** When this (room, user) is written: its first pending move's time plus the window. */
+  due: number
 }
 
 /**
- * Read state: a forward-only read seq per (room, user). Moves are coalesced: all of one window
- * are written in one transaction (SQLite) or round trip (Redis), the latest per (room, user)
- * only, so a busy room costs one write per window instead of one per `read` frame. A move is
- * announced to the room only once written, so a `read` frame received means a durable read seq.
- * Queries first write what is pending, so a client always reads its own moves.
+ * Read state: a forward-only read seq per (room, user). Moves are coalesced: the moves of one
+ * (room, user) within a second become one write of the latest, so a busy room costs one write a
+ * second per reader instead of one per `read` frame. The writes are spread over the second in
+ * slices (each slice one transaction or one round of scripts), so that a node with thousands of
+ * readers never stalls its event loop on one big write. A move is announced to the room only
+ * once written, so a `read` frame received means a durable read seq. Queries first write what
+ * is pending, so a client always reads its own moves.
  */
 export class ReadState {
   private readonly hub: ChatHub
@@ -24,16 +35,18 @@ export class ReadState {
   private readonly flushMs: number
   /** Moves not yet written, by room and user: the latest per (room, user) only. */
   private pending = new Map<string, Map<string, PendingMove>>()
+  /** The same moves in the order they became pending, which is the order they fall due. */
+  private queue: PendingMove[] = []
   private timer: NodeJS.Timeout | undefined
   private writing: Promise<void> = Promise.resolve()
-  /** First joins' read seqs of this event-loop turn, written together before their `joined` goes out. */
+  /** First joins' read seqs gathered for one write, before their `joined` goes out. */
   private firstReads: { moves: ReadMove[], written: Promise<unknown> } | undefined
 
   constructor (hub: ChatHub, options: { flushMs?: number } = {}) {
     this.hub = hub
     this.store = hub.store
     this.flushMs = options.flushMs ?? READ_FLUSH_MS
-    hub.on('sent', (connection, message) => this.move({ room: message.room, user: connection.user, seq: message.seq, announce: false }))
+    hub.on('sent', (connection, message) => this.move(message.room, connection.user, message.seq, false))
     hub.on('joining', (connection, room, latestSeq) => this.readSeqForJoin(room, connection.user, latestSeq))
   }
 
@@ -43,7 +56,7 @@ export class ReadState {
     if (seq > this.hub.deliveredSeq(room) && seq > await this.store.latestSeq(room)) {
       return this.hub.reply(connection, 'bad_request', `read: seq ${seq} is past the room's latest seq`, ref)
     }
-    this.move({ room, user: connection.user, seq, announce: true })
+    this.move(room, connection.user, seq, true)
   }
 
   async unread (connection: Connection, frame: UnreadFrame): Promise<void> {
@@ -72,29 +85,56 @@ export class ReadState {
   flush (): Promise<void> {
     clearTimeout(this.timer)
     this.timer = undefined
-    if (this.pending.size === 0) return this.writing
-    const moves: PendingMove[] = []
-    for (const users of this.pending.values()) for (const move of users.values()) moves.push(move)
-    this.pending = new Map()
-    this.writing = this.writing.then(() => this.write(moves))
-    return this.writing
+    return this.writeMoves(this.queue.length)
   }
 
   async close (): Promise<void> {
     await this.flush()
   }
 
-  private move (move: PendingMove): void {
-    let users = this.pending.get(move.room)
-    if (users === undefined) this.pending.set(move.room, users = new Map())
-    const pending = users.get(move.user)
-    if (pending === undefined) users.set(move.user, { ...move })
-    else {
-      // A read frame below a move already pending moves nothing, so it announces nothing.
-      if (move.announce && move.seq >= pending.seq) pending.announce = true
-      pending.seq = Math.max(pending.seq, move.seq)
+  /** Writes the first `count` moves of the queue, after the writes already under way. */
+  private writeMoves (count: number): Promise<void> {
+    if (count === 0) return this.writing
+    const moves = this.queue.splice(0, count)
+    for (const move of moves) {
+      const users = this.pending.get(move.room)
+      users?.delete(move.user)
+      if (users?.size === 0) this.pending.delete(move.room)
     }
-    this.timer ??= setTimeout(() => { void this.flush() }, this.flushMs).unref()
+    this.writing = this.writing.then(() => this.write(moves))
+    return this.writing
+  }
+
+  /** Writes the moves that fell due, and waits for the next ones. */
+  private tick (): void {
+    this.timer = undefined
+    const now = performance.now()
+    let due = 0
+    while (due < this.queue.length && this.queue[due]!.due <= now) due++
+    void this.writeMoves(due)
+    this.schedule()
+  }
+
+  private schedule (): void {
+    if (this.timer !== undefined || this.queue.length === 0) return
+    const wait = Math.max(this.queue[0]!.due - performance.now(), this.flushMs / SLICES)
+    this.timer = setTimeout(() => this.tick(), wait).unref()
+  }
+
+  private move (room: string, user: string, seq: number, announce: boolean): void {
+    let users = this.pending.get(room)
+    if (users === undefined) this.pending.set(room, users = new Map())
+    const pending = users.get(user)
+    if (pending === undefined) {
+      const entry: PendingMove = { room, user, seq, announce, due: performance.now() + this.flushMs }
+      users.set(user, entry)
+      this.queue.push(entry)
+      this.schedule()
+    } else {
+      // A read frame below a move already pending moves nothing, so it announces nothing.
+      if (announce && seq >= pending.seq) pending.announce = true
+      if (seq > pending.seq) pending.seq = seq
+    }
   }
 
   private async write (moves: PendingMove[]): Promise<void> {
@@ -103,7 +143,7 @@ export class ReadState {
       moved = await this.store.saveReads(moves)
     } catch {
       // Storage failed: keep the moves for the next window rather than lose them.
-      for (const move of moves) this.move(move)
+      for (const move of moves) this.move(move.room, move.user, move.seq, move.announce)
       return
     }
     for (const move of moved) {
@@ -114,8 +154,8 @@ export class ReadState {
   /**
    * `readSeq` for the joined frame; a user's first join of a room reads it up to its latest
    * seq. That first read seq is durable before `joined` announces it (a crash must not turn the
-   * next join into a first one, marking everything in between read); the first joins of one
-   * event-loop turn share one write, so a join storm costs one transaction, not one each.
+   * next join into a first one, marking everything in between read); the first joins of a few
+   * milliseconds share one write.
    */
   private async readSeqForJoin (room: string, user: string, latestSeq: number): Promise<{ readSeq: number }> {
     const stored = await this.store.readSeq(room, user)
@@ -129,10 +169,10 @@ export class ReadState {
     let batch = this.firstReads
     if (batch === undefined) {
       const moves: ReadMove[] = []
-      const written = new Promise<ReadMove[]>((resolve, reject) => setImmediate(() => {
+      const written = new Promise<ReadMove[]>((resolve, reject) => setTimeout(() => {
         this.firstReads = undefined
         this.store.saveReads(moves).then(resolve, reject)
-      }))
+      }, FIRST_READS_WINDOW_MS))
       this.firstReads = batch = { moves, written }
     }
     batch.moves.push(move)
