@@ -31,6 +31,8 @@ interface SendRow { seq: number, id: string, time: string }
 interface SeqState {
   lastSeq: number
   historyLimit: number | null
+  /** The room as stored, so a join or a history read finds it without a query. */
+  record: RoomRecord
 }
 
 
@@ -154,7 +156,6 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     setGrant: db.prepare<[string, string]>('INSERT INTO grants (room, user) VALUES (?, ?) ON CONFLICT DO NOTHING'),
     deleteGrant: db.prepare<[string, string]>('DELETE FROM grants WHERE room = ? AND user = ?'),
     hasGrant: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM grants WHERE room = ? AND user = ?'),
-    roomLimit: db.prepare<[string], { historyLimit: number | null }>('SELECT history_limit AS historyLimit FROM rooms WHERE id = ?'),
     newestSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM messages WHERE room = ?'),
     insertMessage: db.prepare<[string, number, string, string, string, string, string | null]>(
       'INSERT INTO messages (room, seq, id, user, text, time, client_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -179,17 +180,19 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   let closed = false
 
   /**
-   * Each room's latest seq and history limit, read once and then kept here: this process is
-   * the database's only writer, so a commit need not also update a counter row. A room
-   * always keeps at least its newest message, so MAX(seq) is the latest seq after a restart.
+   * Each room's record and latest seq, read once and then kept here: this process is the
+   * database's only writer, so a commit need not also update a counter row, and a room needs
+   * no query once it is known. A room always keeps at least its newest message, so MAX(seq)
+   * is the latest seq after a restart.
    */
   const seqStates = new Map<string, SeqState>()
   function seqState(roomId: string): SeqState | undefined {
     let state = seqStates.get(roomId)
     if (state === undefined) {
-      const row = statements.roomLimit.get(roomId)
+      const row = statements.getRoom.get(roomId)
       if (row === undefined) return undefined
-      state = { lastSeq: statements.newestSeq.get(roomId)?.seq ?? 0, historyLimit: row.historyLimit }
+      const record = toRecord(row)
+      state = { lastSeq: statements.newestSeq.get(roomId)?.seq ?? 0, historyLimit: record.historyLimit, record }
       seqStates.set(roomId, state)
     }
     return state
@@ -282,8 +285,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   })
 
   function room(id: string): RoomRecord | undefined {
-    const row = statements.getRoom.get(id)
-    return row === undefined ? undefined : toRecord(row)
+    return seqState(id)?.record
   }
 
   const insertRoom = db.transaction((record: RoomRecord) => {
@@ -336,6 +338,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         outbox.record('room.updated', id, new Date().toISOString(), roomEvent(next))
       })()
       state.historyLimit = next.historyLimit
+      state.record = next
       return next
     },
     async deleteRoom(id) {
