@@ -174,7 +174,7 @@ const ws: FastifyPluginAsync = async (fastify) => {
     clearTimeout(expiryTimers.get(connection))
     void hub.disconnect(connection)
     // Every way a connection ends comes through here once; `rooms` still lists what it had joined.
-    connection.info({
+    if (connection.logsInfo) connection.info({
       code,
       reason: reason.toString(),
       durationMs: Math.round(performance.now()) - connection.openedAt,
@@ -217,7 +217,7 @@ const ws: FastifyPluginAsync = async (fastify) => {
     registry.add(connection)
     stats.connectionsOpened++
     armExpiry(connection)
-    connection.info({}, 'connection opened')
+    if (connection.logsInfo) connection.info({}, 'connection opened')
     connection.send({ type: 'welcome', connectionId: id, user: identity.user, heartbeatMs: welcomeHeartbeat })
   }
 
