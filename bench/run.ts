@@ -11,7 +11,7 @@ import { FULL, type Load, type Metrics, type Params, type Probe, SMOKE, chat, fa
 import { ROOT, type ServerHandle, type ServerKind, compileBench, killAll, startServer } from './lib/servers.ts'
 import { DEPLOYMENTS, type Deployment, type DeploymentKind, crossNode, startDeployment } from './lib/cross-node.ts'
 import { machine, pinSelf } from './lib/system.ts'
-import { type HungReceiver, startHungReceiver, WEBHOOK_TARGETS, type WebhookTarget, webhookEnv } from './lib/webhooks.ts'
+import { type Receiver, startReceiver, WEBHOOK_TARGETS, type WebhookTarget, webhookEnv } from './lib/webhooks.ts'
 import { RemoteProfiler } from './lib/inspector.ts'
 import { profileText, summarizeProfile } from './profile-summary.ts'
 
@@ -243,7 +243,7 @@ for (const scenario of scenarios) {
       const run: RunRecord = { target, round, at: new Date().toISOString() }
       const t0 = Date.now()
       let server: ServerHandle | Deployment | undefined
-      let receiver: HungReceiver | undefined
+      let receiver: Receiver | undefined
       profileName = `${scenario}-${target}-round${round}`
       const options = { cpu: pinned ? 0 : undefined, serviceEntry: args.service === undefined ? undefined : resolve(args.service) }
       try {
@@ -251,8 +251,8 @@ for (const scenario of scenarios) {
           const deployment = server = await startDeployment(target as DeploymentKind, compiled.servers, options)
           run.metrics = await crossNode(deployment, load, params)
         } else if (scenario === 'webhooks') {
-          // The same service, with every event recorded and sent to a URL that never answers.
-          if (target === 'hung-url') receiver = await startHungReceiver()
+          // The same service, with every event recorded and sent to a URL that answers, or never does.
+          if (target !== 'no-url') receiver = await startReceiver(target === 'hung-url')
           const single = server = await startServer('service', compiled.servers, { ...options, env: webhookEnv(target as WebhookTarget, receiver) })
           run.metrics = { ...await measure(scenario, single), webhookRequests: receiver?.requests() ?? 0 }
         } else {

@@ -1,22 +1,30 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 
-/** The webhooks scenario's targets: the service without a URL, and with one URL that never answers. */
-export const WEBHOOK_TARGETS = ['no-url', 'hung-url'] as const
+/**
+ * The webhooks scenario's targets: the service without a URL, with one URL that answers 204 at
+ * once, and with one that never answers. `ok-url` against `no-url` is the price of events out;
+ * `hung-url` against `ok-url` is what a hung receiver costs chat.
+ */
+export const WEBHOOK_TARGETS = ['no-url', 'ok-url', 'hung-url'] as const
 export type WebhookTarget = typeof WEBHOOK_TARGETS[number]
 
 /** A secret of the Standard Webhooks form, for the benchmark only. */
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
 
-export interface HungReceiver { url: string, requests: () => number, stop: () => Promise<void> }
+export interface Receiver { url: string, requests: () => number, stop: () => Promise<void> }
 
-/** A receiver on loopback that reads each request and never answers: every attempt runs into the 5 s timeout. */
-export async function startHungReceiver (): Promise<HungReceiver> {
+/**
+ * A receiver on loopback. A hung one reads each request and never answers, so every attempt runs
+ * into the 5 s timeout; otherwise each request is answered 204 once read.
+ */
+export async function startReceiver (hung: boolean): Promise<Receiver> {
   let requests = 0
   const sockets = new Set<Socket>()
-  const server: Server = createServer((request) => {
+  const server: Server = createServer((request, response) => {
     requests++
     request.resume()
+    if (!hung) request.on('end', () => response.writeHead(204).end())
   })
   server.on('connection', (socket) => {
     sockets.add(socket)
@@ -34,8 +42,8 @@ export async function startHungReceiver (): Promise<HungReceiver> {
   }
 }
 
-/** The service's environment for a target: every event type recorded and sent to the hung URL, or none. */
-export function webhookEnv (target: WebhookTarget, receiver: HungReceiver | undefined): Record<string, string> {
+/** The service's environment for a target: every event type recorded and sent to the receiver, or none. */
+export function webhookEnv (target: WebhookTarget, receiver: Receiver | undefined): Record<string, string> {
   if (target === 'no-url' || receiver === undefined) return {}
   return { CHAT_WEBHOOK_URLS: receiver.url, CHAT_WEBHOOK_SECRET: SECRET }
 }
