@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3'
 import type { Change, Changer } from '../engine/types.ts'
 import type { Message } from '../schemas/common.ts'
-import { MESSAGE_COLUMNS, type MessageRow, toMessage, toMessages } from './message-rows.ts'
+import { MESSAGE_COLUMNS, messageQuery } from './message-rows.ts'
 import type { SqliteOutbox } from './sqlite-outbox.ts'
 
 export interface EditsDeps {
@@ -18,17 +18,17 @@ export interface EditsDeps {
  */
 export function createSqliteEdits (db: Database, deps: EditsDeps) {
   const statements = {
-    message: db.prepare<[string, number], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq = ?`),
+    message: messageQuery<[string, number]>(db, `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq = ?`),
     edit: db.prepare<[string, string, number, string, number]>(`UPDATE messages
       SET text = ?, edited_at = ?, version = COALESCE(version, 1) + 1, changed_seq = ? WHERE room = ? AND seq = ?`),
     delete: db.prepare<[string, number, string, number]>(`UPDATE messages
       SET text = '', deleted_at = ?, changed_seq = ? WHERE room = ? AND seq = ?`),
-    changedUpTo: db.prepare<[string, number, number], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages
+    changedUpTo: messageQuery<[string, number, number]>(db, `SELECT ${MESSAGE_COLUMNS} FROM messages
       WHERE room = ? AND changed_seq >= ? AND seq <= ? ORDER BY seq`)
   }
 
   /** The message to change, or why it cannot be changed by `by`. */
-  function target (room: string, seq: number, by: Changer): { row: MessageRow, latest: number } | Change {
+  function target (room: string, seq: number, by: Changer): { row: Message, latest: number } | Change {
     const latest = deps.latestSeq(room)
     const row = latest === undefined ? undefined : statements.message.get(room, seq)
     if (row === undefined || latest === undefined) return { outcome: 'not_found' }
@@ -39,10 +39,10 @@ export function createSqliteEdits (db: Database, deps: EditsDeps) {
   const edit = db.transaction((room: string, seq: number, text: string, by: Changer): Change => {
     const found = target(room, seq, by)
     if ('outcome' in found) return found
-    if (found.row.deletedAt !== null) return { outcome: 'not_found' }
+    if (found.row.deleted === true) return { outcome: 'not_found' }
     const time = new Date().toISOString()
     statements.edit.run(text, time, found.latest, room, seq)
-    const message = toMessage(statements.message.get(room, seq)!)
+    const message = statements.message.get(room, seq)!
     deps.outbox.record('message.edited', room, time, message)
     return { outcome: 'changed', message }
   })
@@ -50,10 +50,10 @@ export function createSqliteEdits (db: Database, deps: EditsDeps) {
   const remove = db.transaction((room: string, seq: number, by: Changer): Change => {
     const found = target(room, seq, by)
     if ('outcome' in found) return found
-    if (found.row.deletedAt !== null) return { outcome: 'unchanged', message: toMessage(found.row) }
+    if (found.row.deleted === true) return { outcome: 'unchanged', message: found.row }
     const time = new Date().toISOString()
     statements.delete.run(time, found.latest, room, seq)
-    const message = toMessage(statements.message.get(room, seq)!)
+    const message = statements.message.get(room, seq)!
     deps.outbox.record('message.deleted', room, time, message)
     return { outcome: 'changed', message }
   })
@@ -64,7 +64,7 @@ export function createSqliteEdits (db: Database, deps: EditsDeps) {
 
     /** Retained messages up to `since` changed after message `since` was stored. */
     changedSince (room: string, since: number): Message[] {
-      return since === 0 ? [] : toMessages(statements.changedUpTo.all(room, since, since))
+      return since === 0 ? [] : statements.changedUpTo.all(room, since, since)
     }
   }
 }

@@ -10,7 +10,7 @@ import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord, W
 import type { EventType } from '../schemas/webhooks.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError } from '../engine/types.ts'
 import { createAppendBatcher, type PendingAppend } from './append-batcher.ts'
-import { MESSAGE_COLUMNS, type MessageRow, toMessage, toMessages } from './message-rows.ts'
+import { MESSAGE_COLUMNS, messageQuery } from './message-rows.ts'
 import { migrate } from './migrations.ts'
 import { createSqliteEdits } from './sqlite-edits.ts'
 import { createSqliteReadState } from './sqlite-read-state.ts'
@@ -165,13 +165,13 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       'INSERT INTO sends (room, user, client_id, seq, id, time) VALUES (?, ?, ?, ?, ?, ?)'),
     pruneSends: db.prepare<[string, number]>(`DELETE FROM sends WHERE (room, user, client_id) IN
       (SELECT room, user, client_id FROM sends WHERE time < ? ORDER BY time LIMIT ?)`),
-    messageAt: db.prepare<[string, number], MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq = ?`),
+    messageAt: messageQuery<[string, number]>(db, `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq = ?`),
     trim: db.prepare<[string, number]>('DELETE FROM messages WHERE room = ? AND seq <= ?'),
-    newest: db.prepare<[string, number], MessageRow>(
+    newest: messageQuery<[string, number]>(db,
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?`),
-    newestBefore: db.prepare<[string, number, number], MessageRow>(
+    newestBefore: messageQuery<[string, number, number]>(db,
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
-    after: db.prepare<[string, number, number], MessageRow>(
+    after: messageQuery<[string, number, number]>(db,
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`),
     oldest: db.prepare<[string], { seq: number | null }>('SELECT MIN(seq) AS seq FROM messages WHERE room = ?')
   }
@@ -208,10 +208,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
   /** The message a repeated clientId refers to, as it is now; rebuilt from the send when trimmed. */
   function firstSend (pending: PendingAppend, send: SendRow): Appended {
-    const row = statements.messageAt.get(pending.room, send.seq)
-    const message = row === undefined
-      ? { room: pending.room, seq: send.seq, id: send.id, user: pending.user, text: pending.text, time: send.time, clientId: pending.clientId }
-      : toMessage(row)
+    const message = statements.messageAt.get(pending.room, send.seq) ??
+      { room: pending.room, seq: send.seq, id: send.id, user: pending.user, text: pending.text, time: send.time, clientId: pending.clientId }
     return { message, duplicate: true }
   }
 
@@ -389,7 +387,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const rows = before === undefined
         ? statements.newest.all(roomId, limit)
         : statements.newestBefore.all(roomId, before, limit)
-      return toMessages(rows.reverse())
+      return rows.reverse()
     },
     async recover(roomId, since): Promise<Recovery> {
       const state = seqState(roomId)
@@ -398,7 +396,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const changed = edits.changedSince(roomId, Math.min(since, latestSeq))
       if (since >= latestSeq) return { latestSeq, changed, messages: [], recovered: since === latestSeq }
       const oldest = statements.oldest.get(roomId)?.seq ?? null
-      const messages = toMessages(statements.after.all(roomId, since, limitOf(state.historyLimit)))
+      const messages = statements.after.all(roomId, since, limitOf(state.historyLimit))
       return { latestSeq, changed, messages, recovered: oldest !== null && oldest <= since + 1 }
     },
     async ready() {
