@@ -4,12 +4,14 @@ import { errorResponses } from '../src/schemas/rest.ts'
 
 /**
  * GET /client-config: public and read-only, so the chat page can ask for a name (dev mode)
- * or a token (JWT mode) before it connects. It tells nothing a refused upgrade would not.
+ * or a token (JWT mode) before it connects, and the admin page for the admin token before its
+ * first call. It tells nothing a refused upgrade or a 401 would not.
  */
 const clientConfig: FastifyPluginAsyncTypebox = async (fastify) => {
   const body: ClientConfig = {
     auth: fastify.config.devMode ? 'dev' : 'jwt',
-    maxText: fastify.config.CHAT_MAX_TEXT
+    maxText: fastify.config.CHAT_MAX_TEXT,
+    adminToken: fastify.config.CHAT_ADMIN_TOKEN !== undefined
   }
   fastify.get('/client-config', {
     schema: {

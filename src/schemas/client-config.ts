@@ -5,6 +5,7 @@ export const ClientConfig = Type.Object({
   auth: Type.Union([Type.Literal('dev'), Type.Literal('jwt')], {
     description: '`dev`: connect with ?user=<id>; `jwt`: connect with ?token=<jwt>'
   }),
-  maxText: Type.Integer({ minimum: 1, description: 'longest message text in characters (CHAT_MAX_TEXT)' })
+  maxText: Type.Integer({ minimum: 1, description: 'longest message text in characters (CHAT_MAX_TEXT)' }),
+  adminToken: Type.Boolean({ description: "whether the operators' REST API asks for a bearer token (CHAT_ADMIN_TOKEN is set)" })
 })
 export type ClientConfig = Static<typeof ClientConfig>

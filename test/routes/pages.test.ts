@@ -7,12 +7,12 @@ test('GET /client-config tells a page how to sign in', async (t) => {
   const dev = await startServer(t, { CHAT_MAX_TEXT: 500 })
   const answer = await http(dev.url, 'GET', '/client-config')
   assert.equal(answer.status, 200)
-  assert.deepEqual(answer.body, { auth: 'dev', maxText: 500 })
+  assert.deepEqual(answer.body, { auth: 'dev', maxText: 500, adminToken: false })
 
   const jwt = await startServer(t, { CHAT_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters', CHAT_ADMIN_TOKEN: 'admin' })
   const jwtAnswer = await http(jwt.url, 'GET', '/client-config')
   assert.equal(jwtAnswer.status, 200, 'public: no admin token needed')
-  assert.deepEqual(jwtAnswer.body, { auth: 'jwt', maxText: 4000 })
+  assert.deepEqual(jwtAnswer.body, { auth: 'jwt', maxText: 4000, adminToken: true })
 
   const openapi = await http(dev.url, 'GET', '/docs/json')
   assert.ok(openapi.body.paths['/client-config']?.get, 'documented in the OpenAPI document')

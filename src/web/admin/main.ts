@@ -1,3 +1,4 @@
+import type { ClientConfig } from '../../schemas/client-config.ts'
 import { AdminApi, type Room } from './api.ts'
 import { byId } from './dom.ts'
 import { feedback as makeFeedback } from './feedback.ts'
@@ -99,7 +100,25 @@ ui.tokenForm.addEventListener('submit', (event) => {
   }
   ui.tokenError.textContent = ''
   tokens.set(token)
-  void enter()
+  /**
+ * The first visit: without a token in this tab, asks for one at once when the server wants one,
+ * rather than calling the API without it (a refused token is logged and counted as an auth failure).
+ */
+async function start (): Promise<void> {
+  if (tokens.get() === undefined && await asksForToken()) return onUnauthorized()
+  await enter()
+}
+
+async function asksForToken (): Promise<boolean> {
+  try {
+    const response = await fetch('../client-config')
+    return response.ok && (await response.json() as ClientConfig).adminToken
+  } catch {
+    return false
+  }
+}
+
+void start()
 })
 
 ui.forget.addEventListener('click', () => {
@@ -109,7 +128,43 @@ ui.forget.addEventListener('click', () => {
   ui.dashboard.hidden = true
   ui.forget.hidden = true
   feedback.say('The token is forgotten')
-  void enter()
+  /**
+ * The first visit: without a token in this tab, asks for one at once when the server wants one,
+ * rather than calling the API without it (a refused token is logged and counted as an auth failure).
+ */
+async function start (): Promise<void> {
+  if (tokens.get() === undefined && await asksForToken()) return onUnauthorized()
+  await enter()
+}
+
+async function asksForToken (): Promise<boolean> {
+  try {
+    const response = await fetch('../client-config')
+    return response.ok && (await response.json() as ClientConfig).adminToken
+  } catch {
+    return false
+  }
+}
+
+void start()
 })
 
-void enter()
+/**
+ * The first visit: without a token in this tab, asks for one at once when the server wants one,
+ * rather than calling the API without it (a refused token is logged and counted as an auth failure).
+ */
+async function start (): Promise<void> {
+  if (tokens.get() === undefined && await asksForToken()) return onUnauthorized()
+  await enter()
+}
+
+async function asksForToken (): Promise<boolean> {
+  try {
+    const response = await fetch('../client-config')
+    return response.ok && (await response.json() as ClientConfig).adminToken
+  } catch {
+    return false
+  }
+}
+
+void start()
