@@ -11,7 +11,7 @@ export const READ_FLUSH_MS = 1000
  */
 const FIRST_READS_WINDOW_MS = 5
 /** Writes happen in this many slices of the window, so that a busy node never writes a whole second at once. */
-const SLICES = 10
+const SLICES = 50
 
 interface PendingMove extends ReadMove {
   /** Moved by a `read` frame, so the room hears of it (a user's own message moves it silently). */
