@@ -100,25 +100,7 @@ ui.tokenForm.addEventListener('submit', (event) => {
   }
   ui.tokenError.textContent = ''
   tokens.set(token)
-  /**
- * The first visit: without a token in this tab, asks for one at once when the server wants one,
- * rather than calling the API without it (a refused token is logged and counted as an auth failure).
- */
-async function start (): Promise<void> {
-  if (tokens.get() === undefined && await asksForToken()) return onUnauthorized()
-  await enter()
-}
-
-async function asksForToken (): Promise<boolean> {
-  try {
-    const response = await fetch('../client-config')
-    return response.ok && (await response.json() as ClientConfig).adminToken
-  } catch {
-    return false
-  }
-}
-
-void start()
+  void enter()
 })
 
 ui.forget.addEventListener('click', () => {
@@ -128,25 +110,7 @@ ui.forget.addEventListener('click', () => {
   ui.dashboard.hidden = true
   ui.forget.hidden = true
   feedback.say('The token is forgotten')
-  /**
- * The first visit: without a token in this tab, asks for one at once when the server wants one,
- * rather than calling the API without it (a refused token is logged and counted as an auth failure).
- */
-async function start (): Promise<void> {
-  if (tokens.get() === undefined && await asksForToken()) return onUnauthorized()
-  await enter()
-}
-
-async function asksForToken (): Promise<boolean> {
-  try {
-    const response = await fetch('../client-config')
-    return response.ok && (await response.json() as ClientConfig).adminToken
-  } catch {
-    return false
-  }
-}
-
-void start()
+  void enter()
 })
 
 /**
