@@ -75,8 +75,6 @@ const scenarios: Scenario[] = args.scenario === 'all'
     if (!(SCENARIOS as readonly string[]).includes(name)) fail(`unknown scenario ${name}`)
     return name as Scenario
   })
-if (args.profile && scenarios.includes('cross-node')) fail('--profile does not cover the cross-node scenario')
-if (args.profile && scenarios.includes('webhooks')) fail('--profile does not cover the webhooks scenario')
 const wsTargets: ServerKind[] = (args.targets ?? (args.profile ? 'service' : 'service,bare,socketio')).split(',').map((name) => {
   if (!['service', 'bare', 'socketio'].includes(name)) fail(`unknown target ${name}`)
   return name as ServerKind

@@ -90,12 +90,15 @@ export async function crossNode (deployment: Deployment, load: Load, params: Par
   if (joined !== specs.length) throw new Error(`only ${joined} of ${specs.length} clients joined: ${connected[0].firstError ?? connected[1].firstError}`)
   await sleep(params.connect.settleMs)
   await Promise.all(load.all.map((worker) => worker.reset()))
+  // With --profile, the first node is profiled over this window (the second does the same work).
+  await load.probe?.start(first)
   const measured = window(pids)
   const redisStart = deployment.redis === undefined ? NaN : processCpuSeconds(deployment.redis.pid)
   const sent = await steadyLoad(load, [0, 1], slices, p)
   const expected = sent.sent * p.perRoom
   const final = await drain(load.receivers, expected, 3000, Date.now() + 15_000)
   const end = measured()
+  await load.probe?.stop(first)
   const redisCpu = deployment.redis === undefined ? NaN : processCpuSeconds(deployment.redis.pid) - redisStart
   const sorted = await latencies(load.receivers)
   const nodesCpu = end.cpuSeconds.reduce((sum, value) => sum + value, 0)
