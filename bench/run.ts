@@ -58,10 +58,10 @@ if (args.help) {
 const mode: Results['mode'] = args.profile ? 'profile' : args.smoke ? 'smoke' : 'full'
 // A smoke run keeps its own file, so it never replaces the results of a full run.
 const out = args.out ?? (mode === 'smoke' ? 'bench/results/smoke.json' : 'bench/results/latest.json')
-const outPath = join(ROOT, out)
+const outPath = resolve(ROOT, out)
 // Only a full run with the default results and the built service redraws the committed chart.
 const defaultChart = mode === 'full' && out === 'bench/results/latest.json' && args.service === undefined
-const chartPath = join(ROOT, args.chart ?? (defaultChart ? 'bench/chart.svg' : `bench/results/chart-${basename(out, '.json')}.svg`))
+const chartPath = resolve(ROOT, args.chart ?? (defaultChart ? 'bench/chart.svg' : `bench/results/chart-${basename(out, '.json')}.svg`))
 const log = (line: string) => process.stdout.write(line + '\n')
 
 function fail (message: string): never {

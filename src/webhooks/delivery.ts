@@ -36,7 +36,7 @@ export class UrlDelivery {
   private readonly signer: Webhook
   /**
    * undici's request API on a keep-alive pool, not `fetch`: fetch builds web streams, an
-   * AbortSignal and a Request per call, which measured ~370 µs of CPU and a heap of garbage per
+   * AbortSignal and a Request per call, which measured ~500 µs of CPU and a heap of garbage per
    * event on the chat's event loop; the pool's request costs a fraction of that (BENCHMARKS.md).
    */
   private readonly pool: Pool
