@@ -1,5 +1,5 @@
 import { test, type TestContext } from 'node:test'
-import { type Overrides, startServer, type TestServer } from './helper.ts'
+import { connectAs, type Overrides, startServer, type TestServer } from './helper.ts'
 import { type Layout, startRedisTarget } from './redis-layouts.ts'
 
 /** The engines every chat rule must hold on: SQLite, and Redis in both layouts. */
@@ -44,4 +44,15 @@ export function nodesTest (name: string, body: (start: StartNode, t: TestContext
       await body(start, t)
     })
   }
+}
+
+/** Two nodes of one deployment, alice connected to the first and bob to the second, both in `room`. */
+export async function aliceAndBobAcrossNodes (start: StartNode, t: TestContext, room = 'lobby') {
+  const a = await start()
+  const b = await start()
+  const alice = await connectAs(t, a, 'alice')
+  const bob = await connectAs(t, b, 'bob')
+  await alice.join(room)
+  await bob.join(room)
+  return { a, b, alice, bob }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { connectAs, type Frame, http, type TestClient } from '../helper.ts'
-import { engineTest, nodesTest } from '../engines.ts'
+import { engineTest, nodesTest, aliceAndBobAcrossNodes } from '../engines.ts'
 
 const updatedOf = (seq: number) => (frame: Frame) => frame.type === 'updated' && frame.message.seq === seq
 
@@ -230,12 +230,7 @@ engineTest('an author who may still read a room edits without joining it; a priv
 })
 
 nodesTest('an edit on one node reaches members on the other, and recovery there includes it', async (start, t) => {
-  const a = await start()
-  const b = await start()
-  const alice = await connectAs(t, a, 'alice')
-  const bob = await connectAs(t, b, 'bob')
-  await alice.join('lobby')
-  await bob.join('lobby')
+  const { b, alice, bob } = await aliceAndBobAcrossNodes(start, t)
   const { seq } = await alice.request({ type: 'message', room: 'lobby', text: 'first' })
   await bob.next('message')
   await alice.request({ type: 'edit', room: 'lobby', seq, text: 'first, edited on a' })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { connect, connectAs, type Frame, http, spawnServer, tempDir } from '../helper.ts'
-import { engineTest, nodesTest } from '../engines.ts'
+import { engineTest, nodesTest, aliceAndBobAcrossNodes } from '../engines.ts'
 
 const readOf = (user: string, seq: number) => (frame: Frame) => frame.type === 'read' && frame.user === user && frame.seq === seq
 
@@ -116,12 +116,7 @@ engineTest('a burst of read frames is coalesced; the latest always goes out', as
 })
 
 nodesTest('read seqs are shared: a read on one node reaches the other, and REST there agrees', async (start, t) => {
-  const a = await start()
-  const b = await start()
-  const alice = await connectAs(t, a, 'alice')
-  const bob = await connectAs(t, b, 'bob')
-  await bob.join('lobby')
-  await alice.join('lobby')
+  const { b, alice, bob } = await aliceAndBobAcrossNodes(start, t)
   for (let i = 0; i < 3; i++) await bob.request({ type: 'message', room: 'lobby', text: `m${i}` })
   await alice.next((frame) => frame.type === 'message' && frame.seq === 3)
   alice.send({ type: 'read', room: 'lobby', seq: 2 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { connect, connectAs, type Frame, spawnServer } from '../helper.ts'
-import { engineTest, nodesTest } from '../engines.ts'
+import { engineTest, nodesTest, aliceAndBobAcrossNodes } from '../engines.ts'
 import { startRedis } from '../redis-helper.ts'
 
 const typingOf = (users: string[]) => (frame: Frame) => frame.type === 'typing' && JSON.stringify(frame.users) === JSON.stringify(users)
@@ -82,12 +82,7 @@ engineTest('typing is for members only', async (start, t) => {
 })
 
 nodesTest('typing on one node reaches members on the other', async (start, t) => {
-  const a = await start()
-  const b = await start()
-  const alice = await connectAs(t, a, 'alice')
-  const bob = await connectAs(t, b, 'bob')
-  await alice.join('lobby')
-  await bob.join('lobby')
+  const { alice, bob } = await aliceAndBobAcrossNodes(start, t)
   alice.send({ type: 'typing', room: 'lobby' })
   await bob.next(typingOf(['alice']))
   bob.send({ type: 'typing', room: 'lobby' })
