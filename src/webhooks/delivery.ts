@@ -165,8 +165,9 @@ export class UrlDelivery {
         },
         body
       })
-      // The answer's body is not needed; reading it to the end frees the connection.
-      await response.body.dump()
+      // The answer's body is not needed; reading it to the end frees the connection. The status
+      // is the answer: a body cut short after a 2xx does not make the attempt a failure.
+      await response.body.dump().catch(() => {})
       return response.statusCode >= 200 && response.statusCode < 300 ? undefined : `HTTP ${response.statusCode}`
     } catch (err) {
       const code = (err as { code?: string }).code
