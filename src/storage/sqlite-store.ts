@@ -30,7 +30,6 @@ interface SendRow { seq: number, id: string, time: string }
 
 interface SeqState {
   lastSeq: number
-  historyLimit: number | null
   /** The room as stored, so a join or a history read finds it without a query. */
   record: RoomRecord
 }
@@ -192,7 +191,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const row = statements.getRoom.get(roomId)
       if (row === undefined) return undefined
       const record = toRecord(row)
-      state = { lastSeq: statements.newestSeq.get(roomId)?.seq ?? 0, historyLimit: record.historyLimit, record }
+      state = { lastSeq: statements.newestSeq.get(roomId)?.seq ?? 0, record }
       seqStates.set(roomId, state)
     }
     return state
@@ -254,7 +253,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       results.push({ message, duplicate: false })
     }
     for (const [room, state] of rooms) {
-      const keepFrom = state.lastSeq - limitOf(state.historyLimit)
+      const keepFrom = state.lastSeq - limitOf(state.record.historyLimit)
       if (keepFrom > 0) statements.trim.run(room, keepFrom)
     }
     // Forgetting expired clientIds a few at a time, in the transactions that add new ones,
@@ -335,7 +334,6 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         statements.trim.run(id, state.lastSeq - limitOf(next.historyLimit))
         outbox.record('room.updated', id, new Date().toISOString(), roomEvent(next))
       })()
-      state.historyLimit = next.historyLimit
       state.record = next
       return next
     },
@@ -396,7 +394,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const changed = edits.changedSince(roomId, Math.min(since, latestSeq))
       if (since >= latestSeq) return { latestSeq, changed, messages: [], recovered: since === latestSeq }
       const oldest = statements.oldest.get(roomId)?.seq ?? null
-      const messages = statements.after.all(roomId, since, limitOf(state.historyLimit))
+      const messages = statements.after.all(roomId, since, limitOf(state.record.historyLimit))
       return { latestSeq, changed, messages, recovered: oldest !== null && oldest <= since + 1 }
     },
     async ready() {

@@ -1,17 +1,6 @@
-/** The element with this id; the page's HTML has it, so a missing one is a bug worth a loud error. */
-export function byId<T extends HTMLElement = HTMLElement> (id: string): T {
-  const found = document.getElementById(id)
-  if (found === null) throw new Error(`#${id} is missing from the page`)
-  return found as T
-}
+import { element } from '../dom.ts'
 
-/** A new element with optional class and text. */
-export function element<K extends keyof HTMLElementTagNameMap> (tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag)
-  if (className !== undefined) node.className = className
-  if (text !== undefined) node.textContent = text
-  return node
-}
+export { byId, element } from '../dom.ts'
 
 /** A table cell with text. */
 export function cell (text: string, className?: string): HTMLTableCellElement {

@@ -3,10 +3,11 @@ import {
 } from '../../client/index.ts'
 import type { ClientConfig } from '../../schemas/client-config.ts'
 import {
-  atBottom, byId, confirmDelete, type MessageActions, messageItem, openEditor, type PendingChange, placeMessage,
+  atBottom, confirmDelete, type MessageActions, messageItem, openEditor, type PendingChange, placeMessage,
   renderConnection, renderMessages, renderOnline, renderRooms, typingText
 } from './render.ts'
 import { PAGE_SIZE, RoomModel } from './room-model.ts'
+import { byId } from '../dom.ts'
 
 /**
  * The chat page: sign in (a name in dev mode, a token in JWT mode), join rooms, read and

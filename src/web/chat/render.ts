@@ -1,18 +1,5 @@
 import type { ConnectionState, Message } from '../../client/index.ts'
-
-/** The element with this id; the page's HTML has it, so a missing one is a bug worth a loud error. */
-export function byId<T extends HTMLElement = HTMLElement> (id: string): T {
-  const element = document.getElementById(id)
-  if (element === null) throw new Error(`#${id} is missing from the page`)
-  return element as T
-}
-
-function element<K extends keyof HTMLElementTagNameMap> (tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag)
-  if (className !== undefined) node.className = className
-  if (text !== undefined) node.textContent = text
-  return node
-}
+import { element } from '../dom.ts'
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 
