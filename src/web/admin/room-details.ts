@@ -42,6 +42,12 @@ export function roomDetails (api: AdminApi, feedback: Feedback, events: DetailsE
     deleteRoom: byId<HTMLButtonElement>('delete-room')
   }
   let room: Room | undefined
+  /**
+   * The settings the form was filled from. A save sends only the fields the user changed from
+   * these: a refresh updates `room` but not the form, and comparing against the refreshed room
+   * would send back, as a change, the old value of a setting someone else changed meanwhile.
+   */
+  let filled: Pick<Room, 'name' | 'private' | 'historyLimit'> | undefined
 
   /** The room was deleted under the page (by someone else): say so and close. */
   function gone (id: string, err: unknown): boolean {
@@ -57,8 +63,14 @@ export function roomDetails (api: AdminApi, feedback: Feedback, events: DetailsE
     ui.name.value = next.name
     ui.history.value = String(next.historyLimit)
     ui.private.checked = next.private
-    ui.grantForm.hidden = !next.private
-    ui.publicNote.hidden = next.private
+    filled = { name: next.name, private: next.private, historyLimit: next.historyLimit }
+    showPrivacy(next.private)
+  }
+
+  /** Grants are managed for a private room; a public one says anyone may join. */
+  function showPrivacy (isPrivate: boolean): void {
+    ui.grantForm.hidden = !isPrivate
+    ui.publicNote.hidden = isPrivate
   }
 
   // ---- online -----------------------------------------------------------------------
@@ -153,14 +165,15 @@ export function roomDetails (api: AdminApi, feedback: Feedback, events: DetailsE
 
   ui.editForm.addEventListener('submit', (event) => {
     event.preventDefault()
-    if (room === undefined) return
+    if (room === undefined || filled === undefined) return
     const current = room
-    // Only what changed: sending an unchanged limit would pin a room that follows the default.
+    // Only what the user changed in the form: sending an unchanged limit would pin a room that
+    // follows the default, and an unchanged field would undo another admin's change to it.
     const changes: RoomFields = {}
-    if (ui.name.value.trim() !== current.name) changes.name = ui.name.value.trim()
-    if (ui.private.checked !== current.private) changes.private = ui.private.checked
+    if (ui.name.value.trim() !== filled.name) changes.name = ui.name.value.trim()
+    if (ui.private.checked !== filled.private) changes.private = ui.private.checked
     const limit = ui.history.value === '' ? null : Number(ui.history.value)
-    if (limit !== current.historyLimit) changes.historyLimit = limit
+    if (limit !== filled.historyLimit) changes.historyLimit = limit
     if (Object.keys(changes).length === 0) {
       feedback.say('Nothing to save: no setting changed')
       return
@@ -224,6 +237,7 @@ export function roomDetails (api: AdminApi, feedback: Feedback, events: DetailsE
     const active = document.activeElement
     const hadFocus = active === null || active === document.body || ui.section.contains(active)
     room = undefined
+    filled = undefined
     ui.section.hidden = true
     if (id !== undefined) events.closed(id, deleted, hadFocus)
   }
@@ -252,7 +266,9 @@ export function roomDetails (api: AdminApi, feedback: Feedback, events: DetailsE
       try {
         const fresh = await api.getRoom(id)
         if (room?.id !== id) return
+        // The form keeps what the user may be editing; what depends on the room's privacy follows it.
         room = fresh
+        showPrivacy(fresh.private)
         events.changed(fresh)
       } catch (err) {
         if (!gone(id, err)) feedback.fail(`Could not refresh room ${id}`, err)

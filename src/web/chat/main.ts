@@ -180,7 +180,12 @@ function start (identity: { user: string } | { token: string }): void {
   client.on('read', onRead)
   client.on('kicked', (frame) => dropRoom(frame.room, `You were removed from ${frame.room}: ${frame.reason}.`))
   client.on('room_deleted', (frame) => dropRoom(frame.room, `Room ${frame.room} was deleted.`))
-  client.on('error', (err) => notice(err.message))
+  client.on('error', (err) => {
+    // A re-join refused after a reconnect (the room deleted, or access revoked, while off
+    // line): nobody waits for it, and the client has dropped the room. So does the page.
+    if (err.room !== undefined && rooms.has(err.room) && !client.joinedRooms.includes(err.room)) dropRoom(err.room, err.message)
+    else notice(err.message)
+  })
   ui.signIn.hidden = true
   ui.chat.hidden = false
   ui.signOut.hidden = false
@@ -190,6 +195,7 @@ function start (identity: { user: string } | { token: string }): void {
 }
 
 ui.signOut.addEventListener('click', () => {
+  // close() rejects what is still waiting; their handlers see `chat` is no longer their client.
   chat?.close()
   chat = undefined
   me = undefined
@@ -199,6 +205,8 @@ ui.signOut.addEventListener('click', () => {
   changes.clear()
   waiting = 0
   problem = undefined
+  notice('')
+  ui.message.value = ''
   ui.chat.hidden = true
   ui.signOut.hidden = true
   ui.signIn.hidden = false
@@ -220,9 +228,12 @@ ui.joinForm.addEventListener('submit', (event) => {
   if (!rooms.has(room)) rooms.set(room, new RoomModel(room))
   select(room)
   ui.message.focus()
-  chat.join(room).catch((err: Error) => {
+  const client = chat
+  client.join(room).catch((err: Error) => {
+    // Signed out meanwhile: the join belongs to a session that is gone.
+    if (chat !== client) return
     notice(`Could not join ${room}: ${err.message}`)
-    if (chat?.joinedRooms.includes(room) !== true) removeRoom(room)
+    if (!client.joinedRooms.includes(room)) removeRoom(room)
   })
 })
 
@@ -248,7 +259,8 @@ function onJoined (frame: JoinedFrame): void {
 }
 
 async function loadOlder (model: RoomModel, before: number): Promise<void> {
-  if (chat === undefined) return
+  const client = chat
+  if (client === undefined) return
   if (before <= 1) {
     model.complete = true
     showOlderButton()
@@ -256,14 +268,14 @@ async function loadOlder (model: RoomModel, before: number): Promise<void> {
   }
   ui.older.disabled = true
   try {
-    const page = await chat.history(model.id, { before, limit: PAGE_SIZE })
+    const page = await client.history(model.id, { before, limit: PAGE_SIZE })
     model.addPage(page, PAGE_SIZE)
     if (model.id === active) {
       for (const message of page) showMessage(model, model.messages.get(message.seq)!)
       markRead()
     }
   } catch (err) {
-    notice(`Could not load older messages: ${(err as Error).message}`)
+    if (chat === client) notice(`Could not load older messages: ${(err as Error).message}`)
   } finally {
     ui.older.disabled = false
     showOlderButton()
@@ -351,7 +363,8 @@ function removeRoom (room: string): void {
 ui.leave.addEventListener('click', () => {
   const room = active
   if (room === undefined || chat === undefined) return
-  chat.leave(room).catch((err: Error) => notice(`Could not leave ${room}: ${err.message}`))
+  const client = chat
+  client.leave(room).catch((err: Error) => { if (chat === client) notice(`Could not leave ${room}: ${err.message}`) })
   removeRoom(room)
 })
 
@@ -403,12 +416,16 @@ ui.composer.addEventListener('submit', (event) => {
   ui.message.value = ''
   waiting++
   showConnection()
-  chat.send(room, text)
+  const client = chat
+  // After a sign-out (the send rejected by close()) its text and count belong to no session.
+  client.send(room, text)
     .catch((err: Error) => {
+      if (chat !== client) return
       notice(`Not sent to ${room}: ${err.message}`)
       if (ui.message.value === '') ui.message.value = text
     })
     .finally(() => {
+      if (chat !== client) return
       waiting--
       showConnection()
     })
@@ -503,8 +520,10 @@ function change (message: Message, kind: PendingChange, text: string): void {
   changes.set(key, { kind, text, version: message.version ?? 1 })
   showMessage(model, model.messages.get(message.seq) ?? message)
   ui.message.focus()
-  const request = kind === 'saving' ? chat.edit(message.room, message.seq, text) : chat.delete(message.room, message.seq)
+  const client = chat
+  const request = kind === 'saving' ? client.edit(message.room, message.seq, text) : client.delete(message.room, message.seq)
   request.catch((err: Error) => {
+    if (chat !== client) return
     changes.delete(key)
     notice(`Could not ${kind === 'saving' ? 'edit' : 'delete'} the message: ${err.message}`)
     const held = rooms.get(message.room)?.messages.get(message.seq)
