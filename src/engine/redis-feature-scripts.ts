@@ -1,9 +1,7 @@
 import type { Result } from 'ioredis'
+import { NOW_LUA } from './redis-lua.ts'
 import { RECORD_LUA } from './redis-outbox.ts'
 
-/** Milliseconds of the Redis server's clock, so node clocks never need to agree. */
-const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
 
 /**
  * Scripts of the chat features (edits, read state, typing). Like the engine's own scripts, each
@@ -95,7 +93,7 @@ return { tonumber(latest), tonumber(read) }`
    */
   chatTyping: {
     numberOfKeys: 1,
-    lua: `${NOW}
+    lua: `${NOW_LUA}
 local before = redis.call('ZRANGE', KEYS[1], 0, -1)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local ttl = tonumber(ARGV[3])

@@ -1,12 +1,10 @@
 import type { Result } from 'ioredis'
 import type { RedisClient } from './redis-connection.ts'
 import { featureScripts } from './redis-feature-scripts.ts'
+import { NOW_LUA } from './redis-lua.ts'
 import { RECORD_LUA } from './redis-outbox.ts'
 import { webhookScripts } from './redis-webhook-scripts.ts'
 
-/** Milliseconds of the Redis server's clock, so node clocks never need to agree. */
-const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
 
 /**
  * Every multi-step change is one script, so it is atomic and a node that dies half-way leaves
@@ -180,7 +178,7 @@ return 1`
    */
   chatHeartbeat: {
     numberOfKeys: 1,
-    lua: `${NOW}
+    lua: `${NOW_LUA}
 if ARGV[2] ~= '1' then
   local seen = redis.call('ZSCORE', KEYS[1], ARGV[1])
   if not seen or tonumber(seen) == 0 then return 1 end
@@ -191,7 +189,7 @@ return 0`
   /** KEYS: nodes index. ARGV: stale after (ms). Owners whose last heartbeat is older, or taken for dead. */
   chatStaleNodes: {
     numberOfKeys: 1,
-    lua: `${NOW}
+    lua: `${NOW_LUA}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))`
   },
   /**
@@ -201,7 +199,7 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[
    */
   chatClaimNode: {
     numberOfKeys: 1,
-    lua: `${NOW}
+    lua: `${NOW_LUA}
 local seen = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not seen then return 0 end
 if ARGV[2] ~= '' and tonumber(seen) ~= 0 and tonumber(seen) >= now - tonumber(ARGV[2]) then return 0 end

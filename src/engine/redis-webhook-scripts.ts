@@ -1,4 +1,5 @@
 import type { Result } from 'ioredis'
+import { NOW_LUA } from './redis-lua.ts'
 
 /** Lua comparing stream entry ids ("ms-seq"): true when a < b. */
 const ID_LUA = `
@@ -85,8 +86,7 @@ return 0`
   chatLiveNodes: {
     numberOfKeys: 1,
     lua: `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${NOW_LUA}
 return math.max(1, redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf'))`
   },
   /**
@@ -136,8 +136,8 @@ if parked then
   record = cjson.decode(parked)
 else
   record = { id = event.id, type = event.type, room = event.room, event = fields['e'], urls = {} }
-  local t = redis.call('TIME')
-  redis.call('ZADD', KEYS[4], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), event.id)
+  ${NOW_LUA}
+  redis.call('ZADD', KEYS[4], now, event.id)
 end
 record.urls[ARGV[4]] = { key = ARGV[3], attempts = tonumber(ARGV[5]), lastError = ARGV[6] }
 redis.call('HSET', KEYS[3], event.id, cjson.encode(record))

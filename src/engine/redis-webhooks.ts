@@ -89,6 +89,11 @@ export function createRedisWebhooks (options: RedisWebhooksOptions): WebhookStor
       return !this.stopped && !this.releasing && Date.now() < this.validUntil
     }
 
+    /** Held, but the lease may have run out: renewals failed for longer than the margin. */
+    lapsed (): boolean {
+      return !this.stopped && !this.releasing && Date.now() >= this.validUntil
+    }
+
     /** Reads entries while there is room in the window; polls again when idle. */
     read (): void {
       if (this.reading || this.stopped || this.releasing) return
@@ -145,13 +150,19 @@ export function createRedisWebhooks (options: RedisWebhooksOptions): WebhookStor
       if (this.ackScheduled) return
       this.ackScheduled = true
       setImmediate(() => {
-        this.ackScheduled = false
-        const ids = this.acks
-        this.acks = []
-        redis.xack(this.keys.outbox, this.feed.group, ...ids)
-          .catch((err: unknown) => log.error({ err, partition: this.number }, 'finishing webhook events failed'))
+        void this.flushAcks()
         this.trimSoon()
       })
+    }
+
+    /** Sends the acks gathered so far; before a lease is given back, so the next holder does not send them again. */
+    async flushAcks (): Promise<void> {
+      this.ackScheduled = false
+      if (this.acks.length === 0) return
+      const ids = this.acks
+      this.acks = []
+      await redis.xack(this.keys.outbox, this.feed.group, ...ids)
+        .catch((err: unknown) => log.error({ err, partition: this.number }, 'finishing webhook events failed'))
     }
 
     private trimSoon (): void {
@@ -175,6 +186,7 @@ export function createRedisWebhooks (options: RedisWebhooksOptions): WebhookStor
     stop (): void {
       this.stopped = true
       clearTimeout(this.timer)
+      clearTimeout(this.trimTimer)
       this.rooms.clear()
     }
 
@@ -182,6 +194,7 @@ export function createRedisWebhooks (options: RedisWebhooksOptions): WebhookStor
     release (): void {
       this.releasing = true
       clearTimeout(this.timer)
+      clearTimeout(this.trimTimer)
       this.rooms.clear()
       if (this.out <= 0) void this.feed.letGo(this)
     }
@@ -261,12 +274,28 @@ export function createRedisWebhooks (options: RedisWebhooksOptions): WebhookStor
 
     async letGo (partition: Partition): Promise<void> {
       this.drop(partition)
+      await partition.flushAcks()
       await redis.chatLeaseRelease(partition.keys.hookLease(this.key), nodeId).catch(() => {})
     }
 
     private holder (room: string): Partition | undefined {
       const partition = this.partitions.get(partitionOf(room))
-      return partition !== undefined && partition.valid() ? partition : undefined
+      if (partition === undefined) return undefined
+      if (partition.valid()) return partition
+      this.lapse(partition)
+      return undefined
+    }
+
+    /**
+     * Stops using a partition whose lease may have run out (its renewals failed): its unfinished
+     * events stay pending in the group, and whoever takes the lease next (this node too, once it
+     * expires) reads them again first, in order. Using it on would hand out events that a lapse
+     * then drops, and read newer ones of the same rooms past them.
+     */
+    private lapse (partition: Partition): void {
+      if (!partition.lapsed()) return
+      log.warn({ url: this.url, partition: partition.number }, 'webhook lease renewals failed; its events wait for the next holder')
+      this.drop(partition)
     }
 
     async next (room: string): Promise<QueuedEvent | undefined> {
@@ -289,7 +318,9 @@ export function createRedisWebhooks (options: RedisWebhooksOptions): WebhookStor
     async body (event: QueuedEvent): Promise<string | undefined> {
       const { partition, keys, id } = this.where(event)
       if (partition === undefined || !partition.valid()) {
-        this.settle(event)
+        // Released or lapsed: the event stays pending for the next holder.
+        if (partition?.lapsed() === true) this.lapse(partition)
+        else this.settle(event)
         return undefined
       }
       const found = await redis.xrange(keys.outbox, id, id)
@@ -323,12 +354,9 @@ export function createRedisWebhooks (options: RedisWebhooksOptions): WebhookStor
 
     async parked (event: QueuedEvent, attempts: number, error: string): Promise<void> {
       const { keys, id } = this.where(event)
-      try {
-        await redis.chatWebhookPark(keys.outbox, keys.hookAttempts, keys.hooksFailed, keys.hooksFailedOrder,
-          this.group, id, this.key, this.url, String(attempts), error)
-      } catch (err) {
-        log.error({ err }, 'parking a webhook event failed; it will be tried again')
-      }
+      // A failure is thrown to the worker, which tries again: the event is not finished until parked.
+      await redis.chatWebhookPark(keys.outbox, keys.hookAttempts, keys.hooksFailed, keys.hooksFailedOrder,
+        this.group, id, this.key, this.url, String(attempts), error)
       this.settle(event)
     }
 

@@ -16,9 +16,19 @@ export function createSqliteOutbox (db: Database, events: ReadonlySet<EventType>
     for (const listener of listeners) listener()
   }
 
+  const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM webhook_outbox')
   const outbox = {
     /** Rows waiting for at least one URL: counted once, then kept up to date by whoever adds or trims. */
-    pending: (db.prepare('SELECT COUNT(*) AS n FROM webhook_outbox').get() as { n: number }).n,
+    pending: count.get()!.n,
+
+    /** Counts the rows again, after a transaction that recorded events was rolled back (if the database answers). */
+    recount (): void {
+      try {
+        outbox.pending = count.get()!.n
+      } catch {
+        // The next recount, or the next trim, puts it right.
+      }
+    },
 
     wants (type: EventType): boolean {
       return events !== undefined && events.has(type)

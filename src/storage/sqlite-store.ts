@@ -269,9 +269,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     try {
       results = writeBatch(batch)
     } catch (error) {
-      // Rolled back: the seqs counted in memory for this batch were never stored.
+      // Rolled back: the seqs counted in memory for this batch were never stored, nor its events.
       for (const pending of batch) seqStates.delete(pending.room)
       for (const pending of batch) pending.reject(error as Error)
+      outbox.recount()
       return
     }
     for (let i = 0; i < batch.length; i++) {

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { Webhook } from 'standardwebhooks'
 import { Pool } from 'undici'
 import type { EngineLog } from '../engine/redis-connection.ts'
@@ -122,8 +123,16 @@ export class UrlDelivery {
         // Gone: no longer this node's to send (a lease moved) or already finished.
         if (body === undefined) return
         outcome = await this.post(body)
+      } catch (err) {
+        // The outbox could not be read (storage unreachable): the event stays where it is and the
+        // room waits, as after a failed attempt, rather than losing its worker.
+        log.warn({ err, url, room: event.room }, 'reading a webhook event failed; trying again')
       } finally {
         this.release()
+      }
+      if (body === undefined) {
+        await this.sleep(retryDelay(attempts + 1))
+        continue
       }
       if (outcome === undefined) {
         this.feed.delivered(event)
@@ -134,7 +143,7 @@ export class UrlDelivery {
       }
       attempts++
       if (attempts >= maxAttempts) {
-        await this.feed.parked(event, attempts, outcome)
+        if (!await this.untilStored(attempts, () => this.feed.parked(event, attempts, outcome))) return
         stats.webhookAttempt('parked')
         log.warn({ url, room: event.room, event: idOf(body), attempts, lastError: outcome }, 'webhook event parked after its last attempt')
         return
@@ -146,12 +155,32 @@ export class UrlDelivery {
   }
 
   /**
-   * One signed POST; resolves undefined on a 2xx, else what went wrong. Never throws. The pool's
-   * connect, headers and body timeouts bound the attempt, so no timer or signal is made per call.
+   * Runs a write to the outbox until it succeeds (storage may be briefly unreachable), waiting
+   * as after failed attempts in between; false if the delivery closed first.
+   */
+  private async untilStored (attempts: number, write: () => Promise<void>): Promise<boolean> {
+    for (let failures = attempts; !this.closed; failures++) {
+      try {
+        await write()
+        return true
+      } catch (err) {
+        this.options.log.warn({ err, url: this.options.url }, 'recording a webhook outcome failed; trying again')
+        await this.sleep(retryDelay(failures))
+      }
+    }
+    return false
+  }
+
+  /**
+   * One signed POST; resolves undefined on a 2xx, else what went wrong. Never throws. The whole
+   * attempt (connecting, the answer, its body) is bounded by ATTEMPT_TIMEOUT_MS through undici's
+   * EventEmitter signal, which costs an emitter and a timer, not an AbortController per call.
    */
   private async post (body: string): Promise<Outcome> {
     const id = idOf(body)
     const now = new Date()
+    const signal = new EventEmitter()
+    const timer = setTimeout(() => signal.emit('abort'), ATTEMPT_TIMEOUT_MS)
     try {
       const response = await this.pool.request({
         path: this.path,
@@ -163,7 +192,8 @@ export class UrlDelivery {
           'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
           'webhook-signature': this.signer.sign(id, now, body)
         },
-        body
+        body,
+        signal
       })
       // The answer's body is not needed; reading it to the end frees the connection. The status
       // is the answer: a body cut short after a 2xx does not make the attempt a failure.
@@ -174,6 +204,8 @@ export class UrlDelivery {
       if (code !== undefined && TIMEOUTS.has(code)) return `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`
       const cause = (err as { cause?: { code?: string, message?: string } }).cause
       return `connection failed: ${cause?.message ?? cause?.code ?? (err as Error).message}`
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -209,8 +241,8 @@ export class UrlDelivery {
   }
 }
 
-/** undici's error codes for an attempt that ran out of time. */
-const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
+/** undici's error codes for an attempt that ran out of time (aborted: the whole-attempt timer). */
+const TIMEOUTS = new Set(['UND_ERR_ABORTED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
 /** The id and time of a stored body: its first fields, as every engine writes them (id, type, time, …). */
 const idOf = (body: string) => /^\{"id":"([^"]+)"/.exec(body)?.[1] ?? ''
