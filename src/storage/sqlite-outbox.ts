@@ -9,11 +9,13 @@ import { eventBody } from '../webhooks/event.ts'
  */
 export function createSqliteOutbox (db: Database, events: ReadonlySet<EventType> | undefined) {
   const insert = db.prepare<[string, string]>('INSERT INTO webhook_outbox (room, body) VALUES (?, ?)')
-  const listeners: (() => void)[] = []
-  let scheduled = false
+  const listeners: ((rooms: ReadonlySet<string>) => void)[] = []
+  /** Rooms with rows added since listeners were last told. */
+  let rooms = new Set<string>()
   const notify = () => {
-    scheduled = false
-    for (const listener of listeners) listener()
+    const told = rooms
+    rooms = new Set()
+    for (const listener of listeners) listener(told)
   }
 
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM webhook_outbox')
@@ -39,17 +41,18 @@ export function createSqliteOutbox (db: Database, events: ReadonlySet<EventType>
       if (events === undefined || !events.has(type)) return
       insert.run(room, eventBody(type, room, time, data))
       outbox.pending++
-      outbox.changed()
+      outbox.changed(room)
     },
 
-    /** Tells listeners (on the next turn, after the commit) that rows were added. */
-    changed (): void {
-      if (scheduled || listeners.length === 0) return
-      scheduled = true
-      setImmediate(notify)
+    /** Tells listeners (on the next turn, after the commit) that the room has new rows. */
+    changed (room: string): void {
+      if (listeners.length === 0) return
+      if (rooms.size === 0) setImmediate(notify)
+      rooms.add(room)
     },
 
-    onChange (listener: () => void): void {
+    /** Told of the rooms with new rows, once per turn: no query needed to find them. */
+    onChange (listener: (rooms: ReadonlySet<string>) => void): void {
       listeners.push(listener)
     }
   }

@@ -3,10 +3,8 @@ import type { QueuedEvent, WebhookFeed, WebhookStore } from '../engine/types.ts'
 import type { FailedEvent } from '../schemas/webhooks.ts'
 import type { SqliteOutbox } from './sqlite-outbox.ts'
 
-/** Rows read per look for new events; only their rooms are kept, never the rows. */
+/** Rows read per look for rooms with events at start-up; only their rooms are kept, never the rows. */
 const SCAN_BATCH = 500
-/** How often a feed looks for rows it was not told about (it is told of every row this process adds). */
-const SCAN_INTERVAL_MS = 1000
 /** Deliveries are recorded together after this long, so a busy URL costs a commit per window, not per event. */
 const FLUSH_MS = 50
 
@@ -16,8 +14,9 @@ interface FailedRow { id: string, type: FailedEvent['type'], room: string, url: 
 /**
  * The delivery side of the SQLite outbox. Each URL has, per room, the seq of the last event it
  * finished (answered 2xx or parked) in `webhook_progress`, and starts after `since`, the outbox's
- * seq when the URL was first configured. A feed finds rooms with events by scanning new rows
- * (keeping only room ids) and reads each room's next event by index, one at a time, so no
+ * seq when the URL was first configured. A feed finds rooms with events by scanning the rows once
+ * at start (keeping only room ids), then is told the rooms of every row this process (the
+ * database's only writer) adds, and reads each room's next event by index, one at a time, so no
  * backlog is ever held in memory and a stuck room holds back no other. Rows every configured
  * URL has finished are deleted, and a room's progress with its last row.
  */
@@ -111,7 +110,7 @@ export function createSqliteWebhooks (db: Database, outbox: SqliteOutbox): Webho
       flushTimer ??= setTimeout(flushNow, FLUSH_MS)
     }
 
-    /** Wakes every room with rows past what this feed has looked at. */
+    /** Wakes every room with rows past what this feed has looked at: at start, for what earlier runs left. */
     function scan (): void {
       if (stopped || closed) return
       for (;;) {
@@ -125,9 +124,10 @@ export function createSqliteWebhooks (db: Database, outbox: SqliteOutbox): Webho
         if (rows.length < SCAN_BATCH) return
       }
     }
-    outbox.onChange(scan)
-    const poll = setInterval(scan, SCAN_INTERVAL_MS)
-    poll.unref()
+    outbox.onChange((rooms) => {
+      if (stopped || closed) return
+      for (const room of rooms) wake(room)
+    })
     setImmediate(scan)
 
     return {
@@ -162,7 +162,6 @@ export function createSqliteWebhooks (db: Database, outbox: SqliteOutbox): Webho
       },
       async close () {
         stopped = true
-        clearInterval(poll)
         flushNow()
       }
     }
@@ -184,7 +183,7 @@ export function createSqliteWebhooks (db: Database, outbox: SqliteOutbox): Webho
         statements.requeue.run(rows[0]!.room, rows[0]!.body, JSON.stringify(rows.map((row) => row.url)))
       })()
       outbox.pending++
-      outbox.changed()
+      outbox.changed(rows[0]!.room)
       return true
     },
     async pending () {
