@@ -13,11 +13,13 @@ export interface PendingAppend {
 /**
  * Groups the appends made in one turn of the event loop and hands them to `write` together
  * on the next turn (setImmediate), so a burst costs one transaction or one pipeline instead
- * of one per message. Shared by every store.
+ * of one per message. Shared by every store. `hold` keeps appends queued until `release`
+ * (the SQLite store holds them for the moment its checkpoint needs no new commit).
  */
 export function createAppendBatcher (write: (batch: PendingAppend[]) => void) {
   let queue: PendingAppend[] = []
   let scheduled = false
+  let held = false
 
   function flush (): void {
     scheduled = false
@@ -27,15 +29,28 @@ export function createAppendBatcher (write: (batch: PendingAppend[]) => void) {
     write(batch)
   }
 
+  function schedule (): void {
+    if (scheduled || held || queue.length === 0) return
+    scheduled = true
+    setImmediate(() => {
+      if (held) scheduled = false
+      else flush()
+    })
+  }
+
   return {
     append (room: string, user: string, text: string, clientId: string | undefined): Promise<Appended> {
       return new Promise<Appended>((resolve, reject) => {
         queue.push({ room, user, text, clientId, resolve, reject })
-        if (!scheduled) {
-          scheduled = true
-          setImmediate(flush)
-        }
+        schedule()
       })
+    },
+    hold (): void {
+      held = true
+    },
+    release (): void {
+      held = false
+      schedule()
     },
     /** Writes what is queued now, for a store that is closing. */
     flush

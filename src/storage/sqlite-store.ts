@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { Worker } from 'node:worker_threads'
 import BetterSqlite3 from 'better-sqlite3'
 import type { Message } from '../schemas/common.ts'
 import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord, WebhookStore } from '../engine/types.ts'
@@ -12,6 +9,7 @@ import { CLIENT_ID_TTL_MS, NotFoundError } from '../engine/types.ts'
 import { createAppendBatcher, type PendingAppend } from './append-batcher.ts'
 import { MESSAGE_COLUMNS, messageQuery } from './message-rows.ts'
 import { migrate } from './migrations.ts'
+import { startCheckpointer } from './sqlite-checkpointer.ts'
 import { createSqliteEdits } from './sqlite-edits.ts'
 import { createSqliteReadState } from './sqlite-read-state.ts'
 import { newRoomRecord, roomObject } from '../engine/room-record.ts'
@@ -34,62 +32,6 @@ interface SeqState {
   record: RoomRecord
 }
 
-
-const CHECKPOINT_INTERVAL_MS = 1000
-
-/**
- * The checkpoint thread's code. SQLite's automatic checkpoint runs inside a commit and
- * fsyncs the database file, which on the event loop shows as a latency spike for every
- * client; a second connection on its own thread copies the WAL into the database instead.
- * PASSIVE never waits for the writer: what it cannot copy now, it copies on the next tick.
- * It is source text run with `eval` so that it loads the same way from TypeScript sources
- * (tests) and from the build, with better-sqlite3 resolved by the store.
- */
-const CHECKPOINT_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads')
-const Database = require(workerData.driver)
-const db = new Database(workerData.path)
-db.pragma('busy_timeout = 1000')
-const checkpoint = () => {
-  try { db.pragma('wal_checkpoint(PASSIVE)') } catch (err) { parentPort.postMessage({ error: err.message }) }
-}
-const timer = setInterval(checkpoint, workerData.intervalMs)
-parentPort.on('message', (message) => {
-  if (message !== 'close') return
-  clearInterval(timer)
-  checkpoint()
-  db.close()
-  parentPort.close()
-})
-`
-
-/** Moves WAL checkpoints to a worker thread; if it cannot run, the connection checkpoints itself again. */
-function startCheckpointer (db: BetterSqlite3.Database, path: string) {
-  const worker = new Worker(CHECKPOINT_WORKER, {
-    eval: true,
-    workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS, driver: createRequire(import.meta.url).resolve('better-sqlite3') }
-  })
-  worker.unref()
-  db.pragma('wal_autocheckpoint = 0')
-  let running = true
-  const fallBack = () => {
-    if (!running) return
-    running = false
-    db.pragma('wal_autocheckpoint = 1000')
-  }
-  worker.on('error', fallBack)
-  worker.on('exit', fallBack)
-  return {
-    async stop (): Promise<void> {
-      if (!running) return
-      running = false
-      const exited = new Promise((resolve) => worker.once('exit', resolve))
-      worker.postMessage('close')
-      await Promise.race([exited, sleep(2000).then(() => worker.terminate())])
-    }
-  }
-}
-
 const toRecord = (row: RoomRow): RoomRecord => ({ ...row, private: row.private === 1 })
 
 const ROOM_COLUMNS = 'id, name, private, history_limit AS historyLimit, created_at AS createdAt'
@@ -107,6 +49,8 @@ export interface SqliteStoreOptions {
   defaultHistoryLimit: number
   /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
   clientIdTtlMs?: number
+  /** How often the WAL is checkpointed (CHECKPOINT_INTERVAL_MS; shorter only in tests). */
+  checkpointIntervalMs?: number
   /** Event types to record in the outbox with each change; none when absent. */
   events?: ReadonlySet<EventType>
   /** Who is online, for the events that say so (presence lives in this process's memory). */
@@ -143,7 +87,6 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.close()
     throw err
   }
-  const checkpointer = options.path === ':memory:' ? undefined : startCheckpointer(db, options.path)
 
   const statements = {
     insertRoom: db.prepare(`INSERT INTO rooms (id, name, private, history_limit, created_at)
@@ -281,6 +224,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       else batch[i]!.resolve(result)
     }
   })
+  const checkpointer = options.path === ':memory:' ? undefined : startCheckpointer(db, options.path, batcher, options.checkpointIntervalMs)
 
   function room(id: string): RoomRecord | undefined {
     return seqState(id)?.record

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import BetterSqlite3 from 'better-sqlite3'
@@ -95,6 +96,23 @@ test('a file written by a newer release is refused with a message naming CHAT_DB
   const after = new BetterSqlite3(path, { readonly: true })
   assert.equal(after.pragma('user_version', { simple: true }), SCHEMA_VERSION + 1, 'the file is left as it was')
   after.close()
+})
+
+/** How many times the WAL file has been started over: the checkpoint sequence in its header. */
+const walRestarts = (path: string) => readFileSync(`${path}-wal`).readUInt32BE(12)
+
+test('under steady writes the WAL is still started over after checkpoints, so the file does not grow without end', async (t) => {
+  const path = join(tempDir(t), 'chat.sqlite')
+  const store = createSqliteStore({ path, defaultHistoryLimit: 1000, checkpointIntervalMs: 100 })
+  t.after(() => store.close())
+  await store.createRoom({ id: 'busy' })
+  const before = walRestarts(path)
+  // One commit after another with no pause: a checkpoint pass always has a commit landing
+  // under it, so only the pass made with writes held lets SQLite start the file over.
+  const until = Date.now() + 1500
+  for (let sent = 0; sent < 100_000 && Date.now() < until; sent++) await store.append('busy', 'u', `message ${sent}`)
+  assert.ok(walRestarts(path) - before >= 2, `the WAL restarted ${walRestarts(path) - before} times in 1.5 s of writes`)
+  assert.equal((await store.history('busy', 1))[0]!.seq, await store.latestSeq('busy'))
 })
 
 test(':memory: works without a directory', async (t) => {
