@@ -19,7 +19,9 @@ const USAGE = `npm run bench -- [options]
   --scenario fanout|rooms|chat|idle|connect|rest|cross-node|webhooks|all   (default all; a comma-separated list works too;
                       webhooks: the rooms load on the service with no webhook URL, then with one that never answers)
   --rounds N          rounds per target, targets alternating A B C A B C… (default 3)
-  --targets list      of service,bare,socketio (default all three; rest compares service with bare Fastify)
+  --targets list      of service,bare,durable,socketio (default service,bare,socketio, and durable too in the
+                      rooms scenario; durable is the bare hub storing every message in SQLite; rest compares
+                      service with bare Fastify)
   --smoke             100 clients, 1 round, short durations; no thresholds (for CI)
   --out path          JSON results (default bench/results/latest.json, smoke.json with --smoke); a run
                       keeps the scenarios it did not run from that file
@@ -76,7 +78,7 @@ const scenarios: Scenario[] = args.scenario === 'all'
     return name as Scenario
   })
 const wsTargets: ServerKind[] = (args.targets ?? (args.profile ? 'service' : 'service,bare,socketio')).split(',').map((name) => {
-  if (!['service', 'bare', 'socketio'].includes(name)) fail(`unknown target ${name}`)
+  if (!['service', 'bare', 'durable', 'socketio'].includes(name)) fail(`unknown target ${name}`)
   return name as ServerKind
 })
 const rounds = args.smoke || args.profile ? 1 : Number(args.rounds ?? 3)
@@ -221,8 +223,11 @@ for (const scenario of scenarios) {
       ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(!args.profile || wsTargets.includes('bare') ? ['fastify' as const] : [])]
       : scenario === 'chat'
         // The Socket.IO reference speaks no typing, read or edit.
-        ? wsTargets.filter((target) => target !== 'socketio')
-        : wsTargets
+        ? wsTargets.filter((target) => target !== 'socketio' && target !== 'durable')
+        : scenario === 'rooms' && args.targets === undefined && !args.profile
+          // The price of durability alone: the bare hub storing each message before it answers.
+          ? [...wsTargets, 'durable' as const]
+          : scenario === 'rooms' ? wsTargets : wsTargets.filter((target) => target !== 'durable')
   const record: ScenarioRecord = {
     scenario,
     baseline: scenario === 'rest' ? 'fastify' : scenario === 'cross-node' ? 'redis-1' : scenario === 'webhooks' ? 'no-url' : 'bare',

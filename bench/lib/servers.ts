@@ -11,7 +11,7 @@ export const ROOT = new URL('../..', import.meta.url).pathname
 const DIST = join(ROOT, 'dist', 'bench')
 
 /** The servers the benchmark can start: the service and its references. */
-export type ServerKind = 'service' | 'bare' | 'socketio' | 'fastify'
+export type ServerKind = 'service' | 'bare' | 'durable' | 'socketio' | 'fastify'
 
 export interface ServerHandle {
   kind: ServerKind
@@ -116,8 +116,8 @@ export async function startServer (kind: ServerKind, serversDir: string, options
       ...options.env
     })
   } else {
-    script = join(serversDir, { bare: 'bare-ws.js', socketio: 'socketio.js', fastify: 'bare-fastify.js' }[kind])
-    if (kind === 'fastify') env.CHAT_DB = join(dataDir, 'chat.sqlite')
+    script = join(serversDir, { bare: 'bare-ws.js', durable: 'bare-ws.js', socketio: 'socketio.js', fastify: 'bare-fastify.js' }[kind])
+    if (kind === 'fastify' || kind === 'durable') env.CHAT_DB = join(dataDir, 'chat.sqlite')
   }
   // --inspect-port only says where the inspector would listen; it stays closed until SIGUSR1.
   const nodeArgs = [`--inspect-port=127.0.0.1:${inspectPort}`]

@@ -3,6 +3,7 @@ import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
 import * as wsModule from 'ws'
 import { WebSocket, WebSocketServer } from 'ws'
+import BetterSqlite3 from 'better-sqlite3'
 
 /**
  * The reference hub: the smallest `ws` server that does the protocol work the benchmark
@@ -12,6 +13,12 @@ import { WebSocket, WebSocketServer } from 'ws'
  * second per user, and edits broadcast as `updated`), all in memory. Each broadcast is
  * serialized and framed once and the same bytes are written to every member's socket: the
  * ceiling of any Node + ws chat stack doing this job.
+ *
+ * With CHAT_DB set it is the durable reference instead: before a message is broadcast and
+ * acknowledged, one SQLite transaction (WAL, synchronous NORMAL, SQLite's own checkpoints)
+ * stores it and moves the sender's read seq to it, the durable work the contract asks of every
+ * message done the plainest way. The gap between it and the in-memory hub is the price of
+ * durability alone.
  */
 
 interface FrameOptions { fin: boolean, rsv1: boolean, opcode: number, mask: boolean, readOnly: boolean }
@@ -44,6 +51,26 @@ const rooms = new Map<string, Room>()
 const port = Number(process.env.PORT ?? 3100)
 const host = process.env.HOST ?? '127.0.0.1'
 const idPattern = /^[A-Za-z0-9_.-]{1,64}$/
+
+/** Stores a message and its sender's read seq in one transaction; absent without CHAT_DB. */
+const storeMessage = process.env.CHAT_DB === undefined ? undefined : openStore(process.env.CHAT_DB)
+
+function openStore (path: string): (message: StoredMessage) => void {
+  const db = new BetterSqlite3(path)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.exec(`CREATE TABLE IF NOT EXISTS messages (room TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,
+      user TEXT NOT NULL, text TEXT NOT NULL, time TEXT NOT NULL, PRIMARY KEY (room, seq)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS read_state (room TEXT NOT NULL, user TEXT NOT NULL, seq INTEGER NOT NULL,
+      PRIMARY KEY (room, user)) WITHOUT ROWID;`)
+  const insert = db.prepare('INSERT INTO messages (room, seq, id, user, text, time) VALUES (?, ?, ?, ?, ?, ?)')
+  const read = db.prepare(`INSERT INTO read_state (room, user, seq) VALUES (?, ?, ?)
+    ON CONFLICT (room, user) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > read_state.seq`)
+  return db.transaction((message: StoredMessage) => {
+    insert.run(message.room, message.seq, message.id, message.user, message.text, message.time)
+    read.run(message.room, message.user, message.seq)
+  })
+}
 
 const server = createServer((_request, response) => {
   response.writeHead(426).end()
@@ -133,6 +160,7 @@ function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void
     const message: StoredMessage = { room: name, seq, id, user: member.user, text: frame.text, time: new Date().toISOString() }
     room.messages.set(seq, message)
     room.messages.delete(seq - KEPT)
+    storeMessage?.(message)
     if (room.typing.has(member.user)) setTyping(room, member.user, false)
     broadcast(room, { type: 'message', ...message })
     member.ws.send(JSON.stringify({ type: 'ack', ref, room: name, seq, id }))
