@@ -12,9 +12,12 @@ import { busyShares, coreTimes, processCpuSeconds, processRssKiB } from './syste
  * nodes and senders on both, so every message crosses from one node to the other. For two
  * nodes, a second window measures a node whose members are all in other, quiet rooms while
  * the first node's rooms are busy: with per-room subscriptions it should do almost nothing.
+ * The same load on the bare hub storing in SQLite (durable) and on two bare hubs sharing rooms
+ * through Redis (bare-redis-2) gives the floor of each design: what storing and crossing
+ * Redis cost with nothing else around them.
  */
 
-export const DEPLOYMENTS = ['service', 'redis-1', 'redis-2'] as const
+export const DEPLOYMENTS = ['service', 'redis-1', 'redis-2', 'durable', 'bare-redis-2'] as const
 export type DeploymentKind = typeof DEPLOYMENTS[number]
 
 export interface Deployment {
@@ -26,7 +29,8 @@ export interface Deployment {
 }
 
 export async function startDeployment (kind: DeploymentKind, serversDir: string, options: { cpu?: number, serviceEntry?: string }): Promise<Deployment> {
-  const redis = kind === 'service' ? undefined : await startRedisServer({ cpu: options.cpu })
+  const redis = kind === 'service' || kind === 'durable' ? undefined : await startRedisServer({ cpu: options.cpu })
+  const server = kind === 'durable' ? 'durable' : kind === 'bare-redis-2' ? 'bare' : 'service'
   const nodes: ServerHandle[] = []
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.stop()))
@@ -34,7 +38,7 @@ export async function startDeployment (kind: DeploymentKind, serversDir: string,
   }
   try {
     const env = redis === undefined ? undefined : { REDIS_URL: redis.url }
-    for (let i = 0; i < (kind === 'redis-2' ? 2 : 1); i++) nodes.push(await startServer('service', serversDir, { ...options, env }))
+    for (let i = 0; i < (kind.endsWith('-2') ? 2 : 1); i++) nodes.push(await startServer(server, serversDir, { ...options, env }))
   } catch (error) {
     await stop()
     throw error

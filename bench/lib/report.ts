@@ -278,9 +278,9 @@ export function targetsText (checks: TargetCheck[], markdown: boolean): string {
 // ---- chart ----------------------------------------------------------------------------
 
 const COLORS: Record<string, string> = {
-  service: '#2563eb', bare: '#6b7280', durable: '#0f766e', socketio: '#d97706', fastify: '#059669', 'redis-1': '#7c3aed', 'redis-2': '#db2777'
+  service: '#2563eb', bare: '#6b7280', durable: '#0f766e', socketio: '#d97706', fastify: '#059669', 'redis-1': '#7c3aed', 'redis-2': '#db2777', 'bare-redis-2': '#9ca3af'
 }
-const ORDER = ['service', 'redis-1', 'redis-2', 'bare', 'durable', 'socketio', 'fastify']
+const ORDER = ['service', 'redis-1', 'redis-2', 'bare', 'durable', 'bare-redis-2', 'socketio', 'fastify']
 
 interface Panel {
   title: string
@@ -413,7 +413,7 @@ export function chart (results: Results): string {
     parts.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[target]}"/>`)
     const label = {
       service: 'service (node dist/src/server.js)', bare: 'bare ws hub', durable: 'bare ws hub + SQLite', socketio: 'Socket.IO 4.8', fastify: 'bare Fastify + SQLite',
-      'redis-1': 'service, 1 node on Redis', 'redis-2': 'service, 2 nodes on one Redis'
+      'redis-1': 'service, 1 node on Redis', 'redis-2': 'service, 2 nodes on one Redis', 'bare-redis-2': 'bare ws hub, 2 nodes on one Redis'
     }[target] ?? target
     text(lx + 16, ly, label, 'font-size="11"')
     lx += 30 + label.length * 6.2

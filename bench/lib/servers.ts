@@ -118,6 +118,7 @@ export async function startServer (kind: ServerKind, serversDir: string, options
   } else {
     script = join(serversDir, { bare: 'bare-ws.js', durable: 'bare-ws.js', socketio: 'socketio.js', fastify: 'bare-fastify.js' }[kind])
     if (kind === 'fastify' || kind === 'durable') env.CHAT_DB = join(dataDir, 'chat.sqlite')
+    Object.assign(env, options.env)
   }
   // --inspect-port only says where the inspector would listen; it stays closed until SIGUSR1.
   const nodeArgs = [`--inspect-port=127.0.0.1:${inspectPort}`]

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net'
 import * as wsModule from 'ws'
 import { WebSocket, WebSocketServer } from 'ws'
 import BetterSqlite3 from 'better-sqlite3'
+import { Redis } from 'ioredis'
 
 /**
  * The reference hub: the smallest `ws` server that does the protocol work the benchmark
@@ -19,6 +20,12 @@ import BetterSqlite3 from 'better-sqlite3'
  * stores it and moves the sender's read seq to it, the durable work the contract asks of every
  * message done the plainest way. The gap between it and the in-memory hub is the price of
  * durability alone.
+ *
+ * With REDIS_URL set, several of these hubs share rooms through Redis the plainest way: one
+ * script per message (the seq, the message kept in a sorted set, the frame published on the
+ * room's channel), a subscription per room with members here, and every frame arriving on a
+ * channel written as it came to this hub's members of the room. It keeps no order between a
+ * sender's message and its ack, and repairs no gap: the floor of a hub spread over nodes.
  */
 
 interface FrameOptions { fin: boolean, rsv1: boolean, opcode: number, mask: boolean, readOnly: boolean }
@@ -72,6 +79,49 @@ function openStore (path: string): (message: StoredMessage) => void {
   })
 }
 
+/** Shares rooms through Redis; absent without REDIS_URL. */
+const shared = process.env.REDIS_URL === undefined ? undefined : openShared(process.env.REDIS_URL)
+
+function openShared (url: string) {
+  const commands = new Redis(url, { enableAutoPipelining: true })
+  const subscriber = new Redis(url)
+  commands.defineCommand('bareAppend', {
+    numberOfKeys: 3,
+    lua: `local seq = redis.call('INCR', KEYS[1])
+local frame = ARGV[1] .. seq .. ARGV[2]
+redis.call('ZADD', KEYS[2], seq, frame)
+if seq > ${KEPT} then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', seq - ${KEPT}) end
+redis.call('PUBLISH', KEYS[3], frame)
+return seq`
+  })
+  const append = (commands as unknown as { bareAppend: (...args: string[]) => Promise<number> }).bareAppend.bind(commands)
+  const byChannel = new Map<string, Room>()
+  subscriber.on('message', (channel: string, text: string) => {
+    const room = byChannel.get(channel)
+    if (room !== undefined) writeFrame(room, text)
+  })
+  return {
+    /** Subscribes to the room's channel before its first member here is answered. */
+    async follow (room: Room): Promise<void> {
+      const channel = `bare:${room.name}`
+      if (byChannel.has(channel)) return
+      byChannel.set(channel, room)
+      await subscriber.subscribe(channel)
+    },
+    unfollow (room: Room): void {
+      const channel = `bare:${room.name}`
+      byChannel.delete(channel)
+      void subscriber.unsubscribe(channel)
+    },
+    /** Stores and publishes the message frame; resolves with its seq. */
+    send (name: string, id: string, user: string, text: string, time: string): Promise<number> {
+      const head = `{"type":"message","room":${JSON.stringify(name)},"seq":`
+      const tail = `,"id":"${id}","user":${JSON.stringify(user)},"text":${JSON.stringify(text)},"time":"${time}"}`
+      return append(`bare:${name}:seq`, `bare:${name}:messages`, `bare:${name}`, head, tail)
+    }
+  }
+}
+
 const server = createServer((_request, response) => {
   response.writeHead(426).end()
 })
@@ -80,7 +130,11 @@ const wss = new WebSocketServer({
 })
 
 function broadcast (room: Room, frame: object, skipUser?: string): void {
-  const [header, payload] = Sender.frame(Buffer.from(JSON.stringify(frame)), FRAME_OPTIONS) as [Buffer, Buffer]
+  writeFrame(room, JSON.stringify(frame), skipUser)
+}
+
+function writeFrame (room: Room, text: string, skipUser?: string): void {
+  const [header, payload] = Sender.frame(Buffer.from(text), FRAME_OPTIONS) as [Buffer, Buffer]
   const bytes = Buffer.concat([header, payload])
   for (const member of room.members) {
     if (member.user === skipUser) continue
@@ -147,12 +201,23 @@ function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void
       room.users.set(member.user, (room.users.get(member.user) ?? 0) + 1)
       joined.set(name, room)
     }
-    member.ws.send(JSON.stringify({ type: 'joined', room: name, seq: room.seq, members: [...room.users.keys()], ref }))
-    if (first) presence(room, name, 'join', member.user)
+    const answer = () => {
+      member.ws.send(JSON.stringify({ type: 'joined', room: name, seq: room.seq, members: [...room.users.keys()], ref }))
+      if (first) presence(room, name, 'join', member.user)
+    }
+    if (shared === undefined) answer()
+    else shared.follow(room).then(answer, () => member.ws.close(1011))
   } else if (frame.type === 'message' && typeof frame.text === 'string') {
     const room = joined.get(name)
     if (room === undefined) {
       member.ws.send(JSON.stringify({ type: 'error', code: 'not_member', message: `join room ${name} first`, ref }))
+      return
+    }
+    if (shared !== undefined) {
+      const id = randomUUID()
+      shared.send(name, id, member.user, frame.text, new Date().toISOString()).then(
+        (seq) => member.ws.send(JSON.stringify({ type: 'ack', ref, room: name, seq, id })),
+        () => member.ws.send(JSON.stringify({ type: 'error', code: 'internal', message: 'not stored', ref })))
       return
     }
     const seq = ++room.seq
@@ -211,6 +276,7 @@ wss.on('connection', (ws, request) => {
         clearTimeout(room.typingTimer)
         clearTimeout(room.readTimer)
         rooms.delete(name)
+        shared?.unfollow(room)
       }
     }
   })
