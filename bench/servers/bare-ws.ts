@@ -3,8 +3,8 @@ import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
 import * as wsModule from 'ws'
 import { WebSocket, WebSocketServer } from 'ws'
-import BetterSqlite3 from 'better-sqlite3'
-import { Redis } from 'ioredis'
+import type BetterSqlite3 from 'better-sqlite3'
+import type { Redis as RedisClient } from 'ioredis'
 
 /**
  * The reference hub: the smallest `ws` server that does the protocol work the benchmark
@@ -60,10 +60,12 @@ const host = process.env.HOST ?? '127.0.0.1'
 const idPattern = /^[A-Za-z0-9_.-]{1,64}$/
 
 /** Stores a message and its sender's read seq in one transaction; absent without CHAT_DB. */
-const storeMessage = process.env.CHAT_DB === undefined ? undefined : openStore(process.env.CHAT_DB)
+const storeMessage = process.env.CHAT_DB === undefined ? undefined : await openStore(process.env.CHAT_DB)
 
-function openStore (path: string): (message: StoredMessage) => void {
-  const db = new BetterSqlite3(path)
+// The drivers load only when used, so the in-memory hub's process holds nothing of them.
+async function openStore (path: string): Promise<(message: StoredMessage) => void> {
+  const Database = (await import('better-sqlite3')).default as typeof BetterSqlite3
+  const db = new Database(path)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.exec(`CREATE TABLE IF NOT EXISTS messages (room TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,
@@ -80,9 +82,10 @@ function openStore (path: string): (message: StoredMessage) => void {
 }
 
 /** Shares rooms through Redis; absent without REDIS_URL. */
-const shared = process.env.REDIS_URL === undefined ? undefined : openShared(process.env.REDIS_URL)
+const shared = process.env.REDIS_URL === undefined ? undefined : await openShared(process.env.REDIS_URL)
 
-function openShared (url: string) {
+async function openShared (url: string) {
+  const { Redis } = await import('ioredis') as { Redis: new (url: string, options?: object) => RedisClient }
   const commands = new Redis(url, { enableAutoPipelining: true })
   const subscriber = new Redis(url)
   commands.defineCommand('bareAppend', {
