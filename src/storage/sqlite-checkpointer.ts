@@ -5,6 +5,8 @@ import type BetterSqlite3 from 'better-sqlite3'
 
 /** How often the WAL is copied into the database file. */
 export const CHECKPOINT_INTERVAL_MS = 1000
+/** Message writes wait at most this long for the second pass; a slow disk only skips a restart. */
+const HOLD_LIMIT_MS = 250
 /** The WAL file is cut back to this size when it restarts after a burst made it larger. */
 const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
@@ -107,7 +109,9 @@ export function startCheckpointer (db: BetterSqlite3.Database, path: string, gat
     if (running && first.error === undefined && first.log! > 0) {
       holding = true
       gate.hold()
+      const limit = setTimeout(letGo, HOLD_LIMIT_MS)
       await pass()
+      clearTimeout(limit)
       letGo()
     }
     if (running) timer = setTimeout(() => void checkpoint(), intervalMs).unref()
