@@ -19,8 +19,8 @@ const USAGE = `npm run bench -- [options]
   --scenario fanout|rooms|chat|idle|connect|rest|cross-node|webhooks|all   (default all; a comma-separated list works too;
                       webhooks: the rooms load on the service with no webhook URL, then with one that never answers)
   --rounds N          rounds per target, targets alternating A B C A B C… (default 3)
-  --targets list      of service,bare,durable,socketio (default service,bare,socketio, and durable too in the
-                      rooms scenario; durable is the bare hub storing every message in SQLite; rest compares
+  --targets list      of service,bare,socketio,durable (default all four; durable, the bare hub storing every
+                      message in SQLite, runs in the rooms scenario only; rest compares
                       service with bare Fastify)
   --smoke             100 clients, 1 round, short durations; no thresholds (for CI)
   --out path          JSON results (default bench/results/latest.json, smoke.json with --smoke); a run
@@ -77,7 +77,7 @@ const scenarios: Scenario[] = args.scenario === 'all'
     if (!(SCENARIOS as readonly string[]).includes(name)) fail(`unknown scenario ${name}`)
     return name as Scenario
   })
-const wsTargets: ServerKind[] = (args.targets ?? (args.profile ? 'service' : 'service,bare,socketio')).split(',').map((name) => {
+const wsTargets: ServerKind[] = (args.targets ?? (args.profile ? 'service' : 'service,bare,socketio,durable')).split(',').map((name) => {
   if (!['service', 'bare', 'durable', 'socketio'].includes(name)) fail(`unknown target ${name}`)
   return name as ServerKind
 })
@@ -221,13 +221,11 @@ for (const scenario of scenarios) {
       ? [...WEBHOOK_TARGETS]
     : scenario === 'rest'
       ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(!args.profile || wsTargets.includes('bare') ? ['fastify' as const] : [])]
-      : scenario === 'chat'
+      : wsTargets.filter((target) =>
+        // The price of durability alone is measured where messages are the whole load.
+        (target !== 'durable' || scenario === 'rooms') &&
         // The Socket.IO reference speaks no typing, read or edit.
-        ? wsTargets.filter((target) => target !== 'socketio' && target !== 'durable')
-        : scenario === 'rooms' && args.targets === undefined && !args.profile
-          // The price of durability alone: the bare hub storing each message before it answers.
-          ? [...wsTargets, 'durable' as const]
-          : scenario === 'rooms' ? wsTargets : wsTargets.filter((target) => target !== 'durable')
+        (target !== 'socketio' || scenario !== 'chat'))
   const record: ScenarioRecord = {
     scenario,
     baseline: scenario === 'rest' ? 'fastify' : scenario === 'cross-node' ? 'redis-1' : scenario === 'webhooks' ? 'no-url' : 'bare',

@@ -98,18 +98,19 @@ redis.call('PUBLISH', KEYS[3], frame)
 return seq`
   })
   const append = (commands as unknown as { bareAppend: (...args: string[]) => Promise<number> }).bareAppend.bind(commands)
-  const byChannel = new Map<string, Room>()
+  /** Followed rooms by channel, each with its subscription's confirmation. */
+  const byChannel = new Map<string, { room: Room, subscribed: Promise<unknown> }>()
   subscriber.on('message', (channel: string, text: string) => {
-    const room = byChannel.get(channel)
-    if (room !== undefined) writeFrame(room, text)
+    const followed = byChannel.get(channel)
+    if (followed !== undefined) writeFrame(followed.room, text)
   })
   return {
-    /** Subscribes to the room's channel before its first member here is answered. */
-    async follow (room: Room): Promise<void> {
+    /** Resolves once the room's channel is subscribed, so a member is answered only then. */
+    follow (room: Room): Promise<unknown> {
       const channel = `bare:${room.name}`
-      if (byChannel.has(channel)) return
-      byChannel.set(channel, room)
-      await subscriber.subscribe(channel)
+      let followed = byChannel.get(channel)
+      if (followed === undefined) byChannel.set(channel, followed = { room, subscribed: subscriber.subscribe(channel) })
+      return followed.subscribed
     },
     unfollow (room: Room): void {
       const channel = `bare:${room.name}`
