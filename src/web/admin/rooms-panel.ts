@@ -131,8 +131,9 @@ export function roomsPanel (api: AdminApi, feedback: Feedback, open: (room: Room
     if (ui.createHistory.value !== '') fields.historyLimit = Number(ui.createHistory.value)
     api.createRoom(id, fields).then(async (room) => {
       ui.createForm.reset()
-      feedback.say(`Room ${room.id} created`)
-      await load()
+      // The list shows the new room before it is announced, so what is said matches what is shown.
+      // A list that failed to load keeps its alert; the room's details still open below.
+      if (await load() === 'ok') feedback.say(`Room ${room.id} created`)
       open(room)
     }, (err: unknown) => feedback.fail(`Could not create room ${id}`, err))
   })

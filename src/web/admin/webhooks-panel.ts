@@ -48,13 +48,16 @@ export function webhooksPanel (api: AdminApi, feedback: Feedback) {
   }
 
   async function retry (id: string): Promise<void> {
+    let failure: { err: unknown } | undefined
     try {
       await api.retryWebhook(id)
-      feedback.say(`Event ${id} is being sent again`)
     } catch (err) {
-      feedback.fail(`Could not retry event ${id}`, err)
+      failure = { err }
     }
-    await load()
+    // The list is reloaded before the outcome is announced, so what is said matches what is shown.
+    const listed = await load()
+    if (failure !== undefined) feedback.fail(`Could not retry event ${id}`, failure.err)
+    else if (listed) feedback.say(`Event ${id} is being sent again`)
     // The retried row is gone with its button: keep focus in the section.
     if (!ui.body.contains(document.activeElement)) ui.title.focus()
   }
