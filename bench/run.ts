@@ -22,6 +22,7 @@ const USAGE = `npm run bench -- [options]
   --targets list      of service,bare,socketio,durable (default all four; durable, the bare hub storing every
                       message in SQLite, runs in the rooms scenario only; rest compares
                       service with bare Fastify)
+  --deployments list  cross-node deployments, of service,redis-1,redis-2,durable,bare-redis-2 (default all five)
   --smoke             100 clients, 1 round, short durations; no thresholds (for CI)
   --out path          JSON results (default bench/results/latest.json, smoke.json with --smoke); a run
                       keeps the scenarios it did not run from that file
@@ -33,13 +34,16 @@ const USAGE = `npm run bench -- [options]
                       and summarises the profile; results are not written
   --profile-dir dir   where the .cpuprofile files go (default a new directory under /tmp)
   --service file      the service entry to run (default dist/src/server.js), e.g. another build to compare
-  --report            print the tables and targets (markdown) from --out and redraw the chart; run nothing`
+  --report            print the tables and targets (markdown) from --out and redraw the chart; run nothing
+Environment: BENCH_SERVER_NODE_OPTIONS is NODE_OPTIONS for the servers under test (say
+--perf-basic-prof-only-functions, to read their JavaScript frames in perf).`
 
 const { values: args } = parseArgs({
   options: {
     scenario: { type: 'string', default: 'all' },
     rounds: { type: 'string' },
     targets: { type: 'string' },
+    deployments: { type: 'string' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
     chart: { type: 'string' },
@@ -80,6 +84,10 @@ const scenarios: Scenario[] = args.scenario === 'all'
 const wsTargets: ServerKind[] = (args.targets ?? (args.profile ? 'service' : 'service,bare,socketio,durable')).split(',').map((name) => {
   if (!['service', 'bare', 'durable', 'socketio'].includes(name)) fail(`unknown target ${name}`)
   return name as ServerKind
+})
+const deployments: DeploymentKind[] = (args.deployments ?? DEPLOYMENTS.join(',')).split(',').map((name) => {
+  if (!(DEPLOYMENTS as readonly string[]).includes(name)) fail(`unknown deployment ${name}`)
+  return name as DeploymentKind
 })
 const rounds = args.smoke || args.profile ? 1 : Number(args.rounds ?? 3)
 if (!Number.isInteger(rounds) || rounds < 1) fail('--rounds must be a positive integer')
@@ -216,7 +224,7 @@ function brief (scenario: Scenario, metrics: Metrics): string {
 const started = Date.now()
 for (const scenario of scenarios) {
   const targets: string[] = scenario === 'cross-node'
-    ? [...DEPLOYMENTS]
+    ? deployments
     : scenario === 'webhooks'
       ? [...WEBHOOK_TARGETS]
     : scenario === 'rest'

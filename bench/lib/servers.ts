@@ -103,6 +103,8 @@ export async function startServer (kind: ServerKind, serversDir: string, options
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: String(port)
   }
+  // Flags for the servers only (say --perf-basic-prof for perf), not for the bench's own processes.
+  if (process.env.BENCH_SERVER_NODE_OPTIONS !== undefined) env.NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS
   let script: string
   if (kind === 'service') {
     script = options.serviceEntry ?? join(ROOT, 'dist', 'src', 'server.js')
