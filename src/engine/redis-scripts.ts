@@ -88,17 +88,20 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return 1`
   },
   /**
-   * KEYS: room hash, messages, the sent key of (room, user, clientId), the partition's outbox.
-   * ARGV: the message JSON before and after its seq, the default history limit, the room's
-   * channel, the publishing command, '1' when the message has a clientId, its TTL (ms), the id
-   * and time of the message, the message.created event's id ('' = not recorded), the room id.
-   * Assigns the next seq, stores, trims, records the clientId and the event, and publishes the
-   * message event in one step. Nil when the room does not exist; {1, seq} when stored;
-   * {0, "seq id time", the stored message or ''} when the clientId was sent before (nothing is
-   * stored).
+   * KEYS: room hash, messages, the sent key of (room, user, clientId), the partition's outbox,
+   * read seqs. ARGV: the message JSON before and after its seq, the default history limit, the
+   * room's channel, the publishing command, '1' when the message has a clientId, its TTL (ms),
+   * the id and time of the message, the message.created event's id ('' = not recorded), the
+   * room id, the sender whose read seq moves to the message ('' = none).
+   * Assigns the next seq, stores, trims, records the clientId and the event, moves the sender's
+   * read seq, and publishes the message event in one step. The read seq moves only when the
+   * sender has one here already: a first one must go into the user's room index first, which
+   * is outside this slot, so it is left to the read state. Nil when the room does not exist;
+   * {1, seq, 1 if the read seq moved else 0} when stored; {0, "seq id time", the stored message
+   * or ''} when the clientId was sent before (nothing is stored).
    */
   chatAppend: {
-    numberOfKeys: 4,
+    numberOfKeys: 5,
     lua: `${RECORD_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 if ARGV[6] == '1' then
@@ -118,8 +121,16 @@ if ARGV[6] == '1' then
   redis.call('SET', KEYS[3], seq .. ' ' .. ARGV[8] .. ' ' .. ARGV[9], 'PX', ARGV[7])
 end
 if ARGV[10] ~= '' then record(KEYS[4], ARGV[10], 'message.created', ARGV[9], ARGV[11], member) end
+local readMoved = 0
+if ARGV[12] ~= '' then
+  local current = tonumber(redis.call('HGET', KEYS[5], ARGV[12]))
+  if current then
+    if current < seq then redis.call('HSET', KEYS[5], ARGV[12], seq) end
+    readMoved = 1
+  end
+end
 redis.call(ARGV[5], ARGV[4], '{"kind":"message","message":' .. member .. '}')
-return { 1, seq }`
+return { 1, seq, readMoved }`
   },
   /**
    * KEYS: room hash, messages. ARGV: since, default history limit.
@@ -275,8 +286,9 @@ declare module 'ioredis' {
     chatRevokeGrant(grants: string, presence: string, outbox: string, user: string, eventId: string, time: string, room: string,
       reason: string): Result<number, Context>
     chatSetGrant(room: string, grants: string, user: string): Result<number | null, Context>
-    chatAppend(room: string, messages: string, sent: string, outbox: string, head: string, tail: string, defaultLimit: string, channel: string,
-      publish: string, hasClientId: string, ttlMs: string, id: string, time: string, eventId: string, roomId: string): Result<[1, number] | [0, string, string] | null, Context>
+    chatAppend(room: string, messages: string, sent: string, outbox: string, reads: string, head: string, tail: string, defaultLimit: string,
+      channel: string, publish: string, hasClientId: string, ttlMs: string, id: string, time: string, eventId: string, roomId: string,
+      reader: string): Result<[1, number, 0 | 1] | [0, string, string] | null, Context>
     chatRecover(room: string, messages: string, since: string, defaultLimit: string): Result<(number | string)[], Context>
     chatPresenceAdd(presence: string, nodePresence: string, outbox: string, user: string, entry: string, eventId: string, time: string,
       room: string): Result<number, Context>

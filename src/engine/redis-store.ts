@@ -32,7 +32,7 @@ export interface RedisStoreOptions {
   outbox?: OutboxOptions
 }
 
-type AppendReply = [1, number] | [0, string, string] | null
+type AppendReply = [1, number, 0 | 1] | [0, string, string] | null
 
 const parseMessage = (member: string) => JSON.parse(member) as Message
 
@@ -78,9 +78,9 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       const clientId = pending.clientId === undefined ? '' : `,"clientId":${JSON.stringify(pending.clientId)}`
       const tail = `,"id":${JSON.stringify(draft.id)},"user":${JSON.stringify(pending.user)},` +
         `"text":${JSON.stringify(pending.text)},"time":${JSON.stringify(draft.time)}${clientId}}`
-      return redis.chatAppend(keys.room, keys.messages, keys.sent(pending.user, pending.clientId ?? ''), keys.outbox, head, tail, defaultLimit,
-        keys.channel, publish, pending.clientId === undefined ? '0' : '1', clientIdTtl, draft.id, draft.time,
-        eventIdFor(outbox, 'message.created'), pending.room)
+      return redis.chatAppend(keys.room, keys.messages, keys.sent(pending.user, pending.clientId ?? ''), keys.outbox, keys.reads, head, tail,
+        defaultLimit, keys.channel, publish, pending.clientId === undefined ? '0' : '1', clientIdTtl, draft.id, draft.time,
+        eventIdFor(outbox, 'message.created'), pending.room, pending.moveSenderRead ? pending.user : '')
     }))
     // Senders here hear back after their message has reached this node's listeners, as with
     // the local engine: the message frame comes before the ack.
@@ -97,14 +97,14 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       if (result.status === 'rejected') return pending.reject(result.reason as Error)
       const reply = result.value as AppendReply
       if (reply === null) return pending.reject(new NotFoundError(`room ${pending.room} does not exist`))
-      pending.resolve(reply[0] === 1 ? stored(pending, drafts[i]!, Number(reply[1])) : repeated(pending, reply[1], reply[2]))
+      pending.resolve(reply[0] === 1 ? stored(pending, drafts[i]!, Number(reply[1]), reply[2] === 1) : repeated(pending, reply[1], reply[2]))
     })
   }
 
-  function stored (pending: PendingAppend, draft: { id: string, time: string }, seq: number): Appended {
+  function stored (pending: PendingAppend, draft: { id: string, time: string }, seq: number, senderRead: boolean): Appended {
     const message: Message = { room: pending.room, seq, id: draft.id, user: pending.user, text: pending.text, time: draft.time }
     if (pending.clientId !== undefined) message.clientId = pending.clientId
-    return { message, duplicate: false }
+    return senderRead ? { message, duplicate: false, senderRead } : { message, duplicate: false }
   }
 
   /** The first message of a repeated clientId, as it is now; rebuilt from the sent key when trimmed. */
@@ -187,9 +187,9 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     async hasGrant (roomId, user) {
       return await redis.sismember(roomKeys(roomId).grants, user) === 1
     },
-    append (roomId, user, text, clientId) {
+    append (roomId, user, text, clientId, moveSenderRead) {
       if (closed) return Promise.reject(new Error('store is closed'))
-      return batcher.append(roomId, user, text, clientId)
+      return batcher.append(roomId, user, text, clientId, moveSenderRead)
     },
     async latestSeq (roomId) {
       const seq = await redis.hget(roomKeys(roomId).room, 'lastSeq')

@@ -42,6 +42,11 @@ export interface Appended {
   message: Message
   /** True when (room, user, clientId) was sent before: nothing was stored or published. */
   duplicate: boolean
+  /**
+   * True when the sender's read seq was moved to the message in the same step as storing it
+   * (asked for with `moveSenderRead`, and done when the sender already had a read seq there).
+   */
+  senderRead?: boolean
 }
 
 /** Who asks for an edit or delete: a user (author only) or an operator (any message). */
@@ -83,8 +88,10 @@ export interface ChatStore {
    * With a clientId, the key (room, user, clientId) is recorded in that same transaction and
    * kept for CLIENT_ID_TTL_MS, even after the message leaves history: a repeat stores nothing
    * and resolves with the first message (as it is now) and `duplicate: true`.
+   * With `moveSenderRead`, the sender's read seq moves to the new message in that same step
+   * (`senderRead` says whether it did), which saves the read state a write of its own per message.
    */
-  append(room: string, user: string, text: string, clientId?: string): Promise<Appended>
+  append(room: string, user: string, text: string, clientId?: string, moveSenderRead?: boolean): Promise<Appended>
   latestSeq(room: string): Promise<number>
   /**
    * Replaces the text of a retained, undeleted message (version + 1, editedAt), recording the

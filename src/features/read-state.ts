@@ -18,6 +18,11 @@ interface PendingMove extends ReadMove {
   announce: boolean
   /** When this (room, user) is written: its first pending move's time plus the window. */
   due: number
+  /**
+   * The seq the store already wrote with this user's own message: a move up to it needs no
+   * write, only its announcement when a `read` frame asked for it.
+   */
+  stored?: number
 }
 
 /**
@@ -46,7 +51,10 @@ export class ReadState {
     this.hub = hub
     this.store = hub.store
     this.flushMs = options.flushMs ?? READ_FLUSH_MS
-    hub.on('sent', (connection, message) => this.move(message.room, connection.user, message.seq, false))
+    // Kept pending even when the store moved it with the message: a `read` frame up to the
+    // user's own message within the window is still announced, as when both were written together.
+    hub.on('sent', (connection, message, senderRead) =>
+      this.move(message.room, connection.user, message.seq, false, senderRead ? message.seq : undefined))
     hub.on('joining', (connection, room, latestSeq) => this.readSeqForJoin(room, connection.user, latestSeq))
   }
 
@@ -121,12 +129,13 @@ export class ReadState {
     this.timer = setTimeout(() => this.tick(), wait).unref()
   }
 
-  private move (room: string, user: string, seq: number, announce: boolean): void {
+  private move (room: string, user: string, seq: number, announce: boolean, stored?: number): void {
     let users = this.pending.get(room)
     if (users === undefined) this.pending.set(room, users = new Map())
     const pending = users.get(user)
     if (pending === undefined) {
       const entry: PendingMove = { room, user, seq, announce, due: performance.now() + this.flushMs }
+      if (stored !== undefined) entry.stored = stored
       users.set(user, entry)
       this.queue.push(entry)
       this.schedule()
@@ -134,20 +143,26 @@ export class ReadState {
       // A read frame below a move already pending moves nothing, so it announces nothing.
       if (announce && seq >= pending.seq) pending.announce = true
       if (seq > pending.seq) pending.seq = seq
+      if (stored !== undefined && stored > (pending.stored ?? -1)) pending.stored = stored
     }
   }
 
   private async write (moves: PendingMove[]): Promise<void> {
-    let moved: PendingMove[]
-    try {
-      moved = await this.store.saveReads(moves)
-    } catch {
-      // Storage failed: keep the moves for the next window rather than lose them.
-      for (const move of moves) this.move(move.room, move.user, move.seq, move.announce)
-      return
+    const unwritten = moves.filter((move) => move.stored === undefined || move.stored < move.seq)
+    let moved = new Set<PendingMove>()
+    if (unwritten.length > 0) {
+      try {
+        moved = new Set(await this.store.saveReads(unwritten))
+      } catch {
+        // Storage failed: keep the moves for the next window rather than lose them.
+        for (const move of unwritten) this.move(move.room, move.user, move.seq, move.announce, move.stored)
+      }
     }
-    for (const move of moved) {
-      if (move.announce) this.hub.publish({ kind: 'read', room: move.room, user: move.user, seq: move.seq })
+    // A move up to a seq stored with the user's message is durable already, written or not here.
+    for (const move of moves) {
+      if (move.announce && (moved.has(move) || move.stored === move.seq)) {
+        this.hub.publish({ kind: 'read', room: move.room, user: move.user, seq: move.seq })
+      }
     }
   }
 

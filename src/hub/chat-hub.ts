@@ -31,8 +31,11 @@ interface RoomMembers {
  * membership and fan-out and each feature stays in its own module.
  */
 export interface HubListeners {
-  /** A message from this connection was stored (a duplicate is not). */
-  sent: (connection: Connection, message: Message) => void
+  /**
+   * A message from this connection was stored (a duplicate is not); `senderRead` when the
+   * sender's read seq moved to it in the same step.
+   */
+  sent: (connection: Connection, message: Message, senderRead: boolean) => void
   /** The user's last connection in the room, on every node, has left it. */
   left: (room: string, user: string) => void
   /** Fields a feature adds to the `joined` frame, read while the join is in progress. */
@@ -249,12 +252,12 @@ export class ChatHub {
   message (connection: Connection, frame: MessageFrame): void {
     const { room, text, clientId, ref } = frame
     if (!connection.rooms.has(room)) return this.reply(connection, 'not_member', `join room ${room} before sending to it`, ref)
-    this.store.append(room, connection.user, text, clientId).then(({ message, duplicate }) => {
+    this.store.append(room, connection.user, text, clientId, true).then(({ message, duplicate, senderRead = false }) => {
       // The sender's copy of its message and its ack leave in one write.
       connection.corked(() => {
         if (!duplicate) {
           this.published(message)
-          for (const listener of this.listeners.sent) listener(connection, message)
+          for (const listener of this.listeners.sent) listener(connection, message, senderRead)
         }
         if (connection.closed) return
         const ack: AckFrame = { type: 'ack', room, seq: message.seq, id: message.id }

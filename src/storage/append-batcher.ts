@@ -6,6 +6,8 @@ export interface PendingAppend {
   user: string
   text: string
   clientId: string | undefined
+  /** Move the sender's read seq to the message in the same step. */
+  moveSenderRead: boolean
   resolve: (appended: Appended) => void
   reject: (error: Error) => void
 }
@@ -39,9 +41,9 @@ export function createAppendBatcher (write: (batch: PendingAppend[]) => void) {
   }
 
   return {
-    append (room: string, user: string, text: string, clientId: string | undefined): Promise<Appended> {
+    append (room: string, user: string, text: string, clientId: string | undefined, moveSenderRead = false): Promise<Appended> {
       return new Promise<Appended>((resolve, reject) => {
-        queue.push({ room, user, text, clientId, resolve, reject })
+        queue.push({ room, user, text, clientId, moveSenderRead, resolve, reject })
         schedule()
       })
     },

@@ -24,6 +24,10 @@ export function createSqliteReadState (db: Database, deps: ReadStateDeps) {
     readSeq (room: string, user: string): number | undefined {
       return statements.get.get(room, user)?.seq
     },
+    /** Moves one read seq forward inside the caller's transaction (a sender's, with its message). */
+    moveInTransaction (room: string, user: string, seq: number): void {
+      statements.move.run(room, user, seq)
+    },
     saveReads<M extends ReadMove> (moves: M[]): M[] {
       return moves.length === 0 ? [] : save(moves) as M[]
     },

@@ -193,7 +193,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         remembered++
       }
       outbox.record('message.created', message.room, message.time, message)
-      results.push({ message, duplicate: false })
+      if (pending.moveSenderRead) readState.moveInTransaction(message.room, message.user, message.seq)
+      results.push(pending.moveSenderRead ? { message, duplicate: false, senderRead: true } : { message, duplicate: false })
     }
     for (const [room, state] of rooms) {
       const keepFrom = state.lastSeq - limitOf(state.record.historyLimit)
@@ -301,9 +302,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     async hasGrant(roomId, user) {
       return statements.hasGrant.get(roomId, user) !== undefined
     },
-    append(roomId, user, text, clientId) {
+    append(roomId, user, text, clientId, moveSenderRead) {
       if (closed) return Promise.reject(new Error('store is closed'))
-      return batcher.append(roomId, user, text, clientId)
+      return batcher.append(roomId, user, text, clientId, moveSenderRead)
     },
     async latestSeq(roomId) {
       return seqState(roomId)?.lastSeq ?? 0

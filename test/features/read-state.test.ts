@@ -127,6 +127,52 @@ nodesTest('read seqs are shared: a read on one node reaches the other, and REST 
   assert.deepEqual(unread.body.rooms, [{ room: 'lobby', seq: 3, readSeq: 2, unread: 1 }])
 })
 
+engineTest('sending moves the sender\'s read seq silently; a read frame up to that message is still announced', async (start, t) => {
+  const server = await start()
+  const alice = await connectAs(t, server, 'alice')
+  const bob = await connectAs(t, server, 'bob')
+  await alice.join('lobby')
+  await bob.join('lobby')
+  const { seq } = await alice.request({ type: 'message', room: 'lobby', text: 'hello' })
+  // A client marks everything shown as read, its user's own message included: the room hears
+  // it once, and hears nothing of the move made by sending.
+  alice.send({ type: 'read', room: 'lobby', seq })
+  assert.deepEqual(await bob.next('read'), { type: 'read', room: 'lobby', user: 'alice', seq })
+  await bob.nothing('read', 1500)
+  const other = await alice.request({ type: 'message', room: 'lobby', text: 'not marked read' })
+  await bob.nothing('read', 1500)
+  alice.send({ type: 'read', room: 'lobby', seq: other.seq })
+  await bob.nothing('read', 1500)
+})
+
+nodesTest('a sender\'s read seq is stored with its message: every node sees it once the message is acknowledged', async (start, t) => {
+  const { b, alice, bob } = await aliceAndBobAcrossNodes(start, t)
+  const { seq } = await alice.request({ type: 'message', room: 'lobby', text: 'hello' })
+  // Node b has nothing pending for alice: what it lists is what the store holds.
+  const reads = await http(b.url, 'GET', '/rooms/lobby/reads')
+  assert.deepEqual(reads.body.reads, [{ user: 'alice', seq }, { user: 'bob', seq: 0 }])
+  assert.deepEqual((await bob.request({ type: 'unread' })).rooms, [{ room: 'lobby', seq, readSeq: 0, unread: 1 }])
+})
+
+test('a sender\'s read seq survives SIGKILL once its message is acknowledged', { timeout: 60_000 }, async (t) => {
+  const db = join(tempDir(t), 'chat.sqlite')
+  const first = await spawnServer(t, { CHAT_DB: db })
+  const { client: alice } = await connect(`${first.wsUrl}?user=alice`)
+  t.after(() => alice.ws.terminate())
+  await alice.join('lobby')
+  const { client: bob } = await connect(`${first.wsUrl}?user=bob`)
+  t.after(() => bob.ws.terminate())
+  await bob.join('lobby')
+  await bob.request({ type: 'message', room: 'lobby', text: 'from bob' })
+  const { seq } = await alice.request({ type: 'message', room: 'lobby', text: 'from alice' })
+  first.child.kill('SIGKILL')
+  await first.exited
+
+  const second = await spawnServer(t, { CHAT_DB: db })
+  const { body } = await http(second.url, 'GET', '/users/alice/unread')
+  assert.deepEqual(body.rooms, [{ room: 'lobby', seq, readSeq: seq, unread: 0 }])
+})
+
 test('read seqs survive SIGKILL once announced', { timeout: 60_000 }, async (t) => {
   const db = join(tempDir(t), 'chat.sqlite')
   const first = await spawnServer(t, { CHAT_DB: db })

@@ -385,4 +385,28 @@ export function storeContract (engine: string, open: OpenStore): void {
     assert.deepEqual((await store.unread('alice')).map((r) => r.room), ['a'], 'nor is a new room of the same id')
     assert.deepEqual(await store.reads('b'), [])
   })
+
+  storeTest('an append that moves the sender\'s read seq stores it with the message, and lists it for the user', async (store) => {
+    await store.createRoom({ id: 'a' })
+    await appendMany(store, 'a', 2)
+    await store.saveReads([{ room: 'a', user: 'alice', seq: 1 }])
+    const plain = await store.append('a', 'alice', 'moves nothing')
+    assert.equal(plain.senderRead, undefined)
+    assert.equal(await store.readSeq('a', 'alice'), 1, 'an append that was not asked to moves no read seq')
+    const [first, second] = await Promise.all([
+      store.append('a', 'alice', 'one', undefined, true),
+      store.append('a', 'alice', 'two', 'c-2', true)
+    ])
+    assert.deepEqual([first!.senderRead, second!.senderRead, second!.message.seq], [true, true, 5])
+    assert.equal(await store.readSeq('a', 'alice'), 5, 'the read seq is at the newest of the batch, not behind it')
+    assert.deepEqual(await store.unread('alice'), [{ room: 'a', seq: 5, readSeq: 5, unread: 0 }])
+    const repeat = await store.append('a', 'alice', 'two', 'c-2', true)
+    assert.deepEqual([repeat.duplicate, repeat.senderRead], [true, undefined], 'a repeat stores nothing, and moves nothing')
+
+    // A sender without a read seq here: the store either writes a first one (listed for the
+    // user at once) or leaves it to the read state; what it says matches what it did.
+    const bob = await store.append('a', 'bob', 'first words', undefined, true)
+    assert.equal(await store.readSeq('a', 'bob'), bob.senderRead === true ? bob.message.seq : undefined)
+    assert.deepEqual((await store.unread('bob')).map((r) => r.readSeq), bob.senderRead === true ? [6] : [])
+  })
 }
