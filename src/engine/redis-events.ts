@@ -3,6 +3,29 @@ import { Compile } from 'typebox/compile'
 import { Id, Message } from '../schemas/common.ts'
 import type { RoomEvent } from './types.ts'
 
+/**
+ * How the append script publishes a message event: this prefix, the stored message's JSON, then
+ * '}' (see chatAppend in redis-scripts.ts).
+ */
+export const MESSAGE_EVENT_PREFIX = '{"kind":"message","message":'
+
+/**
+ * A message as the append script stores and publishes it. Its fields were checked against the
+ * full Message schema by the node that took the frame and built the JSON; on arrival only its
+ * shape is checked, the patterns and formats again being the cost of every message on every
+ * node for nothing.
+ */
+const StoredMessage = Type.Object({
+  room: Type.String(),
+  seq: Type.Integer({ minimum: 1 }),
+  id: Type.String(),
+  user: Type.String(),
+  text: Type.String(),
+  time: Type.String(),
+  clientId: Type.Optional(Type.String())
+})
+const storedMessage = Compile(StoredMessage)
+
 /** Events as they travel between nodes; checked on arrival, since any node may send them. */
 const RoomEventSchema = Type.Union([
   Type.Object({ kind: Type.Literal('message'), message: Message }),
@@ -33,8 +56,16 @@ function parse (text: string): unknown {
   }
 }
 
-/** The room event in a channel message, or undefined when it is malformed. */
+/**
+ * The room event in a channel message, or undefined when it is malformed. A message event keeps
+ * the message's JSON as it came, so that framing it for the members needs no stringify.
+ */
 export function parseRoomEvent (text: string): RoomEvent | undefined {
+  if (text.startsWith(MESSAGE_EVENT_PREFIX) && text.endsWith('}')) {
+    const json = text.slice(MESSAGE_EVENT_PREFIX.length, -1)
+    const message = parse(json)
+    return storedMessage.Check(message) ? { kind: 'message', message: message as Message, json } : undefined
+  }
   const event = parse(text)
   return roomEvent.Check(event) ? event : undefined
 }

@@ -56,6 +56,8 @@ export interface RoomFeeds {
   close (): void
 }
 
+type MessageEvent = Extract<RoomEvent, { kind: 'message' }>
+
 interface SeqWaiter { seq: number, since: number, resolve: () => void, reject: (err: Error) => void }
 
 interface Feed {
@@ -67,7 +69,7 @@ interface Feed {
   /** The last seq handed to the listeners; -1 until live. */
   delivered: number
   /** Messages that came over the channel ahead of a gap, or while opening or repairing. */
-  early: Map<number, Message>
+  early: Map<number, MessageEvent>
   /** Other events that came meanwhile, delivered in order once the messages before them are. */
   queued: RoomEvent[]
   /** Events may have been lost (a cut, a gap): the next repair reads edits and deletes too. */
@@ -141,9 +143,9 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
     })
   }
 
-  function emit (feed: Feed, message: Message): void {
-    feed.delivered = message.seq
-    options.deliver({ kind: 'message', message })
+  function emit (feed: Feed, event: MessageEvent): void {
+    feed.delivered = event.message.seq
+    options.deliver(event)
   }
 
   /** Delivers what follows the last delivered seq without a gap; a gap left means a repair. */
@@ -152,24 +154,25 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
     for (const seq of feed.early.keys()) if (seq <= feed.delivered) feed.early.delete(seq)
     let next = feed.early.get(feed.delivered + 1)
     while (next !== undefined) {
-      feed.early.delete(next.seq)
+      feed.early.delete(next.message.seq)
       emit(feed, next)
       next = feed.early.get(feed.delivered + 1)
     }
     if (feed.early.size > 0 && repairGaps) repair(feed)
   }
 
-  function take (feed: Feed, message: Message): void {
+  function take (feed: Feed, event: MessageEvent): void {
+    const { seq } = event.message
     if (feed.state !== 'live' || feed.repairing) {
-      if (message.seq > feed.delivered) feed.early.set(message.seq, message)
+      if (seq > feed.delivered) feed.early.set(seq, event)
       return
     }
-    if (message.seq <= feed.delivered) return
-    if (message.seq === feed.delivered + 1) {
-      emit(feed, message)
+    if (seq <= feed.delivered) return
+    if (seq === feed.delivered + 1) {
+      emit(feed, event)
       drain(feed)
     } else {
-      feed.early.set(message.seq, message)
+      feed.early.set(seq, event)
       feed.lost = true
       repair(feed)
     }
@@ -225,7 +228,7 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
         for (const member of reply.slice(2) as string[]) {
           const message = JSON.parse(member) as Message
           if (!found.has(message.seq)) stats.repaired++
-          found.set(message.seq, message)
+          found.set(message.seq, { kind: 'message', message, json: member })
         }
         for (const seq of [...found.keys()].sort((a, b) => a - b)) {
           if (seq <= feed.delivered) continue
@@ -354,7 +357,7 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
         return
       }
       if (event.kind === 'message') {
-        if (feed.state !== 'failed') take(feed, event.message)
+        if (feed.state !== 'failed') take(feed, event)
         return
       }
       if (event.kind === 'room_deleted') {

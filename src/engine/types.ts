@@ -121,7 +121,8 @@ export interface ChatStore {
 }
 
 export type RoomEvent =
-  | { kind: 'message', message: Message }
+  /** `json`: the message's JSON as stored, when the event came with it (framing it then needs no stringify). */
+  | { kind: 'message', message: Message, json?: string }
   | { kind: 'updated', message: Message }
   | { kind: 'typing', room: string, users: string[] }
   | { kind: 'read', room: string, user: string, seq: number }

@@ -378,8 +378,9 @@ export class ChatHub {
         const members = this.rooms.get(message.room)
         if (members === undefined) break
         if (message.seq > members.seq) members.seq = message.seq
-        // The message frame is the message with its type first: no copy of the object to make it.
-        this.deliver(members, '{"type":"message",' + JSON.stringify(message).slice(1), message.seq, undefined, undefined)
+        // The message frame is the message with its type first: no copy of the object to make it,
+        // and no stringify when the event came with the message's JSON.
+        this.deliver(members, '{"type":"message",' + (event.json ?? JSON.stringify(message)).slice(1), message.seq, undefined, undefined)
         break
       }
       case 'presence':

@@ -102,6 +102,11 @@ layoutTest('a malformed event on a room\'s channel is ignored and later events s
   await publish(redis, client, channel, 'not json')
   await publish(redis, client, channel, JSON.stringify({ kind: 'kick', room: 'bad room id!', user: 'u', reason: 'x' }))
   await publish(redis, client, channel, JSON.stringify({ kind: 'room_deleted', room: 'other-room' }))
+  // Message events, read by their own path: a broken message, one without a usable seq, one of another room.
+  const message = { room: 'fine', seq: 1, id: 'm1', user: 'alice', text: 'hi', time: new Date().toISOString() }
+  await publish(redis, client, channel, '{"kind":"message","message":{"room":"fine","seq":1,}')
+  await publish(redis, client, channel, JSON.stringify({ kind: 'message', message: { ...message, seq: '1' } }))
+  await publish(redis, client, channel, JSON.stringify({ kind: 'message', message: { ...message, room: 'other-room' } }))
   await publish(redis, client, channel, JSON.stringify({ kind: 'room_deleted', room: 'fine' }))
   await eventually(() => events.length > 0, 5000, 'the valid event')
   assert.deepEqual(events, [{ kind: 'room_deleted', room: 'fine' }], 'an event of another room on this channel is ignored too')
