@@ -34,6 +34,8 @@ const USAGE = `npm run bench -- [options]
                       and summarises the profile; results are not written
   --profile-dir dir   where the .cpuprofile files go (default a new directory under /tmp)
   --service file      the service entry to run (default dist/src/server.js), e.g. another build to compare
+  --compare file      a second service entry: every target that runs the service runs again with it as
+                      <target>@b, right after, so an A/B of two builds shares each round's conditions
   --report            print the tables and targets (markdown) from --out and redraw the chart; run nothing
 Environment: BENCH_SERVER_NODE_OPTIONS is NODE_OPTIONS for the servers under test (say
 --perf-basic-prof-only-functions, to read their JavaScript frames in perf).`
@@ -52,6 +54,7 @@ const { values: args } = parseArgs({
     'profile-dir': { type: 'string' },
     report: { type: 'boolean', default: false },
     service: { type: 'string' },
+    compare: { type: 'string' },
     help: { type: 'boolean', default: false }
   }
 })
@@ -66,7 +69,7 @@ const mode: Results['mode'] = args.profile ? 'profile' : args.smoke ? 'smoke' : 
 const out = args.out ?? (mode === 'smoke' ? 'bench/results/smoke.json' : 'bench/results/latest.json')
 const outPath = resolve(ROOT, out)
 // Only a full run with the default results and the built service redraws the committed chart.
-const defaultChart = mode === 'full' && out === 'bench/results/latest.json' && args.service === undefined
+const defaultChart = mode === 'full' && out === 'bench/results/latest.json' && args.service === undefined && args.compare === undefined
 const chartPath = resolve(ROOT, args.chart ?? (defaultChart ? 'bench/chart.svg' : `bench/results/chart-${basename(out, '.json')}.svg`))
 const log = (line: string) => process.stdout.write(line + '\n')
 
@@ -189,6 +192,7 @@ const results: Results = previousResults() ?? {
 }
 results.machine = info
 results.revision = args.service === undefined ? revision() : `${args.service} (given with --service)`
+if (args.compare !== undefined) results.revision += `; @b: ${args.compare}`
 results.command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
 
 async function measure (scenario: Exclude<Scenario, 'cross-node'>, server: ServerHandle): Promise<Metrics> {
@@ -221,9 +225,14 @@ function brief (scenario: Scenario, metrics: Metrics): string {
   }
 }
 
+/** The suffix of a target run with the --compare build. */
+const COMPARED = '@b'
+const runsService = (scenario: Scenario, target: string) =>
+  scenario === 'webhooks' || target === 'service' || (scenario === 'cross-node' && target.startsWith('redis-'))
+
 const started = Date.now()
 for (const scenario of scenarios) {
-  const targets: string[] = scenario === 'cross-node'
+  const chosen: string[] = scenario === 'cross-node'
     ? deployments
     : scenario === 'webhooks'
       ? [...WEBHOOK_TARGETS]
@@ -234,6 +243,9 @@ for (const scenario of scenarios) {
         (target !== 'durable' || scenario === 'rooms') &&
         // The Socket.IO reference speaks no typing, read or edit.
         (target !== 'socketio' || scenario !== 'chat'))
+  const targets = args.compare === undefined
+    ? chosen
+    : chosen.flatMap((target) => runsService(scenario, target) ? [target, target + COMPARED] : [target])
   const record: ScenarioRecord = {
     scenario,
     baseline: scenario === 'rest' ? 'fastify' : scenario === 'cross-node' ? 'redis-1' : scenario === 'webhooks' ? 'no-url' : 'bare',
@@ -254,18 +266,20 @@ for (const scenario of scenarios) {
       let server: ServerHandle | Deployment | undefined
       let receiver: Receiver | undefined
       profileName = `${scenario}-${target}-round${round}`
-      const options = { cpu: pinned ? 0 : undefined, serviceEntry: args.service === undefined ? undefined : resolve(args.service) }
+      const kind = target.endsWith(COMPARED) ? target.slice(0, -COMPARED.length) : target
+      const entry = kind === target ? args.service : args.compare
+      const options = { cpu: pinned ? 0 : undefined, serviceEntry: entry === undefined ? undefined : resolve(entry) }
       try {
         if (scenario === 'cross-node') {
-          const deployment = server = await startDeployment(target as DeploymentKind, compiled.servers, options)
+          const deployment = server = await startDeployment(kind as DeploymentKind, compiled.servers, options)
           run.metrics = await crossNode(deployment, load, params)
         } else if (scenario === 'webhooks') {
           // The same service, with every event recorded and sent to a URL that answers, or never does.
-          if (target !== 'no-url') receiver = await startReceiver(target === 'hung-url')
-          const single = server = await startServer('service', compiled.servers, { ...options, env: webhookEnv(target as WebhookTarget, receiver) })
+          if (kind !== 'no-url') receiver = await startReceiver(kind === 'hung-url')
+          const single = server = await startServer('service', compiled.servers, { ...options, env: webhookEnv(kind as WebhookTarget, receiver) })
           run.metrics = { ...await measure(scenario, single), webhookRequests: receiver?.requests() ?? 0 }
         } else {
-          const single = server = await startServer(target as ServerKind, compiled.servers, options)
+          const single = server = await startServer(kind as ServerKind, compiled.servers, options)
           run.metrics = await measure(scenario, single)
         }
         log(`  round ${round} ${target.padEnd(8)} ${brief(scenario, run.metrics)}  [${((Date.now() - t0) / 1000).toFixed(0)} s]`)

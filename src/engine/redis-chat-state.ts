@@ -1,6 +1,6 @@
 import type { Message } from '../schemas/common.ts'
 import type { PublishCommand } from './redis-broker.ts'
-import type { RedisClient } from './redis-connection.ts'
+import { inOneWrite, type RedisClient } from './redis-connection.ts'
 import { globalKeys, roomKeys } from './redis-keys.ts'
 import { eventIdFor } from './redis-outbox.ts'
 import type { Change, Changer, ChatStore, OutboxOptions, ReadMove, UnreadRoom } from './types.ts'
@@ -34,13 +34,14 @@ export function createRedisChatState (redis: RedisClient, defaultHistoryLimit: n
     },
 
     async saveReads (moves) {
-      const results = await Promise.all(moves.map(async (move) => {
-        // The user's room index is written first: an entry for a move that then fails is
-        // skipped when read, while a read seq missing from the index would never be listed.
-        await redis.sadd(globalKeys.userRooms(move.user), move.room)
+      // The user's room index is written first: an entry for a move that then fails is
+      // skipped when read, while a read seq missing from the index would never be listed.
+      const indexed = inOneWrite(redis, () => moves.map((move) => redis.sadd(globalKeys.userRooms(move.user), move.room)))
+      await Promise.all(indexed)
+      const results = await Promise.all(inOneWrite(redis, () => moves.map((move) => {
         const keys = roomKeys(move.room)
-        return await redis.chatMoveRead(keys.room, keys.reads, move.user, String(move.seq))
-      }))
+        return redis.chatMoveRead(keys.room, keys.reads, move.user, String(move.seq))
+      })))
       return moves.filter((_move, i) => results[i] === 1)
     },
 

@@ -40,8 +40,8 @@
  * Seq: append is one script (redis-scripts.ts) that fails on a missing room, HINCRBY lastSeq,
  * ZADD, trims to the room's history limit and publishes the message event on the room's
  * channel. Seq is therefore per room, gap-free and the same on every node, and a message is on
- * the channel exactly when it is in history. Appends issued in one event-loop turn are
- * pipelined.
+ * the channel exactly when it is in history. The appends gathered in one event-loop turn go
+ * out in one write (pipelined per node on a cluster).
  *
  * Per-room subscriptions (redis-subscriber.ts, redis-room-feeds.ts): a node subscribes to a
  * room's channel when its first member here joins (presenceAdd) and unsubscribes 2 s after its
@@ -211,7 +211,7 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
   const name = `chat:${nodeId}`
   if (cluster) await probeClusterSeed(url, waitMs)
 
-  const redis: RedisClient = cluster ? clusterClient(url, name, log) : serverConnection(url, name, log, true)
+  const redis: RedisClient = cluster ? clusterClient(url, name, log) : serverConnection(url, name, log)
   defineScripts(redis)
   let route: SubscriberHandlers | undefined
   const target: SubscriberTarget = redis instanceof Cluster ? { kind: 'cluster', url, cluster: redis } : { kind: 'single', url }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Message } from '../schemas/common.ts'
 import type { Appended, ChatStore, OutboxOptions, Recovery, RoomInput, RoomPatch, RoomRecord } from './types.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError } from './types.ts'
-import { answers, type EngineLog, type RedisClient } from './redis-connection.ts'
+import { answers, type EngineLog, inOneWrite, type RedisClient } from './redis-connection.ts'
 import { globalKeys, roomKeys } from './redis-keys.ts'
 import type { PublishCommand } from './redis-broker.ts'
 import type { RoomFeeds } from './redis-room-feeds.ts'
@@ -49,8 +49,8 @@ function toRecord (id: string, hash: Record<string, string>): RoomRecord | undef
 
 /**
  * Rooms, grants and history in Redis, with the same semantics as the SQLite store. Appends
- * issued in one turn of the event loop go out together on the next (the client pipelines the
- * commands of a turn, per node on a cluster).
+ * issued in one turn of the event loop go out together on the next, in one write (per node on
+ * a cluster).
  *
  * The room index is a key of its own, outside every room's slot, so it is written in steps of
  * its own, ordered so that the index never lacks a room that exists: on create, the id goes in
@@ -69,7 +69,7 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
 
   async function writeBatch (batch: PendingAppend[]): Promise<void> {
     const drafts = batch.map(() => ({ id: randomUUID(), time: new Date().toISOString() }))
-    const results = await Promise.allSettled(batch.map((pending, i) => {
+    const results = await Promise.allSettled(inOneWrite(redis, () => batch.map((pending, i) => {
       const draft = drafts[i]!
       const keys = roomKeys(pending.room)
       // The script puts the seq between the two halves, so the stored member, the published
@@ -81,7 +81,7 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       return redis.chatAppend(keys.room, keys.messages, keys.sent(pending.user, pending.clientId ?? ''), keys.outbox, keys.reads, head, tail,
         defaultLimit, keys.channel, publish, pending.clientId === undefined ? '0' : '1', clientIdTtl, draft.id, draft.time,
         eventIdFor(outbox, 'message.created'), pending.room, pending.moveSenderRead ? pending.user : '')
-    }))
+    })))
     // Senders here hear back after their message has reached this node's listeners, as with
     // the local engine: the message frame comes before the ack.
     const highest = new Map<string, number>()
