@@ -86,7 +86,7 @@ const shared = process.env.REDIS_URL === undefined ? undefined : await openShare
 
 async function openShared (url: string) {
   const { Redis } = await import('ioredis') as { Redis: new (url: string, options?: object) => RedisClient }
-  const commands = new Redis(url, { enableAutoPipelining: true })
+  const commands = new Redis(url)
   const subscriber = new Redis(url)
   commands.defineCommand('bareAppend', {
     numberOfKeys: 3,
