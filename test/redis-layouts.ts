@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { Cluster, Redis } from 'ioredis'
-import { eventually, freePort, type Overrides } from './helper.ts'
+import { eventually, freePort, type Overrides, portIsFree } from './helper.ts'
 import { requireCommand, startRedis } from './redis-helper.ts'
 
 /** The two Redis layouts every Redis test runs on. */
@@ -43,13 +43,32 @@ function killNow (processes: ChildProcess[]): void {
 }
 
 /**
+ * A free port for a cluster node. Its cluster bus listens on the port + 10000, so the port must
+ * be at most 55535 (redis-server refuses to start otherwise) and the bus port free as well; a
+ * port from the ephemeral range (up to 60999 on Linux) is often neither.
+ */
+async function clusterNodePort (): Promise<number> {
+  for (let tries = 0; tries < 100; tries++) {
+    const port = await freePort()
+    if (port <= 55535 && await portIsFree(port + 10000)) return port
+  }
+  throw new Error('no free port whose cluster bus port (+10000) is free too')
+}
+
+/**
  * A real 3-primary Redis Cluster on free loopback ports: `redis-server --cluster-enabled yes`
  * three times and `redis-cli --cluster create … --cluster-replicas 0`, without persistence.
  * The processes do not hold the test process open; they are killed when it exits or by stop().
  */
 async function launchCluster (): Promise<RedisClusterServer> {
   const dir = mkdtempSync(join(tmpdir(), 'chat-cluster-'))
-  const ports = await Promise.all(Array.from({ length: NODES }, () => freePort()))
+  const ports: number[] = []
+  // One after the other, so that no two nodes share a port or a bus port (+10000).
+  for (let i = 0; i < NODES; i++) {
+    let port = await clusterNodePort()
+    while (ports.some((other) => Math.abs(other - port) % 10000 === 0)) port = await clusterNodePort()
+    ports.push(port)
+  }
   const processes = ports.map((port) => {
     const nodeDir = join(dir, String(port))
     mkdirSync(nodeDir)
