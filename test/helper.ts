@@ -197,8 +197,8 @@ export async function connect (url: string, options: ClientOptions = {}): Promis
   return { client, welcome }
 }
 
-/** Connects as `user` in dev mode and closes the client when the test ends. */
-export async function connectAs (t: TestContext, server: TestServer, user: string, options: ClientOptions = {}): Promise<TestClient> {
+/** Connects as `user` in dev mode to any server, in-process or spawned, and closes the client when the test ends. */
+export async function connectAs (t: TestContext, server: Pick<TestServer, 'wsUrl'>, user: string, options: ClientOptions = {}): Promise<TestClient> {
   const { client } = await connect(`${server.wsUrl}?user=${encodeURIComponent(user)}`, options)
   t.after(() => client.ws.terminate())
   return client

@@ -7,7 +7,7 @@ import type { RoomEvent } from './types.ts'
  * How the append script publishes a message event: this prefix, the stored message's JSON, then
  * '}' (see chatAppend in redis-scripts.ts).
  */
-export const MESSAGE_EVENT_PREFIX = '{"kind":"message","message":'
+const MESSAGE_EVENT_PREFIX = '{"kind":"message","message":'
 
 /**
  * A message as the append script stores and publishes it. Its fields were checked against the

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { connect, connectAs, type Frame, http, spawnServer, tempDir } from '../helper.ts'
+import { connectAs, type Frame, http, spawnServer, tempDir } from '../helper.ts'
 import { engineTest, nodesTest, aliceAndBobAcrossNodes } from '../engines.ts'
 
 const readOf = (user: string, seq: number) => (frame: Frame) => frame.type === 'read' && frame.user === user && frame.seq === seq
@@ -157,11 +157,9 @@ nodesTest('a sender\'s read seq is stored with its message: every node sees it o
 test('a sender\'s read seq survives SIGKILL once its message is acknowledged', { timeout: 60_000 }, async (t) => {
   const db = join(tempDir(t), 'chat.sqlite')
   const first = await spawnServer(t, { CHAT_DB: db })
-  const { client: alice } = await connect(`${first.wsUrl}?user=alice`)
-  t.after(() => alice.ws.terminate())
+  const alice = await connectAs(t, first, 'alice')
   await alice.join('lobby')
-  const { client: bob } = await connect(`${first.wsUrl}?user=bob`)
-  t.after(() => bob.ws.terminate())
+  const bob = await connectAs(t, first, 'bob')
   await bob.join('lobby')
   await bob.request({ type: 'message', room: 'lobby', text: 'from bob' })
   const { seq } = await alice.request({ type: 'message', room: 'lobby', text: 'from alice' })
@@ -176,10 +174,8 @@ test('a sender\'s read seq survives SIGKILL once its message is acknowledged', {
 test('read seqs survive SIGKILL once announced', { timeout: 60_000 }, async (t) => {
   const db = join(tempDir(t), 'chat.sqlite')
   const first = await spawnServer(t, { CHAT_DB: db })
-  const { client: alice } = await connect(`${first.wsUrl}?user=alice`)
-  t.after(() => alice.ws.terminate())
-  const { client: bob } = await connect(`${first.wsUrl}?user=bob`)
-  t.after(() => bob.ws.terminate())
+  const alice = await connectAs(t, first, 'alice')
+  const bob = await connectAs(t, first, 'bob')
   await alice.join('lobby')
   await bob.join('lobby')
   for (let i = 0; i < 3; i++) await alice.request({ type: 'message', room: 'lobby', text: `m${i}` })
@@ -189,8 +185,7 @@ test('read seqs survive SIGKILL once announced', { timeout: 60_000 }, async (t) 
   await first.exited
 
   const second = await spawnServer(t, { CHAT_DB: db })
-  const { client: again } = await connect(`${second.wsUrl}?user=bob`)
-  t.after(() => again.ws.terminate())
+  const again = await connectAs(t, second, 'bob')
   assert.equal((await again.join('lobby')).readSeq, 2)
   const { body } = await http(second.url, 'GET', '/rooms/lobby/reads')
   assert.deepEqual(body.reads, [{ user: 'alice', seq: 3 }, { user: 'bob', seq: 2 }])
@@ -199,23 +194,19 @@ test('read seqs survive SIGKILL once announced', { timeout: 60_000 }, async (t) 
 test('a first join\'s read seq is stored before joined announces it', { timeout: 60_000 }, async (t) => {
   const db = join(tempDir(t), 'chat.sqlite')
   const first = await spawnServer(t, { CHAT_DB: db })
-  const { client: bob } = await connect(`${first.wsUrl}?user=bob`)
-  t.after(() => bob.ws.terminate())
+  const bob = await connectAs(t, first, 'bob')
   await bob.join('lobby')
   for (let i = 0; i < 3; i++) await bob.request({ type: 'message', room: 'lobby', text: `m${i}` })
-  const { client: alice } = await connect(`${first.wsUrl}?user=alice`)
-  t.after(() => alice.ws.terminate())
+  const alice = await connectAs(t, first, 'alice')
   assert.equal((await alice.join('lobby')).readSeq, 3)
   first.child.kill('SIGKILL')
   await first.exited
 
   const second = await spawnServer(t, { CHAT_DB: db })
-  const { client: bobAgain } = await connect(`${second.wsUrl}?user=bob`)
-  t.after(() => bobAgain.ws.terminate())
+  const bobAgain = await connectAs(t, second, 'bob')
   await bobAgain.join('lobby')
   for (let i = 3; i < 5; i++) await bobAgain.request({ type: 'message', room: 'lobby', text: `m${i}` })
-  const { client: aliceAgain } = await connect(`${second.wsUrl}?user=alice`)
-  t.after(() => aliceAgain.ws.terminate())
+  const aliceAgain = await connectAs(t, second, 'alice')
   const joined = await aliceAgain.join('lobby')
   assert.equal(joined.seq, 5)
   assert.equal(joined.readSeq, 3, 'not a first join again: the two new messages are unread')
