@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import BetterSqlite3 from 'better-sqlite3'
 import type { ChatStore } from '../../src/engine/types.ts'
 import { SCHEMA_VERSION } from '../../src/storage/migrations.ts'
@@ -113,6 +114,29 @@ test('under steady writes the WAL is still started over after checkpoints, so th
   for (let sent = 0; sent < 100_000 && Date.now() < until; sent++) await store.append('busy', 'u', `message ${sent}`)
   assert.ok(walRestarts(path) - before >= 2, `the WAL restarted ${walRestarts(path) - before} times in 1.5 s of writes`)
   assert.equal((await store.history('busy', 1))[0]!.seq, await store.latestSeq('busy'))
+})
+
+/** A thread's nice value (Linux): field 19 of its stat, the fields counted after the command name. */
+const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+
+/** The nice value of each of this process's threads. */
+function threadNiceValues (): number[] {
+  return readdirSync('/proc/self/task').flatMap((task) => {
+    try {
+      return [niceOf(readFileSync(`/proc/self/task/${task}/stat`, 'utf8'))]
+    } catch {
+      return [] // the thread ended while we looked
+    }
+  })
+}
+
+test('the checkpoint thread runs at a lower priority than the event loop (Linux)', { skip: process.platform !== 'linux' && 'nice is per thread on Linux only' }, async (t) => {
+  const lowered = () => threadNiceValues().filter((nice) => nice > 0).length
+  const before = lowered()
+  openStore(t)
+  for (let tries = 0; tries < 250 && lowered() === before; tries++) await sleep(20)
+  assert.equal(lowered(), before + 1, 'one more thread with a positive nice value: the checkpoint thread')
+  assert.equal(niceOf(readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')), 0, 'the main thread keeps its priority')
 })
 
 test(':memory: works without a directory', async (t) => {
