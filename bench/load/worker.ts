@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
 import { type BenchClient, ChatClient, type Sink, SocketIoClient } from './clients.ts'
 import {
@@ -18,6 +19,9 @@ let reading = false
 let members: Member[] = []
 let latencies = new Float64Array(1 << 16)
 let received = 0
+/** Deliveries slower than 1 ms, as `<receive time> <latency>` lines, when BENCH_LATENCY_LOG names a file to add them to. */
+const latencyLog = process.env.BENCH_LATENCY_LOG
+const slowDeliveries: string[] = []
 let lastAt = 0
 let dropped = 0
 let errors = 0
@@ -32,6 +36,7 @@ const sink: Sink = {
       latencies = grown
     }
     latencies[received++] = at - stamp
+    if (latencyLog !== undefined && at - stamp > 1) slowDeliveries.push(`${at.toFixed(2)} ${(at - stamp).toFixed(3)}`)
     lastAt = at
   },
   dropped (reason) {
@@ -247,6 +252,8 @@ async function handle (command: Command): Promise<{ result: unknown, transfer?: 
       return { result: counts() }
     case 'collect': {
       const collected: Collected = { ...counts(), latencies: latencies.slice(0, received) }
+      if (latencyLog !== undefined && slowDeliveries.length > 0) appendFileSync(latencyLog, slowDeliveries.join('\n') + '\n')
+      slowDeliveries.length = 0
       reset()
       return { result: collected, transfer: [collected.latencies.buffer as ArrayBuffer] }
     }
