@@ -13,11 +13,23 @@ const FIRST_READS_WINDOW_MS = 5
 /** Writes happen in this many slices of the window, so that a busy node never writes a whole second at once. */
 const SLICES = 50
 
+/**
+ * The slice of the window in which a room's moves are written: a fixed phase from a hash of the
+ * room (FNV-1a), so that writes spread evenly over the second however the moves arrive. Were a
+ * move written a whole window after it was made, moves made together (every member reading the
+ * same message) would stay together second after second, each second's writes and
+ * announcements in one burst that stalls the event loop. One phase per room, not per reader, so
+ * that a member hears of all the room's moves of a second in one write (see `write`).
+ */
+export function sliceOf (room: string, slices = SLICES): number {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < room.length; i++) hash = Math.imul(hash ^ room.charCodeAt(i), 0x01000193)
+  return (hash >>> 0) % slices
+}
+
 interface PendingMove extends ReadMove {
   /** Moved by a `read` frame, so the room hears of it (a user's own message moves it silently). */
   announce: boolean
-  /** When this (room, user) is written: its first pending move's time plus the window. */
-  due: number
   /**
    * The seq the store already wrote with this user's own message: a move up to it needs no
    * write, only its announcement when a `read` frame asked for it.
@@ -28,9 +40,11 @@ interface PendingMove extends ReadMove {
 /**
  * Read state: a forward-only read seq per (room, user). Moves are coalesced: the moves of one
  * (room, user) within a second become one write of the latest, so a busy room costs one write a
- * second per reader instead of one per `read` frame. The writes are spread over the second in
- * slices (each slice one transaction or one round of scripts), so that a node with thousands of
- * readers never stalls its event loop on one big write. A move is announced to the room only
+ * second per reader instead of one per `read` frame. The second is cut into slices, each room's
+ * moves written only when its own slice begins (each slice one transaction or one round of
+ * scripts): a move waits at most the window, two writes of one (room, user) are a window apart,
+ * and a node with thousands of rooms writes and announces an even share of them every slice
+ * instead of stalling its event loop on one big burst. A move is announced to the room only
  * once written, so a `read` frame received means a durable read seq. Queries first write what
  * is pending, so a client always reads its own moves.
  */
@@ -40,9 +54,15 @@ export class ReadState {
   private readonly flushMs: number
   /** Moves not yet written, by room and user: the latest per (room, user) only. */
   private pending = new Map<string, Map<string, PendingMove>>()
-  /** The same moves in the order they became pending, which is the order they fall due. */
-  private queue: PendingMove[] = []
+  /** The same moves by the slice they are written in. */
+  private readonly slices: PendingMove[][] = Array.from({ length: SLICES }, () => [])
+  private pendingCount = 0
+  /** Slices are numbered from the clock's origin (slice n begins at n × sliceMs); the next one to write. */
+  private nextSlice = 0
+  private readonly sliceMs: number
   private timer: NodeJS.Timeout | undefined
+  /** The slice the timer is set for. */
+  private timerSlice = 0
   private writing: Promise<void> = Promise.resolve()
   /** First joins' read seqs gathered for one write, before their `joined` goes out. */
   private firstReads: { moves: ReadMove[], written: Promise<unknown> } | undefined
@@ -51,6 +71,7 @@ export class ReadState {
     this.hub = hub
     this.store = hub.store
     this.flushMs = options.flushMs ?? READ_FLUSH_MS
+    this.sliceMs = this.flushMs / SLICES
     // Kept pending even when the store moved it with the message: a `read` frame up to the
     // user's own message within the window is still announced, as when both were written together.
     hub.on('sent', (connection, message, senderRead) =>
@@ -93,40 +114,57 @@ export class ReadState {
   flush (): Promise<void> {
     clearTimeout(this.timer)
     this.timer = undefined
-    return this.writeMoves(this.queue.length)
+    return this.writeMoves(this.slices.flatMap((_, index) => this.take(index)))
   }
 
   async close (): Promise<void> {
     await this.flush()
   }
 
-  /** Writes the first `count` moves of the queue, after the writes already under way. */
-  private writeMoves (count: number): Promise<void> {
-    if (count === 0) return this.writing
-    const moves = this.queue.splice(0, count)
+  /** Empties one slice, its moves no longer pending. */
+  private take (index: number): PendingMove[] {
+    const moves = this.slices[index]!
+    if (moves.length === 0) return moves
+    this.slices[index] = []
+    this.pendingCount -= moves.length
     for (const move of moves) {
       const users = this.pending.get(move.room)
       users?.delete(move.user)
       if (users?.size === 0) this.pending.delete(move.room)
     }
+    return moves
+  }
+
+  /** Writes `moves` after the writes already under way. */
+  private writeMoves (moves: PendingMove[]): Promise<void> {
+    if (moves.length === 0) return this.writing
     this.writing = this.writing.then(() => this.write(moves))
     return this.writing
   }
 
-  /** Writes the moves that fell due, and waits for the next ones. */
+  /** Writes the slices that began since the last tick (several, when the event loop was late), and waits for the next. */
   private tick (): void {
     this.timer = undefined
-    const now = performance.now()
-    let due = 0
-    while (due < this.queue.length && this.queue[due]!.due <= now) due++
-    void this.writeMoves(due)
+    const now = Math.floor(performance.now() / this.sliceMs)
+    const moves: PendingMove[] = []
+    for (; this.nextSlice <= now && this.pendingCount > 0; this.nextSlice++) moves.push(...this.take(this.nextSlice % SLICES))
+    this.nextSlice = Math.max(this.nextSlice, now + 1)
+    void this.writeMoves(moves)
     this.schedule()
   }
 
+  /** After a tick: the timer for the beginning of the next slice that holds a move. */
   private schedule (): void {
-    if (this.timer !== undefined || this.queue.length === 0) return
-    const wait = Math.max(this.queue[0]!.due - performance.now(), this.flushMs / SLICES)
-    this.timer = setTimeout(() => this.tick(), wait).unref()
+    if (this.pendingCount === 0) return
+    let next = this.nextSlice
+    while (this.slices[next % SLICES]!.length === 0) next++
+    this.setTimer(next)
+  }
+
+  private setTimer (slice: number): void {
+    clearTimeout(this.timer)
+    this.timerSlice = slice
+    this.timer = setTimeout(() => this.tick(), Math.max(0, slice * this.sliceMs - performance.now())).unref()
   }
 
   private move (room: string, user: string, seq: number, announce: boolean, stored?: number): void {
@@ -134,11 +172,17 @@ export class ReadState {
     if (users === undefined) this.pending.set(room, users = new Map())
     const pending = users.get(user)
     if (pending === undefined) {
-      const entry: PendingMove = { room, user, seq, announce, due: performance.now() + this.flushMs }
+      const entry: PendingMove = { room, user, seq, announce }
       if (stored !== undefined) entry.stored = stored
       users.set(user, entry)
-      this.queue.push(entry)
-      this.schedule()
+      // With nothing pending the clock went on alone: the slice under way now has begun, so
+      // a move made in it waits a whole window, and a write never follows the one before sooner.
+      if (this.pendingCount === 0) this.nextSlice = Math.max(this.nextSlice, Math.floor(performance.now() / this.sliceMs) + 1)
+      const slice = sliceOf(room)
+      this.slices[slice]!.push(entry)
+      this.pendingCount++
+      const writtenAt = this.nextSlice + (slice - this.nextSlice % SLICES + SLICES) % SLICES
+      if (this.timer === undefined || writtenAt < this.timerSlice) this.setTimer(writtenAt)
     } else {
       // A read frame below a move already pending moves nothing, so it announces nothing.
       if (announce && seq >= pending.seq) pending.announce = true
@@ -159,11 +203,12 @@ export class ReadState {
       }
     }
     // A move up to a seq stored with the user's message is durable already, written or not here.
-    for (const move of moves) {
-      if (move.announce && (moved.has(move) || move.stored === move.seq)) {
-        this.hub.publish({ kind: 'read', room: move.room, user: move.user, seq: move.seq })
-      }
-    }
+    const announced = moves.filter((move) => move.announce && (moved.has(move) || move.stored === move.seq))
+    if (announced.length === 0) return
+    // A slice holds whole rooms: corked, each member here gets the room's announcements in one write.
+    this.hub.corkMembers(new Set(announced.map((move) => move.room)), () => {
+      for (const move of announced) this.hub.publish({ kind: 'read', room: move.room, user: move.user, seq: move.seq })
+    })
   }
 
   /**

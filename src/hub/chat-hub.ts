@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Appended, ChatEngine, OnlineUser, RoomEvent, RoomRecord } from '../engine/types.ts'
@@ -8,7 +9,7 @@ import type { AckFrame, HistoryFrame, JoinedFrame, JoinFrame, LeaveFrame, Messag
 import type { ChatStats } from './chat-stats.ts'
 import { CloseCode, type Connection } from './connection.ts'
 import type { ConnectionRegistry } from './connection-registry.ts'
-import { type Framed, frameText } from './framing.ts'
+import { type Framed, frameText, rawSocket } from './framing.ts'
 
 /** A frame held for a connection whose join is still reading history. */
 interface Held { seq: number | undefined, framed: Framed, text: string, presence?: { event: 'join' | 'leave', user: string } }
@@ -126,6 +127,28 @@ export class ChatHub {
       return { code: 'forbidden', message: `room ${room} is private` }
     }
     return undefined
+  }
+
+  /**
+   * Runs `write` with the sockets of every member here of `rooms` corked, so that the frames it
+   * sends them (events published on this node's broker are delivered at once) leave in one
+   * write per member instead of one per frame.
+   */
+  corkMembers (rooms: Iterable<string>, write: () => void): void {
+    const sockets: Socket[] = []
+    for (const room of rooms) {
+      for (const connection of this.rooms.get(room)?.live ?? []) {
+        const socket = rawSocket(connection.socket)
+        if (socket === undefined) continue
+        socket.cork()
+        sockets.push(socket)
+      }
+    }
+    try {
+      write()
+    } finally {
+      for (const socket of sockets) socket.uncork()
+    }
   }
 
   /** Hands an event to every node (this one included), which delivers it to its members. */

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { connectAs, type Frame, http, spawnServer, tempDir } from '../helper.ts'
 import { engineTest, nodesTest, aliceAndBobAcrossNodes } from '../engines.ts'
+import { sliceOf } from '../../src/features/read-state.ts'
 
 const readOf = (user: string, seq: number) => (frame: Frame) => frame.type === 'read' && frame.user === user && frame.seq === seq
 
@@ -211,3 +213,63 @@ test('a first join\'s read seq is stored before joined announces it', { timeout:
   assert.equal(joined.seq, 5)
   assert.equal(joined.readSeq, 3, 'not a first join again: the two new messages are unread')
 })
+
+test('sliceOf spreads rooms over every slice of the window, the same room always in the same slice', () => {
+  const counts = new Array<number>(50).fill(0)
+  for (let room = 0; room < 1000; room++) counts[sliceOf(`room-${room}`)]!++
+  assert.ok(counts.every((count) => count > 0), `every slice holds some of 1000 rooms: ${counts.join(' ')}`)
+  assert.ok(Math.max(...counts) <= 3 * 20, `no slice holds more than three times its share: ${counts.join(' ')}`)
+  assert.equal(sliceOf('lobby'), sliceOf('lobby'))
+})
+
+/** How often a sequence steps down: a rotation of a sorted sequence steps down once at most. */
+const descents = (values: number[]) => values.slice(1).filter((value, index) => value < values[index]!).length
+
+engineTest('moves made together are written in their rooms\' slices of the window, not in one burst', async (start, t) => {
+  const server = await start()
+  const rooms = Array.from({ length: 16 }, (_, index) => `room${String(index).padStart(2, '0')}`)
+  assert.ok(descents(rooms.map((room) => sliceOf(room))) >= 4, 'the rooms\' slices are far from the order they are read in, so the test tells the two apart')
+  const bob = await connectAs(t, server, 'bob')
+  const alice = await connectAs(t, server, 'alice')
+  const seqs: number[] = []
+  for (const room of rooms) {
+    await bob.join(room)
+    await alice.join(room)
+    seqs.push((await bob.request({ type: 'message', room, text: 'read me' })).seq)
+  }
+  rooms.forEach((room, index) => alice.send({ type: 'read', room, seq: seqs[index] }))
+  const announced: string[] = []
+  for (let frames = 0; frames < rooms.length; frames++) announced.push((await bob.next('read', 5000)).room)
+  assert.deepEqual([...announced].sort(), rooms, 'every move is announced once')
+  // Written slice after slice, the announcements come in the order of the rooms' slices from
+  // the one under way (a room whose slice had just begun goes last, a window later).
+  const order = announced.map((room) => sliceOf(room))
+  assert.ok(descents(order) <= 2, `announced in slice order: ${order.join(' ')}`)
+}, { timeout: 30_000 })
+
+engineTest('a user who reads all the time is announced once a window, the latest seq each time', async (start, t) => {
+  const server = await start({ CHAT_MSG_RATE: 200 })
+  const alice = await connectAs(t, server, 'alice')
+  const bob = await connectAs(t, server, 'bob')
+  await alice.join('lobby')
+  await bob.join('lobby')
+  for (let i = 1; i <= 50; i++) bob.send({ type: 'message', room: 'lobby', text: `m${i}` })
+  await alice.next((frame) => frame.type === 'message' && frame.seq === 50)
+  const times: number[] = []
+  const seqs: number[] = []
+  const watching = (async () => {
+    while (seqs.at(-1) !== 50) {
+      seqs.push((await bob.next((frame) => frame.type === 'read' && frame.user === 'alice', 5000)).seq)
+      times.push(performance.now())
+    }
+  })()
+  for (let seq = 1; seq <= 50; seq++) {
+    alice.send({ type: 'read', room: 'lobby', seq })
+    await sleep(50)
+  }
+  await watching
+  assert.deepEqual([...seqs].sort((a, b) => a - b), seqs, 'in order')
+  assert.ok(seqs.length >= 2 && seqs.length <= 4, `2.5 s of reads made ${seqs.length} announcements`)
+  const gaps = times.slice(1).map((time, index) => time - times[index]!)
+  assert.ok(gaps.every((gap) => gap > 800), `announcements a window apart: ${gaps.map(Math.round).join(', ')} ms`)
+}, { timeout: 30_000 })
