@@ -18,7 +18,7 @@ import { Redis } from 'ioredis'
 import pino from 'pino'
 import { createRedisEngine } from '../src/engine/redis-engine.ts'
 import { roomKeys } from '../src/engine/redis-keys.ts'
-import { freePort } from './lib/servers.ts'
+import { clusterNodePort, freePort } from './lib/ports.ts'
 
 const { values } = parseArgs({
   options: {
@@ -36,7 +36,7 @@ const TEXT = 'x'.repeat(Number(values.text))
 const BUSY_ROOMS = 50
 
 async function startRedis (cluster: boolean): Promise<{ port: number, stop: () => void }> {
-  const port = await freePort()
+  const port = cluster ? await clusterNodePort() : await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'chat-memory-'))
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
     '--dir', dir, ...(cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1'] : [])],

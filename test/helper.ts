@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -9,8 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
 import { WebSocket, type ClientOptions } from 'ws'
+import { freePort } from '../bench/lib/ports.ts'
 import { buildApp } from '../src/app.ts'
 import { configFrom } from '../src/config.ts'
+
+/** Ports come from the bench's helper, which starts servers the same way. */
+export { freePort, portIsFree } from '../bench/lib/ports.ts'
 
 export const ROOT = new URL('..', import.meta.url).pathname
 
@@ -286,27 +289,4 @@ export async function exitOf (server: ServerProcess, ms: number) {
   } finally {
     clearTimeout(timer)
   }
-}
-
-/** A free loopback TCP port. */
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-/** Whether `port` on 127.0.0.1 can be listened on now. */
-export function portIsFree (port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
 }

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { Cluster, Redis } from 'ioredis'
-import { eventually, freePort, type Overrides, portIsFree } from './helper.ts'
+import { clusterNodePort } from '../bench/lib/ports.ts'
+import { eventually, type Overrides } from './helper.ts'
 import { requireCommand, startRedis } from './redis-helper.ts'
 
 /** The two Redis layouts every Redis test runs on. */
@@ -40,19 +41,6 @@ const NODES = 3
 
 function killNow (processes: ChildProcess[]): void {
   for (const child of processes) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-}
-
-/**
- * A free port for a cluster node. Its cluster bus listens on the port + 10000, so the port must
- * be at most 55535 (redis-server refuses to start otherwise) and the bus port free as well; a
- * port from the ephemeral range (up to 60999 on Linux) is often neither.
- */
-async function clusterNodePort (): Promise<number> {
-  for (let tries = 0; tries < 100; tries++) {
-    const port = await freePort()
-    if (port <= 55535 && await portIsFree(port + 10000)) return port
-  }
-  throw new Error('no free port whose cluster bus port (+10000) is free too')
 }
 
 /**

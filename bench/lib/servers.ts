@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import ts from 'typescript'
+import { freePort } from './ports.ts'
 import { taskset } from './system.ts'
 
 export const ROOT = new URL('../..', import.meta.url).pathname
@@ -63,18 +64,6 @@ export function compileBench (): { servers: string, worker: string } {
   return { servers: join(DIST, 'servers'), worker: join(DIST, 'load', 'worker.js') }
 }
 
-/** A free loopback TCP port. */
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function canConnect (port: number): Promise<boolean> {
   return new Promise((resolve) => {
