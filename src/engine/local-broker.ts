@@ -45,6 +45,7 @@ export function createLocalBroker(options: LocalBrokerOptions = {}): LocalBroker
   }
 
   return {
+    deliversAtOnce: true,
     presence: {
       users: (room) => presence.get(room)?.size ?? 0,
       has: (room, user) => presence.get(room)?.has(user) === true

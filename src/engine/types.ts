@@ -145,6 +145,8 @@ export interface TypingState {
  */
 export interface ChatBroker {
   publish(event: RoomEvent): void
+  /** True when `publish` hands the event to this node's subscribers before it returns (the local broker). */
+  readonly deliversAtOnce?: boolean
   subscribe(listener: (event: RoomEvent) => void): void
   /** Counts one connection of the user in the room; true when it is the user's first. */
   presenceAdd(room: string, user: string, connectionId: string): Promise<boolean>

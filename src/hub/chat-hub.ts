@@ -130,11 +130,13 @@ export class ChatHub {
   }
 
   /**
-   * Runs `write` with the sockets of every member here of `rooms` corked, so that the frames it
-   * sends them (events published on this node's broker are delivered at once) leave in one
-   * write per member instead of one per frame.
+   * Runs `write` with the sockets of every member here of `rooms` corked, so that the events it
+   * publishes leave in one write per member instead of one per frame. Only a broker that
+   * delivers at once (the local one) writes while the sockets are corked; with Redis the events
+   * come back later, so nothing is corked.
    */
   corkMembers (rooms: Iterable<string>, write: () => void): void {
+    if (this.engine.broker.deliversAtOnce !== true) return write()
     const sockets: Socket[] = []
     for (const room of rooms) {
       for (const connection of this.rooms.get(room)?.live ?? []) {

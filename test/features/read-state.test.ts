@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connectAs, type Frame, http, spawnServer, tempDir } from '../helper.ts'
-import { engineTest, nodesTest, aliceAndBobAcrossNodes } from '../engines.ts'
+import { engineTest, nodesTest, aliceAndBobAcrossNodes, type StartNode } from '../engines.ts'
 import { sliceOf } from '../../src/features/read-state.ts'
 
 const readOf = (user: string, seq: number) => (frame: Frame) => frame.type === 'read' && frame.user === user && frame.seq === seq
@@ -98,14 +98,20 @@ engineTest('unread and reads agree over WebSocket and REST', async (start, t) =>
   assert.deepEqual(after.body.rooms.find((r: Frame) => r.room === 'b'), { room: 'b', seq: 3, readSeq: 3, unread: 0 })
 })
 
-engineTest('a burst of read frames is coalesced; the latest always goes out', async (start, t) => {
+/** Alice and bob in the lobby, alice having received the `count` messages bob sent there. */
+async function aliceHasBobsMessages (start: StartNode, t: TestContext, count: number) {
   const server = await start({ CHAT_MSG_RATE: 200 })
   const alice = await connectAs(t, server, 'alice')
   const bob = await connectAs(t, server, 'bob')
   await alice.join('lobby')
   await bob.join('lobby')
-  for (let i = 1; i <= 30; i++) bob.send({ type: 'message', room: 'lobby', text: `m${i}` })
-  await alice.next((frame) => frame.type === 'message' && frame.seq === 30)
+  for (let i = 1; i <= count; i++) bob.send({ type: 'message', room: 'lobby', text: `m${i}` })
+  await alice.next((frame) => frame.type === 'message' && frame.seq === count)
+  return { alice, bob }
+}
+
+engineTest('a burst of read frames is coalesced; the latest always goes out', async (start, t) => {
+  const { alice, bob } = await aliceHasBobsMessages(start, t, 30)
   for (let seq = 1; seq <= 30; seq++) alice.send({ type: 'read', room: 'lobby', seq })
   const seen: number[] = []
   for (let frames = 0; frames < 30 && seen.at(-1) !== 30; frames++) {
@@ -248,13 +254,7 @@ engineTest('moves made together are written in their rooms\' slices of the windo
 }, { timeout: 30_000 })
 
 engineTest('a user who reads all the time is announced once a window, the latest seq each time', async (start, t) => {
-  const server = await start({ CHAT_MSG_RATE: 200 })
-  const alice = await connectAs(t, server, 'alice')
-  const bob = await connectAs(t, server, 'bob')
-  await alice.join('lobby')
-  await bob.join('lobby')
-  for (let i = 1; i <= 50; i++) bob.send({ type: 'message', room: 'lobby', text: `m${i}` })
-  await alice.next((frame) => frame.type === 'message' && frame.seq === 50)
+  const { alice, bob } = await aliceHasBobsMessages(start, t, 50)
   const times: number[] = []
   const seqs: number[] = []
   const watching = (async () => {
