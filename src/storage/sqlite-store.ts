@@ -107,6 +107,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       'INSERT INTO sends (room, user, client_id, seq, id, time) VALUES (?, ?, ?, ?, ?, ?)'),
     pruneSends: db.prepare<[string, number]>(`DELETE FROM sends WHERE (room, user, client_id) IN
       (SELECT room, user, client_id FROM sends WHERE time < ? ORDER BY time LIMIT ?)`),
+    oldestSend: db.prepare<[], { time: string }>('SELECT time FROM sends ORDER BY time LIMIT 1'),
     messageAt: messageQuery<[string, number]>(db, `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq = ?`),
     trim: db.prepare<[string, number]>('DELETE FROM messages WHERE room = ? AND seq <= ?'),
     newest: messageQuery<[string, number]>(db,
@@ -202,11 +203,23 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     }
     // Forgetting expired clientIds a few at a time, in the transactions that add new ones,
     // keeps the table at its window without a sweep that would stall the event loop.
-    if (remembered > 0) {
-      statements.pruneSends.run(new Date(Date.now() - clientIdTtlMs).toISOString(), remembered * SENDS_PRUNED_PER_MESSAGE)
-    }
+    if (remembered > 0 && Date.now() >= sendsExpireAt) pruneSends(remembered * SENDS_PRUNED_PER_MESSAGE)
     return results
   })
+
+  /**
+   * When the oldest remembered clientId expires (ms since the epoch; 0 until a prune has
+   * looked). Until then a prune finds nothing, yet its statement cost a third of a one-message
+   * transaction, so it runs only once something is due.
+   */
+  let sendsExpireAt = 0
+  function pruneSends (limit: number): void {
+    const now = Date.now()
+    const pruned = statements.pruneSends.run(new Date(now - clientIdTtlMs).toISOString(), limit).changes
+    if (pruned === limit) return
+    const oldest = statements.oldestSend.get()
+    sendsExpireAt = (oldest === undefined ? now : Date.parse(oldest.time)) + clientIdTtlMs
+  }
 
   const batcher = createAppendBatcher((batch) => {
     let results: (Appended | Error)[]
@@ -215,6 +228,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     } catch (error) {
       // Rolled back: the seqs counted in memory for this batch were never stored, nor its events.
       for (const pending of batch) seqStates.delete(pending.room)
+      sendsExpireAt = 0 // the rows it pruned are back
       for (const pending of batch) pending.reject(error as Error)
       outbox.recount()
       return

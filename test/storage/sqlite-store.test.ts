@@ -116,6 +116,25 @@ test('under steady writes the WAL is still started over after checkpoints, so th
   assert.equal((await store.history('busy', 1))[0]!.seq, await store.latestSeq('busy'))
 })
 
+test('expired clientIds leave the table two per new one, also after a stretch when none was due', async (t) => {
+  const path = join(tempDir(t), 'chat.sqlite')
+  const store = openStore(t, path, 1000, 200)
+  await store.createRoom({ id: 'keys' })
+  const reader = new BetterSqlite3(path, { readonly: true })
+  t.after(() => reader.close())
+  const remembered = () => reader.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM sends').get()!.n
+  for (let i = 0; i < 6; i++) await store.append('keys', 'alice', `early ${i}`, `early-${i}`)
+  assert.equal(remembered(), 6, 'nothing was due: every clientId is kept')
+  await sleep(250)
+  await store.append('keys', 'alice', 'late 0', 'late-0')
+  assert.equal(remembered(), 5, 'the first new clientId after the expiry forgets two expired ones')
+  await store.append('keys', 'alice', 'late 1', 'late-1')
+  await store.append('keys', 'alice', 'late 2', 'late-2')
+  assert.equal(remembered(), 3, 'two more per new clientId until the expired ones are gone')
+  assert.equal((await store.append('keys', 'alice', 'again', 'early-0')).duplicate, false, 'an expired clientId is a new message')
+  assert.equal((await store.append('keys', 'alice', 'again', 'late-0')).duplicate, true, 'a live one is still a repeat')
+})
+
 /** A thread's nice value (Linux): field 19 of its stat, the fields counted after the command name. */
 const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
 
