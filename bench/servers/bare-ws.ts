@@ -16,10 +16,12 @@ import type { Redis as RedisClient } from 'ioredis'
  * ceiling of any Node + ws chat stack doing this job.
  *
  * With CHAT_DB set it is the durable reference instead: before a message is broadcast and
- * acknowledged, one SQLite transaction (WAL, synchronous NORMAL, SQLite's own checkpoints)
- * stores it and moves the sender's read seq to it, the durable work the contract asks of every
- * message done the plainest way. The gap between it and the in-memory hub is the price of
- * durability alone.
+ * acknowledged, one SQLite transaction (WAL, synchronous NORMAL) stores it and moves the
+ * sender's read seq to it, the durable work the contract asks of every message done the
+ * plainest way. Its WAL is checkpointed on a thread by the service's own checkpointer (SQLite's
+ * automatic checkpoints, run inside a commit on the event loop, put p99 at 2.7-3.3× the hub's),
+ * and frames that arrive while the checkpointer holds writes wait for it in arrival order. The
+ * gap between it and the in-memory hub is the price of durability alone.
  *
  * With REDIS_URL set, several of these hubs share rooms through Redis the plainest way: one
  * script per message (the seq, the message kept in a sorted set, the frame published on the
@@ -59,12 +61,16 @@ const port = Number(process.env.PORT ?? 3100)
 const host = process.env.HOST ?? '127.0.0.1'
 const idPattern = /^[A-Za-z0-9_.-]{1,64}$/
 
+/** Frames that arrived while the checkpointer held writes, in arrival order. */
+let heldFrames: (() => void)[] | undefined
+
 /** Stores a message and its sender's read seq in one transaction; absent without CHAT_DB. */
 const storeMessage = process.env.CHAT_DB === undefined ? undefined : await openStore(process.env.CHAT_DB)
 
 // The drivers load only when used, so the in-memory hub's process holds nothing of them.
 async function openStore (path: string): Promise<(message: StoredMessage) => void> {
   const Database = (await import('better-sqlite3')).default as typeof BetterSqlite3
+  const { startCheckpointer } = await import('../../src/storage/sqlite-checkpointer.ts')
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
@@ -72,6 +78,14 @@ async function openStore (path: string): Promise<(message: StoredMessage) => voi
       user TEXT NOT NULL, text TEXT NOT NULL, time TEXT NOT NULL, PRIMARY KEY (room, seq)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS read_state (room TEXT NOT NULL, user TEXT NOT NULL, seq INTEGER NOT NULL,
       PRIMARY KEY (room, user)) WITHOUT ROWID;`)
+  startCheckpointer(db, path, {
+    hold: () => { heldFrames = [] },
+    release: () => {
+      const frames = heldFrames ?? []
+      heldFrames = undefined
+      for (const frame of frames) frame()
+    }
+  })
   const insert = db.prepare('INSERT INTO messages (room, seq, id, user, text, time) VALUES (?, ?, ?, ?, ?, ?)')
   const read = db.prepare(`INSERT INTO read_state (room, user, seq) VALUES (?, ?, ?)
     ON CONFLICT (room, user) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > read_state.seq`)
@@ -263,7 +277,10 @@ wss.on('connection', (ws, request) => {
   const user = new URL(request.url ?? '/', 'http://localhost').searchParams.get('user') ?? randomUUID()
   const member: Member = { ws, user: idPattern.test(user) ? user : randomUUID() }
   const joined = new Map<string, Room>()
-  ws.on('message', (data: Buffer) => onFrame(member, joined, data))
+  ws.on('message', (data: Buffer) => {
+    if (heldFrames === undefined) onFrame(member, joined, data)
+    else heldFrames.push(() => onFrame(member, joined, data))
+  })
   ws.on('error', () => {})
   ws.on('close', () => {
     for (const [name, room] of joined) {
