@@ -4,7 +4,10 @@
  * at a time into 100 rooms, each its own transaction as at 1000 messages a second spread
  * evenly, through the store itself, its checkpoint thread running.
  *
- *   node --import tsx bench/store-append.ts [--messages 10000] [--rounds 3]
+ *   node --import tsx bench/store-append.ts [--messages 10000] [--rounds 3] [--ttl-ms N]
+ *
+ * `--ttl-ms` shortens how long a clientId is remembered (CLIENT_ID_TTL_MS), so that clientIds
+ * expire all through the round, as in a service up for longer than that.
  *
  * Reported per message, median of the rounds (alternating with and without): the process's
  * CPU (user and system, every thread) and the wall time of the append.
@@ -18,11 +21,13 @@ import { createSqliteStore } from '../src/storage/sqlite-store.ts'
 const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '10000' },
-    rounds: { type: 'string', default: '3' }
+    rounds: { type: 'string', default: '3' },
+    'ttl-ms': { type: 'string' }
   }
 })
 const MESSAGES = Number(values.messages)
 const ROUNDS = Number(values.rounds)
+const TTL_MS = values['ttl-ms'] === undefined ? undefined : Number(values['ttl-ms'])
 const ROOMS = 100
 const USERS = 10
 const WARMUP = 2000
@@ -31,7 +36,7 @@ interface Sample { userUs: number, systemUs: number, wallUs: number }
 
 async function round (withClientId: boolean): Promise<Sample> {
   const dir = mkdtempSync(join(tmpdir(), 'chat-store-append-'))
-  const store = createSqliteStore({ path: join(dir, 'chat.sqlite'), defaultHistoryLimit: 1000 })
+  const store = createSqliteStore({ path: join(dir, 'chat.sqlite'), defaultHistoryLimit: 1000, clientIdTtlMs: TTL_MS })
   try {
     for (let room = 0; room < ROOMS; room++) await store.createRoom({ id: `room-${room}` })
     let sent = 0
@@ -60,7 +65,8 @@ for (let i = 0; i < ROUNDS; i++) {
   samples.with.push(await round(true))
   samples.without.push(await round(false))
 }
-console.log(`${MESSAGES} messages per round, ${ROUNDS} rounds; µs per message, median (min–max)`)
+const ttl = TTL_MS === undefined ? '' : `, clientIds remembered for ${TTL_MS} ms`
+console.log(`${MESSAGES} messages per round, ${ROUNDS} rounds${ttl}; µs per message, median (min–max)`)
 for (const [name, list] of Object.entries(samples)) {
   const figure = (key: keyof Sample) => {
     const values = list.map((sample) => sample[key])

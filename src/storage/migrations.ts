@@ -111,6 +111,11 @@ const migrations: string[] = [
     body TEXT NOT NULL
   );
   CREATE INDEX webhook_failed_by_event ON webhook_failed (event_id);
+  `,
+  // Expired clientIds are swept in key order (sqlite-sends.ts): the time index cost every
+  // remembered clientId a page write more.
+  `
+  DROP INDEX IF EXISTS sends_by_time;
   `
 ]
 

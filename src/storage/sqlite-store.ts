@@ -7,6 +7,7 @@ import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord, W
 import type { EventType } from '../schemas/webhooks.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError } from '../engine/types.ts'
 import { createAppendBatcher, type PendingAppend } from './append-batcher.ts'
+import { createSqliteSends, type SendRow } from './sqlite-sends.ts'
 import { MESSAGE_COLUMNS, messageQuery } from './message-rows.ts'
 import { migrate } from './migrations.ts'
 import { startCheckpointer } from './sqlite-checkpointer.ts'
@@ -24,8 +25,6 @@ interface RoomRow {
   createdAt: string
 }
 
-interface SendRow { seq: number, id: string, time: string }
-
 interface SeqState {
   lastSeq: number
   /** The room as stored, so a join or a history read finds it without a query. */
@@ -35,9 +34,6 @@ interface SeqState {
 const toRecord = (row: RoomRow): RoomRecord => ({ ...row, private: row.private === 1 })
 
 const ROOM_COLUMNS = 'id, name, private, history_limit AS historyLimit, created_at AS createdAt'
-
-/** Expired clientIds removed per stored message: steady traffic keeps the table at its window. */
-const SENDS_PRUNED_PER_MESSAGE = 2
 
 /**
  * Rooms, grants and history in SQLite. Appends are batched: every message that arrives in
@@ -101,13 +97,6 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     newestSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM messages WHERE room = ?'),
     insertMessage: db.prepare<[string, number, string, string, string, string, string | null]>(
       'INSERT INTO messages (room, seq, id, user, text, time, client_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    findSend: db.prepare<[string, string, string], SendRow>(
-      'SELECT seq, id, time FROM sends WHERE room = ? AND user = ? AND client_id = ?'),
-    insertSend: db.prepare<[string, string, string, number, string, string]>(
-      'INSERT INTO sends (room, user, client_id, seq, id, time) VALUES (?, ?, ?, ?, ?, ?)'),
-    pruneSends: db.prepare<[string, number]>(`DELETE FROM sends WHERE (room, user, client_id) IN
-      (SELECT room, user, client_id FROM sends WHERE time < ? ORDER BY time LIMIT ?)`),
-    oldestSend: db.prepare<[], { time: string }>('SELECT time FROM sends ORDER BY time LIMIT 1'),
     messageAt: messageQuery<[string, number]>(db, `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq = ?`),
     trim: db.prepare<[string, number]>('DELETE FROM messages WHERE room = ? AND seq <= ?'),
     newest: messageQuery<[string, number]>(db,
@@ -148,6 +137,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const presence = options.presence
   const roomEvent = (record: RoomRecord) => roomObject(record, options.defaultHistoryLimit, presence?.users(record.id) ?? 0)
   const readState = createSqliteReadState(db, { latestSeq })
+  const sends = createSqliteSends(db, clientIdTtlMs)
 
   /** The message a repeated clientId refers to, as it is now; rebuilt from the send when trimmed. */
   function firstSend (pending: PendingAppend, send: SendRow): Appended {
@@ -173,7 +163,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const { clientId } = pending
       if (clientId !== undefined) {
         // A repeat in the same batch finds the first one's row: this transaction wrote it.
-        const send = statements.findSend.get(pending.room, pending.user, clientId)
+        const send = sends.find(pending.room, pending.user, clientId)
         if (send !== undefined) {
           results.push(firstSend(pending, send))
           continue
@@ -190,7 +180,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       statements.insertMessage.run(message.room, message.seq, message.id, message.user, message.text, message.time, clientId ?? null)
       if (clientId !== undefined) {
         message.clientId = clientId
-        statements.insertSend.run(message.room, message.user, clientId, message.seq, message.id, message.time)
+        sends.remember(message.room, message.user, clientId, message.seq, message.id, message.time)
         remembered++
       }
       outbox.record('message.created', message.room, message.time, message)
@@ -203,23 +193,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     }
     // Forgetting expired clientIds a few at a time, in the transactions that add new ones,
     // keeps the table at its window without a sweep that would stall the event loop.
-    if (remembered > 0 && Date.now() >= sendsExpireAt) pruneSends(remembered * SENDS_PRUNED_PER_MESSAGE)
+    if (remembered > 0) sends.sweep(remembered)
     return results
   })
-
-  /**
-   * When the oldest remembered clientId expires (ms since the epoch; 0 until a prune has
-   * looked). Until then a prune finds nothing, yet its statement cost a third of a one-message
-   * transaction, so it runs only once something is due.
-   */
-  let sendsExpireAt = 0
-  function pruneSends (limit: number): void {
-    const now = Date.now()
-    const pruned = statements.pruneSends.run(new Date(now - clientIdTtlMs).toISOString(), limit).changes
-    if (pruned === limit) return
-    const oldest = statements.oldestSend.get()
-    sendsExpireAt = (oldest === undefined ? now : Date.parse(oldest.time)) + clientIdTtlMs
-  }
 
   const batcher = createAppendBatcher((batch) => {
     let results: (Appended | Error)[]
@@ -228,7 +204,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     } catch (error) {
       // Rolled back: the seqs counted in memory for this batch were never stored, nor its events.
       for (const pending of batch) seqStates.delete(pending.room)
-      sendsExpireAt = 0 // the rows it pruned are back
+      sends.rolledBack()
       for (const pending of batch) pending.reject(error as Error)
       outbox.recount()
       return
