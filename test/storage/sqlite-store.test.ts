@@ -85,6 +85,28 @@ test('reopening an existing file keeps rooms, grants, messages, seq and user_ver
   check.close()
 })
 
+test('a file of the release before, with the index on send times, upgrades in place and keeps its clientIds', async (t) => {
+  const path = join(tempDir(t), 'chat.sqlite')
+  const first = createSqliteStore({ path, defaultHistoryLimit: 100 })
+  await first.createRoom({ id: 'kept' })
+  const sent = await first.append('kept', 'alice', 'hello', 'key-1')
+  await first.close()
+  // Back to the schema before the sweep: the time index, one version down.
+  const db = new BetterSqlite3(path)
+  db.exec('CREATE INDEX sends_by_time ON sends (time)')
+  db.pragma(`user_version = ${SCHEMA_VERSION - 1}`)
+  db.close()
+
+  const second = openStore(t, path, 100)
+  const repeat = await second.append('kept', 'alice', 'hello', 'key-1')
+  assert.equal(repeat.duplicate, true, 'the clientId is still remembered')
+  assert.equal(repeat.message.id, sent.message.id)
+  const check = new BetterSqlite3(path, { readonly: true })
+  t.after(() => check.close())
+  assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION)
+  assert.equal(check.prepare("SELECT name FROM sqlite_master WHERE name = 'sends_by_time'").get(), undefined)
+})
+
 test('a file written by a newer release is refused with a message naming CHAT_DB', async (t) => {
   const path = join(tempDir(t), 'future.sqlite')
   const db = new BetterSqlite3(path)
