@@ -30,8 +30,9 @@ export function createSqliteSends (db: Database, ttlMs: number) {
     remember: db.prepare<[string, string, string, number, string, string]>(`INSERT INTO sends (room, user, client_id, seq, id, time)
       VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (room, user, client_id) DO UPDATE SET seq = excluded.seq, id = excluded.id, time = excluded.time`),
-    after: db.prepare<[string, string, string, number], SendKey & { time: string }>(`SELECT room, user, client_id AS clientId, time
-      FROM sends WHERE (room, user, client_id) > (?, ?, ?) ORDER BY room, user, client_id LIMIT ?`),
+    // A literal limit: with a bound one SQLite takes four times as long to find the rows.
+    after: db.prepare<[string, string, string], SendKey & { time: string }>(`SELECT room, user, client_id AS clientId, time
+      FROM sends WHERE (room, user, client_id) > (?, ?, ?) ORDER BY room, user, client_id LIMIT ${ROWS_SWEPT_PER_SEND}`),
     forget: db.prepare<[string, string, string]>('DELETE FROM sends WHERE room = ? AND user = ? AND client_id = ?')
   }
   let cursor = START
@@ -42,6 +43,24 @@ export function createSqliteSends (db: Database, ttlMs: number) {
   let sweepFrom = 0
 
   const cutoff = (now: number) => new Date(now - ttlMs).toISOString()
+
+  /** Looks at the rows after the cursor; false once round the table. */
+  function sweepNext (now: number, expiredBefore: string): boolean {
+    if (cursor === START) passStartedAt = now
+    const rows = statements.after.all(cursor.room, cursor.user, cursor.clientId)
+    for (const row of rows) {
+      if (row.time < expiredBefore) statements.forget.run(row.room, row.user, row.clientId)
+      else oldestKept = Math.min(oldestKept, Date.parse(row.time))
+    }
+    if (rows.length === ROWS_SWEPT_PER_SEND) {
+      cursor = rows[ROWS_SWEPT_PER_SEND - 1]!
+      return true
+    }
+    sweepFrom = Math.min(oldestKept, passStartedAt) + ttlMs
+    cursor = START
+    oldestKept = Infinity
+    return false
+  }
 
   return {
     /** The live send of this key, if any. */
@@ -57,21 +76,10 @@ export function createSqliteSends (db: Database, ttlMs: number) {
     sweep (count: number): void {
       const now = Date.now()
       if (now < sweepFrom) return
-      if (cursor === START) passStartedAt = now
-      const limit = count * ROWS_SWEPT_PER_SEND
       const expiredBefore = cutoff(now)
-      const rows = statements.after.all(cursor.room, cursor.user, cursor.clientId, limit)
-      for (const row of rows) {
-        if (row.time < expiredBefore) statements.forget.run(row.room, row.user, row.clientId)
-        else oldestKept = Math.min(oldestKept, Date.parse(row.time))
+      for (let step = 0; step < count; step++) {
+        if (!sweepNext(now, expiredBefore)) break
       }
-      if (rows.length === limit) {
-        cursor = rows[limit - 1]!
-        return
-      }
-      sweepFrom = Math.min(oldestKept, passStartedAt) + ttlMs
-      cursor = START
-      oldestKept = Infinity
     },
 
     /** After a rollback: the rows its sweep forgot are back, so the pass starts over. */
