@@ -191,8 +191,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const keepFrom = state.lastSeq - limitOf(state.record.historyLimit)
       if (keepFrom > 0) statements.trim.run(room, keepFrom)
     }
-    // Forgetting expired clientIds a few at a time, in the transactions that add new ones,
-    // keeps the table at its window without a sweep that would stall the event loop.
+    // Forgetting expired clientIds a few rows at a time, in the transactions that add new ones,
+    // keeps the table near its window without one long pass that would stall the event loop.
     if (remembered > 0) sends.sweep(remembered)
     return results
   })
