@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { WebSocket } from 'ws'
 import type { ChatClient, Message, ReadOutFrame } from '../../src/client/index.ts'
 import { eventually, type Frame, freePort, http, spawnServer, startServer, tempDir } from '../helper.ts'
 import { startTcpProxy } from '../tcp-proxy.ts'
@@ -114,13 +115,24 @@ test('after a re-join, changes made while away reach updated listeners before th
 test('edits, deletes and reads made while disconnected wait for the connection and go out after the re-join', { timeout: 120_000 }, async (t) => {
   const env = { CHAT_DB: join(tempDir(t), 'chat.sqlite'), PORT: String(await freePort()) }
   let server = await spawnServer(t, env)
-  const alice = client(t, { url: server.wsUrl, user: 'alice' })
+  // Alice comes back only after bob: a read goes out to the members in the room when it is
+  // written, so bob would miss one written before his re-join. Held, her attempts are refused.
+  let aliceHeld = false
+  const refused = `ws://127.0.0.1:${await freePort()}/ws`
+  class HeldWebSocket extends WebSocket {
+    constructor (url: string | URL, protocols?: string | string[]) {
+      super(aliceHeld ? refused : url, protocols)
+    }
+  }
+  const alice = client(t, { url: server.wsUrl, user: 'alice', WebSocket: HeldWebSocket })
   const bob = client(t, { url: server.wsUrl, user: 'bob' })
   const seen = record(alice)
   const updates: Message[] = []
   const reads: ReadOutFrame[] = []
+  let bobJoins = 0
   bob.on('updated', (message) => updates.push(message))
   bob.on('read', (frame) => reads.push(frame))
+  bob.on('joined', () => bobJoins++)
   await joinedTo('lobby', alice, bob)
   await alice.send('lobby', 'tpyo')
   await alice.send('lobby', 'never mind')
@@ -130,6 +142,8 @@ test('edits, deletes and reads made while disconnected wait for the connection a
   // kill loses none (alice's stays at 2, her own last message, and the read of 3 moves it).
   assert.deepEqual(await alice.unread(), [{ room: 'lobby', seq: 3, readSeq: 2, unread: 1 }])
 
+  aliceHeld = true
+  const joinsBefore = bobJoins
   server.child.kill('SIGKILL')
   await server.exited
   await eventually(() => alice.state === 'reconnecting', 10_000, 'alice noticed')
@@ -138,6 +152,8 @@ test('edits, deletes and reads made while disconnected wait for the connection a
   const removeAgain = alice.delete('lobby', 2)
   const read = alice.read('lobby', 3)
   server = await spawnServer(t, env)
+  await eventually(() => bobJoins > joinsBefore, 20_000, 'bob joined again')
+  aliceHeld = false
 
   const [edited, removed, removedAgain] = await within(Promise.all([edit, remove, removeAgain, read]), 30_000, 'the waiting requests')
   assert.equal(edited.seq, 1)
