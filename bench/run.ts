@@ -38,7 +38,9 @@ const USAGE = `npm run bench -- [options]
                       <target>@b, right after, so an A/B of two builds shares each round's conditions
   --report            print the tables and targets (markdown) from --out and redraw the chart; run nothing
 Environment: BENCH_SERVER_NODE_OPTIONS is NODE_OPTIONS for the servers under test (say
---perf-basic-prof-only-functions, to read their JavaScript frames in perf).`
+--perf-basic-prof-only-functions, to read their JavaScript frames in perf); BENCH_COMPARE_NODE_OPTIONS,
+when set, is NODE_OPTIONS for the --compare build instead (an A/B of node flags: --compare with the
+same entry as --service).`
 
 const { values: args } = parseArgs({
   options: {
@@ -268,7 +270,11 @@ for (const scenario of scenarios) {
       profileName = `${scenario}-${target}-round${round}`
       const kind = target.endsWith(COMPARED) ? target.slice(0, -COMPARED.length) : target
       const entry = kind === target ? args.service : args.compare
-      const options = { cpu: pinned ? 0 : undefined, serviceEntry: entry === undefined ? undefined : resolve(entry) }
+      const options = {
+        cpu: pinned ? 0 : undefined,
+        serviceEntry: entry === undefined ? undefined : resolve(entry),
+        nodeOptions: kind === target ? undefined : process.env.BENCH_COMPARE_NODE_OPTIONS
+      }
       try {
         if (scenario === 'cross-node') {
           const deployment = server = await startDeployment(kind as DeploymentKind, compiled.servers, options)

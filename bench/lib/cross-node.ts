@@ -28,7 +28,7 @@ export interface Deployment {
   output: () => string
 }
 
-export async function startDeployment (kind: DeploymentKind, serversDir: string, options: { cpu?: number, serviceEntry?: string }): Promise<Deployment> {
+export async function startDeployment (kind: DeploymentKind, serversDir: string, options: { cpu?: number, serviceEntry?: string, nodeOptions?: string }): Promise<Deployment> {
   const redis = kind === 'service' || kind === 'durable' ? undefined : await startRedisServer({ cpu: options.cpu })
   const server = kind === 'durable' ? 'durable' : kind === 'bare-redis-2' ? 'bare' : 'service'
   const nodes: ServerHandle[] = []

@@ -36,6 +36,8 @@ export interface StartOptions {
   cpu?: number
   /** More environment for the service (REDIS_URL for the Redis engine). */
   env?: Record<string, string>
+  /** NODE_OPTIONS for this server, in place of BENCH_SERVER_NODE_OPTIONS. */
+  nodeOptions?: string
 }
 
 /**
@@ -93,7 +95,8 @@ export async function startServer (kind: ServerKind, serversDir: string, options
     PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: String(port)
   }
   // Flags for the servers only (say --perf-basic-prof for perf), not for the bench's own processes.
-  if (process.env.BENCH_SERVER_NODE_OPTIONS !== undefined) env.NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS
+  const nodeOptions = options.nodeOptions ?? process.env.BENCH_SERVER_NODE_OPTIONS
+  if (nodeOptions !== undefined) env.NODE_OPTIONS = nodeOptions
   let script: string
   if (kind === 'service') {
     script = options.serviceEntry ?? join(ROOT, 'dist', 'src', 'server.js')
