@@ -6,6 +6,7 @@ import { basename, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import ts from 'typescript'
 import { freePort } from './ports.ts'
+import { startNodeFlags } from './service-command.ts'
 import { taskset } from './system.ts'
 
 export const ROOT = new URL('../..', import.meta.url).pathname
@@ -36,7 +37,7 @@ export interface StartOptions {
   cpu?: number
   /** More environment for the service (REDIS_URL for the Redis engine). */
   env?: Record<string, string>
-  /** NODE_OPTIONS for this server, in place of BENCH_SERVER_NODE_OPTIONS. */
+  /** NODE_OPTIONS for this server, in place of BENCH_SERVER_NODE_OPTIONS (for the service, after its start flags). */
   nodeOptions?: string
 }
 
@@ -95,8 +96,12 @@ export async function startServer (kind: ServerKind, serversDir: string, options
     PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: String(port)
   }
   // Flags for the servers only (say --perf-basic-prof for perf), not for the bench's own processes.
-  const nodeOptions = options.nodeOptions ?? process.env.BENCH_SERVER_NODE_OPTIONS
-  if (nodeOptions !== undefined) env.NODE_OPTIONS = nodeOptions
+  // The service gets the flags of `npm start` first, so that a flag given here overrides them.
+  const nodeOptions = [
+    ...(kind === 'service' ? startNodeFlags(ROOT) : []),
+    ...(options.nodeOptions ?? process.env.BENCH_SERVER_NODE_OPTIONS ?? '').split(/\s+/)
+  ].filter((flag) => flag !== '').join(' ')
+  if (nodeOptions !== '') env.NODE_OPTIONS = nodeOptions
   let script: string
   if (kind === 'service') {
     script = options.serviceEntry ?? join(ROOT, 'dist', 'src', 'server.js')
