@@ -53,6 +53,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 
 # node itself is PID 1 (not npm), so SIGTERM reaches the service: it closes every socket
 # with 1001 and exits within CHAT_SHUTDOWN_MS. Give `docker stop` more time than that.
-# The node flags are npm start's (package.json), a small young generation: see README.md.
+# Node flags go here and in npm start (package.json) alike; a test keeps the two equal.
 STOPSIGNAL SIGTERM
-CMD ["node", "--max-semi-space-size=2", "dist/src/server.js"]
+CMD ["node", "dist/src/server.js"]

@@ -41,8 +41,7 @@ The service runs with the node flags of npm start (package.json's start script),
 Environment: BENCH_SERVER_NODE_OPTIONS is NODE_OPTIONS for the servers under test (say
 --perf-basic-prof-only-functions, to read their JavaScript frames in perf); BENCH_COMPARE_NODE_OPTIONS,
 when set, is NODE_OPTIONS for the --compare build instead (an A/B of node flags: --compare with the
-same entry as --service). For the service both come after its start flags, so they can override them
-(--max-semi-space-size=16 is node's default young generation).`
+same entry as --service). For the service both come after its start flags, so they can override them.`
 
 const { values: args } = parseArgs({
   options: {
