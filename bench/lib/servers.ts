@@ -6,7 +6,7 @@ import { basename, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import ts from 'typescript'
 import { freePort } from './ports.ts'
-import { startNodeFlags } from './service-command.ts'
+import { SERVICE_ENTRY, startNodeFlags } from './service-command.ts'
 import { taskset } from './system.ts'
 
 export const ROOT = new URL('../..', import.meta.url).pathname
@@ -104,7 +104,7 @@ export async function startServer (kind: ServerKind, serversDir: string, options
   if (nodeOptions !== '') env.NODE_OPTIONS = nodeOptions
   let script: string
   if (kind === 'service') {
-    script = options.serviceEntry ?? join(ROOT, 'dist', 'src', 'server.js')
+    script = options.serviceEntry ?? join(ROOT, SERVICE_ENTRY)
     Object.assign(env, {
       CHAT_DB: join(dataDir, 'chat.sqlite'),
       LOG_LEVEL: 'warn',
