@@ -42,6 +42,7 @@ ENV PORT=3000 \
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY bin ./bin
 RUN mkdir -p /data && chown node:node /data
 VOLUME ["/data"]
 
@@ -51,8 +52,9 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-# node itself is PID 1 (not npm), so SIGTERM reaches the service: it closes every socket
-# with 1001 and exits within CHAT_SHUTDOWN_MS. Give `docker stop` more time than that.
-# Node flags go here and in npm start (package.json) alike; a test keeps the two equal.
+# The same command as npm start: bin/engine-node picks node's flags for the engine, then execs
+# node, so node itself is PID 1 (not npm, not sh) and SIGTERM reaches the service: it closes
+# every socket with 1001 and exits within CHAT_SHUTDOWN_MS. Give `docker stop` more time than
+# that. A test keeps this CMD and npm start equal.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/src/server.js"]
+CMD ["sh", "bin/engine-node", "dist/src/server.js"]

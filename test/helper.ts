@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -244,13 +244,16 @@ export interface ServerProcess {
 
 /**
  * Runs src/server.ts as a real process (for signals, restarts and start-up errors), on
- * `env.PORT` when given (a restart on the same address), else on a free port.
+ * `env.PORT` when given (a restart on the same address), else on a free port; through
+ * `npm start`'s launcher (bin/engine-node) when `viaLauncher`.
  */
-export async function spawnServer (t: TestContext, env: Record<string, string>, waitForListen = true): Promise<ServerProcess> {
+export async function spawnServer (t: TestContext, env: Record<string, string>, waitForListen = true, viaLauncher = false): Promise<ServerProcess> {
   const port = env.PORT ?? String(await freePort())
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/server.ts')], {
+  const nodeArgs = ['--import', 'tsx', join(ROOT, 'src/server.ts')]
+  const child = spawn(viaLauncher ? 'sh' : process.execPath, viaLauncher ? [join(ROOT, 'bin/engine-node'), ...nodeArgs] : nodeArgs, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', LOG_LEVEL: 'info', CHAT_RATE_LIMIT: '0', ...env, PORT: port },
+    // The launcher finds node on PATH: this node first.
+    env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOST: '127.0.0.1', LOG_LEVEL: 'info', CHAT_RATE_LIMIT: '0', ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''

@@ -2,11 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { basename, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import ts from 'typescript'
 import { freePort } from './ports.ts'
-import { SERVICE_ENTRY, startNodeFlags } from './service-command.ts'
+import { SERVICE_ENTRY, serviceCommand } from './service-command.ts'
 import { taskset } from './system.ts'
 
 export const ROOT = new URL('../..', import.meta.url).pathname
@@ -93,14 +93,13 @@ export async function startServer (kind: ServerKind, serversDir: string, options
   const inspectPort = await freePort()
   const dataDir = mkdtempSync(join(tmpdir(), `chat-bench-${kind}-`))
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: String(port)
+    // The launcher finds node on PATH: this node first, the one every reference runs on.
+    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: String(port)
   }
   // Flags for the servers only (say --perf-basic-prof for perf), not for the bench's own processes.
-  // The service gets the flags of `npm start` first, so that a flag given here overrides them.
-  const nodeOptions = [
-    ...(kind === 'service' ? startNodeFlags(ROOT) : []),
-    ...(options.nodeOptions ?? process.env.BENCH_SERVER_NODE_OPTIONS ?? '').split(/\s+/)
-  ].filter((flag) => flag !== '').join(' ')
+  // The service starts through `npm start`'s launcher, which adds the flags of its engine unless
+  // these name the same ones.
+  const nodeOptions = (options.nodeOptions ?? process.env.BENCH_SERVER_NODE_OPTIONS ?? '').trim()
   if (nodeOptions !== '') env.NODE_OPTIONS = nodeOptions
   let script: string
   if (kind === 'service') {
@@ -122,7 +121,8 @@ export async function startServer (kind: ServerKind, serversDir: string, options
   // --inspect-port only says where the inspector would listen; it stays closed until SIGUSR1.
   const nodeArgs = [`--inspect-port=127.0.0.1:${inspectPort}`]
   const pin = taskset()
-  const command = [...(pin !== null && options.cpu !== undefined ? [pin, '-c', String(options.cpu)] : []), process.execPath, ...nodeArgs, script]
+  const node = kind === 'service' ? serviceCommand(ROOT, script, nodeArgs) : [process.execPath, ...nodeArgs, script]
+  const command = [...(pin !== null && options.cpu !== undefined ? [pin, '-c', String(options.cpu)] : []), ...node]
   // The shell raises the open-file limit as far as it may, then becomes the server (same pid).
   const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'bench-server', ...command], {
     cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']

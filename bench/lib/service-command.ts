@@ -4,17 +4,23 @@ import { join } from 'node:path'
 /** The service's entry, relative to the project root. */
 export const SERVICE_ENTRY = 'dist/src/server.js'
 
+/** The launcher that starts node with the flags the configured engine wants (see its comments). */
+export const LAUNCHER = 'bin/engine-node'
+
+/** `npm start`'s command, and the Dockerfile's CMD: the launcher running the entry. */
+export const START_COMMAND = ['sh', LAUNCHER, SERVICE_ENTRY] as const
+
 /**
- * The node flags `npm start` runs the service with, read from package.json's start script, so
- * that the bench runs the service as users do (the Dockerfile's CMD holds the same flags; a test
- * keeps the two equal).
+ * The command that starts a build of the service as `npm start` does, through the launcher of
+ * `root`, with `nodeArgs` for node (the bench's --inspect-port) and `entry` as the script.
+ * Throws when package.json's start script is not START_COMMAND, so the bench cannot drift from
+ * what users run.
  */
-export function startNodeFlags (root: string): string[] {
+export function serviceCommand (root: string, entry: string, nodeArgs: string[]): string[] {
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } }
   const start = manifest.scripts?.start ?? ''
-  const words = start.trim().split(/\s+/)
-  if (words[0] !== 'node' || words.at(-1) !== SERVICE_ENTRY || words.slice(1, -1).some((word) => !word.startsWith('--'))) {
-    throw new Error(`package.json's start script should be "node [--flag…] ${SERVICE_ENTRY}", not "${start}"`)
+  if (start.trim().split(/\s+/).join(' ') !== START_COMMAND.join(' ')) {
+    throw new Error(`package.json's start script should be "${START_COMMAND.join(' ')}", not "${start}"`)
   }
-  return words.slice(1, -1)
+  return ['sh', join(root, LAUNCHER), ...nodeArgs, entry]
 }
