@@ -25,19 +25,37 @@ export function createLocalBroker(options: LocalBrokerOptions = {}): LocalBroker
     for (const listener of listeners) listener(event)
   }
 
-  /** Drops expired entries, applies the change, and publishes the set when it changed. */
-  function changeTyping (room: string, change?: (users: Map<string, number>, now: number) => void): TypingState {
+  /**
+   * Drops expired entries, starts or stops `user`'s typing, and publishes the set of names when
+   * it changed. Change is worked out from what happened rather than by comparing the sorted
+   * sets before and after: this runs for every typing frame.
+   */
+  function changeTyping (room: string, user?: string, active = false, ttlMs = 0): TypingState {
     const now = Date.now()
     const users = typing.get(room) ?? new Map<string, number>()
-    const before = [...users.keys()].sort().join(',')
-    for (const [user, expiresAt] of users) if (expiresAt <= now) users.delete(user)
-    change?.(users, now)
+    const wasTyping = user !== undefined && users.has(user)
+    let changed = false
+    for (const [name, expiresAt] of users) {
+      if (expiresAt > now) continue
+      users.delete(name)
+      // `user` expiring is a change only if this call does not start it again (handled below).
+      if (name !== user) changed = true
+    }
+    if (user !== undefined) {
+      if (active) users.set(user, now + ttlMs)
+      else users.delete(user)
+      if (active !== wasTyping) changed = true
+    }
     if (users.size === 0) typing.delete(room)
     else typing.set(room, users)
     const state: TypingState = {}
-    if (users.size > 0) state.nextExpiryMs = Math.max(0, Math.min(...users.values()) - now)
-    const after = [...users.keys()].sort()
-    if (after.join(',') !== before) {
+    if (users.size > 0) {
+      let next = Infinity
+      for (const expiresAt of users.values()) if (expiresAt < next) next = expiresAt
+      state.nextExpiryMs = Math.max(0, next - now)
+    }
+    if (changed) {
+      const after = [...users.keys()].sort()
       state.changed = after
       publish({ kind: 'typing', room, users: after })
     }
@@ -85,11 +103,8 @@ export function createLocalBroker(options: LocalBrokerOptions = {}): LocalBroker
       presence.delete(room)
       typing.delete(room)
     },
-    async typing(room, user, active, ttlMs) {
-      return changeTyping(room, (users, now) => {
-        if (active) users.set(user, now + ttlMs)
-        else users.delete(user)
-      })
+    typing(room, user, active, ttlMs) {
+      return changeTyping(room, user, active, ttlMs)
     },
     async expireTyping(room) {
       return changeTyping(room)

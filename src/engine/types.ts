@@ -160,9 +160,10 @@ export interface ChatBroker {
    * Starts (or prolongs to `ttlMs` from now) or stops the user's typing in the room, first
    * dropping entries that have expired. Resolves with the room's typing set when it changed,
    * and in every case with how long until the next entry expires (undefined: none left).
-   * A change is also published as a `typing` event, in the same step.
+   * A change is also published as a `typing` event, in the same step. The local broker answers
+   * at once (a value, not a promise), so a typing frame on one node waits for nothing.
    */
-  typing(room: string, user: string, active: boolean, ttlMs: number): Promise<TypingState>
+  typing(room: string, user: string, active: boolean, ttlMs: number): TypingState | Promise<TypingState>
   /** Drops expired entries, publishing the new set when that changed it. */
   expireTyping(room: string): Promise<TypingState>
   ready(): Promise<boolean>

@@ -79,10 +79,17 @@ export class ReadState {
     hub.on('joining', (connection, room, latestSeq) => this.readSeqForJoin(room, connection.user, latestSeq))
   }
 
-  async read (connection: Connection, frame: ReadFrame): Promise<void> {
+  /** Synchronous unless the seq is past what this node has delivered: most reads wait for nothing. */
+  read (connection: Connection, frame: ReadFrame): void | Promise<void> {
     const { room, seq, ref } = frame
     if (!this.hub.isMember(connection, room)) return this.hub.reply(connection, 'not_member', `join room ${room} before marking it read`, ref)
-    if (seq > this.hub.deliveredSeq(room) && seq > await this.store.latestSeq(room)) {
+    if (seq > this.hub.deliveredSeq(room)) return this.readPastDelivered(connection, room, seq, ref)
+    this.move(room, connection.user, seq, true)
+  }
+
+  /** A read past the last seq this node delivered: valid only if the store has that seq. */
+  private async readPastDelivered (connection: Connection, room: string, seq: number, ref: string | undefined): Promise<void> {
+    if (seq > await this.store.latestSeq(room)) {
       return this.hub.reply(connection, 'bad_request', `read: seq ${seq} is past the room's latest seq`, ref)
     }
     this.move(room, connection.user, seq, true)

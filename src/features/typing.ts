@@ -37,14 +37,17 @@ export class TypingIndicators {
     hub.on('left', (room, user) => this.stopIfTyping(room, user))
   }
 
-  async handle (connection: Connection, frame: TypingFrame): Promise<void> {
+  /** Synchronous on the local broker (most frames are typing frames); waits on Redis. */
+  handle (connection: Connection, frame: TypingFrame): void | Promise<void> {
     const { room, ref } = frame
     if (!this.hub.isMember(connection, room)) {
       return this.hub.reply(connection, 'not_member', `join room ${room} before typing in it`, ref)
     }
     const active = frame.active ?? true
     if (active) this.mark(room, connection.user)
-    this.apply(room, await this.broker.typing(room, connection.user, active, this.ttlMs))
+    const state = this.broker.typing(room, connection.user, active, this.ttlMs)
+    if (state instanceof Promise) return state.then((settled) => this.apply(room, settled))
+    this.apply(room, state)
   }
 
   close (): void {
@@ -70,7 +73,9 @@ export class TypingIndicators {
 
   private stopIfTyping (room: string, user: string): void {
     if (this.typing.get(room)?.has(user) !== true) return
-    this.broker.typing(room, user, false, this.ttlMs).then((state) => this.apply(room, state), () => {})
+    const state = this.broker.typing(room, user, false, this.ttlMs)
+    if (state instanceof Promise) state.then((settled) => this.apply(room, settled), () => {})
+    else this.apply(room, state)
   }
 
   private apply (room: string, state: TypingState): void {

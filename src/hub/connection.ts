@@ -165,14 +165,21 @@ export class Connection {
       }
       if (result instanceof Promise) {
         this.busy = true
-        result.catch((err: unknown) => this.log.error({ err }, 'frame handler failed')).finally(() => {
-          this.busy = false
-          this.execute(this.tasks?.shift())
+        // One `then` for both outcomes: `catch().finally()` would make four promises per frame
+        // that waits (every message waits for its commit), and their garbage shows at load.
+        result.then(() => this.next(), (err: unknown) => {
+          this.log.error({ err }, 'frame handler failed')
+          this.next()
         })
         return
       }
       task = this.tasks?.shift()
     }
+  }
+
+  private next (): void {
+    this.busy = false
+    this.execute(this.tasks?.shift())
   }
 
   private checkBuffer (): void {
