@@ -30,6 +30,8 @@ test('the container image runs the same command as npm start', () => {
   const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
   assert.equal(manifest.scripts.start, START_COMMAND.join(' '))
   assert.match(dockerfile, /^COPY bin \.\/bin$/m, 'the image holds the launcher')
+  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim())
+  assert.ok(!ignored.some((line) => /^\/?bin\/?(\*.*)?$/.test(line)), 'the build context keeps bin/')
 })
 
 test('the bench refuses a start script other than the launcher, quoting it', (t) => {
