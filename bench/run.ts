@@ -37,11 +37,11 @@ const USAGE = `npm run bench -- [options]
   --compare file      a second service entry: every target that runs the service runs again with it as
                       <target>@b, right after, so an A/B of two builds shares each round's conditions
   --report            print the tables and targets (markdown) from --out and redraw the chart; run nothing
-The service runs with the node flags of npm start (package.json's start script), as users run it.
+The service starts as npm start starts it, through bin/engine-node (node's flags chosen by engine).
 Environment: BENCH_SERVER_NODE_OPTIONS is NODE_OPTIONS for the servers under test (say
 --perf-basic-prof-only-functions, to read their JavaScript frames in perf); BENCH_COMPARE_NODE_OPTIONS,
 when set, is NODE_OPTIONS for the --compare build instead (an A/B of node flags: --compare with the
-same entry as --service). For the service both come after its start flags, so they can override them.`
+same entry as --service). A --max-semi-space-size in either overrides the launcher's.`
 
 const { values: args } = parseArgs({
   options: {

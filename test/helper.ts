@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
 import { WebSocket, type ClientOptions } from 'ws'
 import { freePort } from '../bench/lib/ports.ts'
+import { LAUNCHER, pathWithThisNode } from '../bench/lib/service-command.ts'
 import { buildApp } from '../src/app.ts'
 import { configFrom } from '../src/config.ts'
 
@@ -250,10 +251,9 @@ export interface ServerProcess {
 export async function spawnServer (t: TestContext, env: Record<string, string>, waitForListen = true, viaLauncher = false): Promise<ServerProcess> {
   const port = env.PORT ?? String(await freePort())
   const nodeArgs = ['--import', 'tsx', join(ROOT, 'src/server.ts')]
-  const child = spawn(viaLauncher ? 'sh' : process.execPath, viaLauncher ? [join(ROOT, 'bin/engine-node'), ...nodeArgs] : nodeArgs, {
+  const child = spawn(viaLauncher ? 'sh' : process.execPath, viaLauncher ? [join(ROOT, LAUNCHER), ...nodeArgs] : nodeArgs, {
     cwd: ROOT,
-    // The launcher finds node on PATH: this node first.
-    env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOST: '127.0.0.1', LOG_LEVEL: 'info', CHAT_RATE_LIMIT: '0', ...env, PORT: port },
+    env: { PATH: pathWithThisNode(), HOST: '127.0.0.1', LOG_LEVEL: 'info', CHAT_RATE_LIMIT: '0', ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''

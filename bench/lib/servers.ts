@@ -2,11 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { basename, dirname, join } from 'node:path'
+import { basename, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import ts from 'typescript'
 import { freePort } from './ports.ts'
-import { SERVICE_ENTRY, serviceCommand } from './service-command.ts'
+import { pathWithThisNode, SERVICE_ENTRY, serviceCommand } from './service-command.ts'
 import { taskset } from './system.ts'
 
 export const ROOT = new URL('../..', import.meta.url).pathname
@@ -37,7 +37,7 @@ export interface StartOptions {
   cpu?: number
   /** More environment for the service (REDIS_URL for the Redis engine). */
   env?: Record<string, string>
-  /** NODE_OPTIONS for this server, in place of BENCH_SERVER_NODE_OPTIONS (for the service, after its start flags). */
+  /** NODE_OPTIONS for this server, in place of BENCH_SERVER_NODE_OPTIONS (for the service, a --max-semi-space-size here overrides the launcher's). */
   nodeOptions?: string
 }
 
@@ -93,8 +93,8 @@ export async function startServer (kind: ServerKind, serversDir: string, options
   const inspectPort = await freePort()
   const dataDir = mkdtempSync(join(tmpdir(), `chat-bench-${kind}-`))
   const env: NodeJS.ProcessEnv = {
-    // The launcher finds node on PATH: this node first, the one every reference runs on.
-    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: String(port)
+    // The service's launcher runs the same node as every reference.
+    PATH: pathWithThisNode(), HOME: process.env.HOME, HOST: '127.0.0.1', PORT: String(port)
   }
   // Flags for the servers only (say --perf-basic-prof for perf), not for the bench's own processes.
   // The service starts through `npm start`'s launcher, which adds the flags of its engine unless

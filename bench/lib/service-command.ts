@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 /** The service's entry, relative to the project root. */
 export const SERVICE_ENTRY = 'dist/src/server.js'
@@ -23,4 +23,9 @@ export function serviceCommand (root: string, entry: string, nodeArgs: string[])
     throw new Error(`package.json's start script should be "${START_COMMAND.join(' ')}", not "${start}"`)
   }
   return ['sh', join(root, LAUNCHER), ...nodeArgs, entry]
+}
+
+/** PATH with this node's directory first: the launcher runs `node` from PATH, and should run this one. */
+export function pathWithThisNode (): string {
+  return `${dirname(process.execPath)}:${process.env.PATH ?? ''}`
 }

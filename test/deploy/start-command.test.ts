@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
-import { LAUNCHER, START_COMMAND, serviceCommand } from '../../bench/lib/service-command.ts'
+import { LAUNCHER, pathWithThisNode, START_COMMAND, serviceCommand } from '../../bench/lib/service-command.ts'
 import { exitOf, ROOT, spawnServer } from '../helper.ts'
 
 const run = promisify(execFile)
@@ -13,9 +13,9 @@ const SMALL_YOUNG_GENERATION = '--max-semi-space-size=2'
 
 /** What node was started with through the launcher: its own flags, and whether it kept the launcher's pid. */
 async function launch (env: Record<string, string>, ...nodeArgs: string[]): Promise<{ execArgv: string[], samePid: boolean }> {
-  const probe = 'console.log(JSON.stringify({ execArgv: process.execArgv.slice(0, -2), pid: process.pid, ppid: process.ppid }))'
+  const probe = 'console.log(JSON.stringify({ execArgv: process.execArgv.slice(0, -2), pid: process.pid }))'
   const { stdout } = await run('sh', ['-c', `echo $$; exec sh "$0" "$@"`, join(ROOT, LAUNCHER), ...nodeArgs, '-e', probe], {
-    env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...env }, timeout: 30_000
+    env: { PATH: pathWithThisNode(), ...env }, timeout: 30_000
   })
   const [shellPid, json] = stdout.trim().split('\n')
   const seen = JSON.parse(json!) as { execArgv: string[], pid: number }
