@@ -177,17 +177,19 @@ if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true })
 const profiles: string[] = []
 let profileName = ''
 let profiler: RemoteProfiler | undefined
-const probe: Probe | undefined = profileDir === undefined ? undefined : {
-  async start (server) {
-    profiler = await RemoteProfiler.start(server.pid, server.inspectPort)
-  },
-  async stop (_server, part) {
-    const file = join(profileDir, `${profileName}${part === undefined ? '' : `-${part}`}.cpuprofile`)
-    await profiler?.stop(file)
-    profiler = undefined
-    profiles.push(file)
-  }
-}
+const probe: Probe | undefined = profileDir === undefined
+  ? undefined
+  : {
+      async start (server) {
+        profiler = await RemoteProfiler.start(server.pid, server.inspectPort)
+      },
+      async stop (_server, part) {
+        const file = join(profileDir, `${profileName}${part === undefined ? '' : `-${part}`}.cpuprofile`)
+        await profiler?.stop(file)
+        profiler = undefined
+        profiles.push(file)
+      }
+    }
 const load: Load = { sender: workers[0]!, receivers: workers.slice(1), all: workers, probe }
 
 const results: Results = previousResults() ?? {
@@ -239,13 +241,13 @@ for (const scenario of scenarios) {
     ? deployments
     : scenario === 'webhooks'
       ? [...WEBHOOK_TARGETS]
-    : scenario === 'rest'
-      ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(!args.profile || wsTargets.includes('bare') ? ['fastify' as const] : [])]
-      : wsTargets.filter((target) =>
-        // The price of durability alone is measured where messages are the whole load.
-        (target !== 'durable' || scenario === 'rooms') &&
-        // The Socket.IO reference speaks no typing, read or edit.
-        (target !== 'socketio' || scenario !== 'chat'))
+      : scenario === 'rest'
+        ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(!args.profile || wsTargets.includes('bare') ? ['fastify' as const] : [])]
+        : wsTargets.filter((target) =>
+          // The price of durability alone is measured where messages are the whole load.
+          (target !== 'durable' || scenario === 'rooms') &&
+          // The Socket.IO reference speaks no typing, read or edit.
+          (target !== 'socketio' || scenario !== 'chat'))
   const targets = args.compare === undefined
     ? chosen
     : chosen.flatMap((target) => runsService(scenario, target) ? [target, target + COMPARED] : [target])
@@ -255,8 +257,14 @@ for (const scenario of scenarios) {
     targets,
     rounds,
     params: {
-      fanout: params.fanout, rooms: params.rooms, chat: params.chat, idle: params.idle, connect: params.connectJoin, rest: params.rest,
-      'cross-node': params.crossNode, webhooks: params.rooms
+      fanout: params.fanout,
+      rooms: params.rooms,
+      chat: params.chat,
+      idle: params.idle,
+      connect: params.connectJoin,
+      rest: params.rest,
+      'cross-node': params.crossNode,
+      webhooks: params.rooms
     }[scenario],
     at: new Date().toISOString(),
     runs: []

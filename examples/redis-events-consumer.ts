@@ -65,6 +65,7 @@ process.stderr.write(`reading ${PARTITIONS} streams as ${group}/${consumer}\n`)
 let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { stopping = true })
 const positions = new Map(streams.map((stream) => [stream, '0']))
+// eslint-disable-next-line no-unmodified-loop-condition -- the signal handlers set it while the loop awaits
 while (!stopping) {
   let handled = 0
   for (const stream of streams) {

@@ -1,3 +1,4 @@
+/* eslint-disable no-new -- a prom-client metric registers itself with the registry it is given */
 import fp from 'fastify-plugin'
 import { Counter, Gauge, type Metric, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Buckets, ChatStats } from '../src/hub/chat-stats.ts'

@@ -15,7 +15,9 @@ const clientConfig: FastifyPluginAsyncTypebox = async (fastify) => {
   }
   fastify.get('/client-config', {
     schema: {
-      tags: ['clients'], operationId: 'clientConfig', summary: 'How clients connect: dev mode (?user=) or JWT (?token=)',
+      tags: ['clients'],
+      operationId: 'clientConfig',
+      summary: 'How clients connect: dev mode (?user=) or JWT (?token=)',
       response: { 200: ClientConfig, ...errorResponses(429, 503) }
     }
   }, async () => body)

@@ -10,7 +10,9 @@ const docs: FastifyPluginAsync = async (fastify) => {
 
   fastify.get('/docs/asyncapi.json', {
     schema: {
-      tags: ['operations'], operationId: 'asyncapi', summary: 'The AsyncAPI 3.0 document of the WebSocket protocol at GET /ws',
+      tags: ['operations'],
+      operationId: 'asyncapi',
+      summary: 'The AsyncAPI 3.0 document of the WebSocket protocol at GET /ws',
       response: {
         200: Type.Object({ asyncapi: Type.Literal('3.0.0') }, { additionalProperties: true, description: 'One message per client and server frame, from the schemas that validate frames' }),
         ...errorResponses(429, 503)

@@ -12,7 +12,9 @@ const health: FastifyPluginAsync = async (fastify) => {
   fastify.get('/healthz', {
     config: noLimit,
     schema: {
-      tags: ['operations'], operationId: 'healthz', summary: 'The process is running',
+      tags: ['operations'],
+      operationId: 'healthz',
+      summary: 'The process is running',
       response: { 200: Status, ...shuttingDown }
     }
   }, async () => ({ status: 'ok' }))
@@ -20,7 +22,9 @@ const health: FastifyPluginAsync = async (fastify) => {
   fastify.get('/readyz', {
     config: noLimit,
     schema: {
-      tags: ['operations'], operationId: 'readyz', summary: 'Storage (and Redis, if used) answer',
+      tags: ['operations'],
+      operationId: 'readyz',
+      summary: 'Storage (and Redis, if used) answer',
       response: { 200: Status, 503: httpError('Storage or Redis does not answer, or the server is shutting down') }
     }
   }, async (_request, reply) => {
@@ -32,7 +36,9 @@ const health: FastifyPluginAsync = async (fastify) => {
   fastify.get('/metrics', {
     config: noLimit,
     schema: {
-      tags: ['operations'], operationId: 'metrics', summary: 'Prometheus metrics of this node (text exposition format 0.0.4)',
+      tags: ['operations'],
+      operationId: 'metrics',
+      summary: 'Prometheus metrics of this node (text exposition format 0.0.4)',
       response: {
         200: {
           description: 'Every chat_ family, process and Node.js metrics; see docs/operations.md',

@@ -65,9 +65,19 @@ describe('defaults', () => {
 describe('valid values', () => {
   test('numbers, booleans and strings are read from their text form', () => {
     const config = loadConfig({
-      PORT: '8080', HOST: '127.0.0.1', LOG_LEVEL: 'debug', CHAT_DB: ':memory:', CHAT_HEARTBEAT_MS: '1000',
-      CHAT_MAX_PAYLOAD: '2048', CHAT_MAX_TEXT: '10', CHAT_MSG_RATE: '5', CHAT_SEND_BUFFER: '4096',
-      CHAT_RATE_LIMIT: '0', CHAT_AUTO_CREATE_ROOMS: 'false', CHAT_HISTORY_LIMIT: '7', CHAT_SHUTDOWN_MS: '500'
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      CHAT_DB: ':memory:',
+      CHAT_HEARTBEAT_MS: '1000',
+      CHAT_MAX_PAYLOAD: '2048',
+      CHAT_MAX_TEXT: '10',
+      CHAT_MSG_RATE: '5',
+      CHAT_SEND_BUFFER: '4096',
+      CHAT_RATE_LIMIT: '0',
+      CHAT_AUTO_CREATE_ROOMS: 'false',
+      CHAT_HISTORY_LIMIT: '7',
+      CHAT_SHUTDOWN_MS: '500'
     })
     assert.equal(config.PORT, 8080)
     assert.equal(config.HOST, '127.0.0.1')
@@ -219,8 +229,10 @@ describe('webhooks', () => {
 
   test('CHAT_WEBHOOK_EVENTS picks types; CHAT_WEBHOOK_MAX_ATTEMPTS may be 1', () => {
     const config = configFrom({
-      CHAT_WEBHOOK_URLS: 'https://a.example/h', CHAT_WEBHOOK_SECRET: SECRET,
-      CHAT_WEBHOOK_EVENTS: 'message.created, room.deleted', CHAT_WEBHOOK_MAX_ATTEMPTS: '1'
+      CHAT_WEBHOOK_URLS: 'https://a.example/h',
+      CHAT_WEBHOOK_SECRET: SECRET,
+      CHAT_WEBHOOK_EVENTS: 'message.created, room.deleted',
+      CHAT_WEBHOOK_MAX_ATTEMPTS: '1'
     })
     assert.deepEqual([...config.webhooks!.events].sort(), ['message.created', 'room.deleted'])
     assert.equal(config.webhooks?.maxAttempts, 1)

@@ -412,8 +412,14 @@ export function chart (results: Results): string {
   for (const target of ORDER.filter((name) => seen.has(name))) {
     parts.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[target]}"/>`)
     const label = {
-      service: 'service (node dist/src/server.js)', bare: 'bare ws hub', durable: 'bare ws hub + SQLite', socketio: 'Socket.IO 4.8', fastify: 'bare Fastify + SQLite',
-      'redis-1': 'service, 1 node on Redis', 'redis-2': 'service, 2 nodes on one Redis', 'bare-redis-2': 'bare ws hub, 2 nodes on one Redis'
+      service: 'service (node dist/src/server.js)',
+      bare: 'bare ws hub',
+      durable: 'bare ws hub + SQLite',
+      socketio: 'Socket.IO 4.8',
+      fastify: 'bare Fastify + SQLite',
+      'redis-1': 'service, 1 node on Redis',
+      'redis-2': 'service, 2 nodes on one Redis',
+      'bare-redis-2': 'bare ws hub, 2 nodes on one Redis'
     }[target] ?? target
     text(lx + 16, ly, label, 'font-size="11"')
     lx += 30 + label.length * 6.2

@@ -67,7 +67,6 @@ export function compileBench (): { servers: string, worker: string } {
   return { servers: join(DIST, 'servers'), worker: join(DIST, 'load', 'worker.js') }
 }
 
-
 function canConnect (port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1' })

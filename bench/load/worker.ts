@@ -114,6 +114,7 @@ function burst (count: number, window: number, timeoutMs: number): Promise<SendR
     }
     const deadline = setTimeout(finish, timeoutMs)
     const pump = () => {
+      // eslint-disable-next-line no-unmodified-loop-condition -- finish() sets done, from a timer or an ack
       while (!done && inFlight < window && result.sent < count) {
         inFlight++
         result.sent++

@@ -28,7 +28,11 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.post('/rooms', {
     schema: {
-      tags: ['rooms'], operationId: 'createRoom', summary: 'Create a room', security, body: CreateRoomBody,
+      tags: ['rooms'],
+      operationId: 'createRoom',
+      summary: 'Create a room',
+      security,
+      body: CreateRoomBody,
       response: { 201: Room, ...errorResponses(400, 401, 409, 413, 415, 429, 500, 503) }
     }
   }, async (request, reply) => {
@@ -41,7 +45,11 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/rooms', {
     schema: {
-      tags: ['rooms'], operationId: 'listRooms', summary: 'List rooms by id', security, querystring: ListRoomsQuery,
+      tags: ['rooms'],
+      operationId: 'listRooms',
+      summary: 'List rooms by id',
+      security,
+      querystring: ListRoomsQuery,
       response: { 200: RoomList, ...errorResponses(400, 401, 429, 500, 503) }
     }
   }, async (request) => {
@@ -65,7 +73,12 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.patch('/rooms/:id', {
     schema: {
-      tags: ['rooms'], operationId: 'updateRoom', summary: 'Change a room', security, params: RoomParams, body: PatchRoomBody,
+      tags: ['rooms'],
+      operationId: 'updateRoom',
+      summary: 'Change a room',
+      security,
+      params: RoomParams,
+      body: PatchRoomBody,
       response: { 200: Room, ...errors, ...bodyErrors }
     }
   }, async (request, reply) => {
@@ -75,7 +88,11 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.delete('/rooms/:id', {
     schema: {
-      tags: ['rooms'], operationId: 'deleteRoom', summary: 'Delete a room; members get room_deleted', security, params: RoomParams,
+      tags: ['rooms'],
+      operationId: 'deleteRoom',
+      summary: 'Delete a room; members get room_deleted',
+      security,
+      params: RoomParams,
       response: { 204: NoContent('deleted'), ...errors }
     }
   }, async (request, reply) => {
@@ -85,7 +102,11 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/rooms/:id/online', {
     schema: {
-      tags: ['rooms'], operationId: 'listOnline', summary: 'Users online in a room', security, params: RoomParams,
+      tags: ['rooms'],
+      operationId: 'listOnline',
+      summary: 'Users online in a room',
+      security,
+      params: RoomParams,
       response: { 200: OnlineList, ...errors }
     }
   }, async (request, reply) => {
@@ -95,7 +116,11 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.put('/rooms/:id/grants/:user', {
     schema: {
-      tags: ['rooms'], operationId: 'grantUser', summary: 'Let a user join the private room', security, params: GrantParams,
+      tags: ['rooms'],
+      operationId: 'grantUser',
+      summary: 'Let a user join the private room',
+      security,
+      params: GrantParams,
       response: { 204: NoContent('granted'), ...errors }
     }
   }, async (request, reply) => {
@@ -107,8 +132,12 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.delete('/rooms/:id/grants/:user', {
     schema: {
-      tags: ['rooms'], operationId: 'revokeUser', summary: "Revoke a user's grant; the user's connections in the room get kicked", security,
-      params: GrantParams, response: { 204: NoContent('revoked'), ...errors }
+      tags: ['rooms'],
+      operationId: 'revokeUser',
+      summary: "Revoke a user's grant; the user's connections in the room get kicked",
+      security,
+      params: GrantParams,
+      response: { 204: NoContent('revoked'), ...errors }
     }
   }, async (request, reply) => {
     const { id, user } = request.params
@@ -119,7 +148,12 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/rooms/:id/messages', {
     schema: {
-      tags: ['rooms'], operationId: 'listMessages', summary: 'Message history, ascending', security, params: RoomParams, querystring: MessagesQuery,
+      tags: ['rooms'],
+      operationId: 'listMessages',
+      summary: 'Message history, ascending',
+      security,
+      params: RoomParams,
+      querystring: MessagesQuery,
       response: { 200: MessageList, ...errors }
     }
   }, async (request, reply) => {
@@ -186,7 +220,11 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/rooms/:id/reads', {
     schema: {
-      tags: ['rooms'], operationId: 'getReads', summary: 'Read seqs of the room ("seen by")', security, params: RoomParams,
+      tags: ['rooms'],
+      operationId: 'getReads',
+      summary: 'Read seqs of the room ("seen by")',
+      security,
+      params: RoomParams,
       response: { 200: ReadList, ...errors }
     }
   }, async (request, reply) => {

@@ -53,7 +53,8 @@ const ws: FastifyPluginAsync = async (fastify) => {
     if (registry.countForUser(identity.user) >= config.CHAT_MAX_CONNECTIONS_PER_USER) {
       request.log.warn({ user: identity.user, ip: request.ip }, 'upgrade refused: the user has too many connections')
       return reply.code(429).send({
-        statusCode: 429, error: 'Too Many Requests',
+        statusCode: 429,
+        error: 'Too Many Requests',
         message: `user ${identity.user} already has ${config.CHAT_MAX_CONNECTIONS_PER_USER} connections (CHAT_MAX_CONNECTIONS_PER_USER)`
       })
     }
@@ -174,14 +175,16 @@ const ws: FastifyPluginAsync = async (fastify) => {
     clearTimeout(expiryTimers.get(connection))
     void hub.disconnect(connection)
     // Every way a connection ends comes through here once; `rooms` still lists what it had joined.
-    if (connection.logsInfo) connection.info({
-      code,
-      reason: reason.toString(),
-      durationMs: Math.round(performance.now()) - connection.openedAt,
-      rooms: [...connection.rooms],
-      framesIn: connection.framesIn,
-      framesOut: connection.framesOut
-    }, 'connection closed')
+    if (connection.logsInfo) {
+      connection.info({
+        code,
+        reason: reason.toString(),
+        durationMs: Math.round(performance.now()) - connection.openedAt,
+        rooms: [...connection.rooms],
+        framesIn: connection.framesIn,
+        framesOut: connection.framesOut
+      }, 'connection closed')
+    }
   }
 
   function onSocket (socket: WebSocket, request: FastifyRequest): void {

@@ -161,8 +161,17 @@ export class ChatClient extends Emitter<ChatEvents> {
     let state = this.rooms.get(room)
     if (state === undefined) {
       state = {
-        lastSeq: undefined, joined: false, joinRef: undefined, acceptGap: false, retryTimer: undefined,
-        readSeq: 0, readWanted: undefined, readWaiters: [], readTimer: undefined, readSentAt: 0, typingSentAt: undefined
+        lastSeq: undefined,
+        joined: false,
+        joinRef: undefined,
+        acceptGap: false,
+        retryTimer: undefined,
+        readSeq: 0,
+        readWanted: undefined,
+        readWaiters: [],
+        readTimer: undefined,
+        readSentAt: 0,
+        typingSentAt: undefined
       }
       this.rooms.set(room, state)
     }

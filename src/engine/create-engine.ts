@@ -6,7 +6,7 @@ import { createRedisEngine, type EngineLog } from './redis-engine.ts'
 import type { ChatEngine } from './types.ts'
 
 /** Picks the engine the configuration asks for: Redis when REDIS_URL is set, else SQLite in this process. */
-export async function createEngine(config: Config, log?: EngineLog): Promise<ChatEngine> {
+export async function createEngine (config: Config, log?: EngineLog): Promise<ChatEngine> {
   if (config.REDIS_URL !== undefined) {
     return await createRedisEngine({
       url: config.REDIS_URL,

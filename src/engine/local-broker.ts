@@ -15,7 +15,7 @@ export interface LocalBroker extends ChatBroker {
  * Fan-out and presence for a single process: events go straight to the subscribers, and
  * presence is a count of connections per user per room.
  */
-export function createLocalBroker(options: LocalBrokerOptions = {}): LocalBroker {
+export function createLocalBroker (options: LocalBrokerOptions = {}): LocalBroker {
   const listeners: ((event: RoomEvent) => void)[] = []
   const presence = new Map<string, Map<string, number>>()
   /** Per room, each typing user's expiry (ms since the epoch). */
@@ -69,10 +69,10 @@ export function createLocalBroker(options: LocalBrokerOptions = {}): LocalBroker
       has: (room, user) => presence.get(room)?.has(user) === true
     },
     publish,
-    subscribe(listener) {
+    subscribe (listener) {
       listeners.push(listener)
     },
-    async presenceAdd(room, user) {
+    async presenceAdd (room, user) {
       let users = presence.get(room)
       if (users === undefined) presence.set(room, users = new Map())
       const count = users.get(user) ?? 0
@@ -80,7 +80,7 @@ export function createLocalBroker(options: LocalBrokerOptions = {}): LocalBroker
       if (count === 0) options.onPresence?.(room, 'join', user)
       return count === 0
     },
-    async presenceRemove(room, user) {
+    async presenceRemove (room, user) {
       const users = presence.get(room)
       const count = users?.get(user)
       if (users === undefined || count === undefined) return false
@@ -93,26 +93,26 @@ export function createLocalBroker(options: LocalBrokerOptions = {}): LocalBroker
       options.onPresence?.(room, 'leave', user)
       return true
     },
-    async online(room) {
+    async online (room) {
       const users = presence.get(room)
       const result: OnlineUser[] = []
       if (users !== undefined) for (const [user, connections] of users) result.push({ user, connections })
       return result
     },
-    async presenceClear(room) {
+    async presenceClear (room) {
       presence.delete(room)
       typing.delete(room)
     },
-    typing(room, user, active, ttlMs) {
+    typing (room, user, active, ttlMs) {
       return changeTyping(room, user, active, ttlMs)
     },
-    async expireTyping(room) {
+    async expireTyping (room) {
       return changeTyping(room)
     },
-    async ready() {
+    async ready () {
       return true
     },
-    async close() {
+    async close () {
       listeners.length = 0
       presence.clear()
       typing.clear()

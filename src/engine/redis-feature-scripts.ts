@@ -2,7 +2,6 @@ import type { Result } from 'ioredis'
 import { NOW_LUA } from './redis-lua.ts'
 import { RECORD_LUA } from './redis-outbox.ts'
 
-
 /**
  * Scripts of the chat features (edits, read state, typing). Like the engine's own scripts, each
  * touches the keys of one room only, and those that publish do so in the step of the change.

@@ -5,7 +5,6 @@ import { NOW_LUA } from './redis-lua.ts'
 import { RECORD_LUA } from './redis-outbox.ts'
 import { webhookScripts } from './redis-webhook-scripts.ts'
 
-
 /**
  * Every multi-step change is one script, so it is atomic and a node that dies half-way leaves
  * nothing half-done. Each script touches the keys of one room or one partition only (one hash

@@ -27,7 +27,6 @@ const CONSUMER = 'delivery'
 export const urlKey = (url: string) => createHash('sha256').update(url).digest('hex').slice(0, 16)
 export const groupOf = (url: string) => `webhook:${urlKey(url)}`
 
-
 interface ParkedRecord { id: string, type: FailedEvent['type'], room: string, urls: Record<string, { attempts: number, lastError: string }> }
 
 function field (fields: string[], name: string): string | undefined {

@@ -55,7 +55,6 @@ export interface HubOptions {
   stats: ChatStats
 }
 
-
 /** A join refused after it started: the grant went away meanwhile. */
 class Forbidden extends Error {}
 
@@ -208,7 +207,7 @@ export class ChatHub {
     let first = false
     let recovery
     let online: OnlineUser[]
-    let extra: Partial<JoinedFrame> = {}
+    const extra: Partial<JoinedFrame> = {}
     try {
       if (!rejoin) {
         this.countIn(room, connection)

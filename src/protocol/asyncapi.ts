@@ -114,15 +114,23 @@ export function asyncApiDocument (version: string) {
     defaultContentType: 'application/json',
     servers: {
       plain: {
-        host: '{host}', protocol: 'ws', description: 'The service itself, or a proxy without TLS',
-        variables: { host: { default: 'localhost:3000', description: 'HOST:PORT of the service' } }, security
+        host: '{host}',
+        protocol: 'ws',
+        description: 'The service itself, or a proxy without TLS',
+        variables: { host: { default: 'localhost:3000', description: 'HOST:PORT of the service' } },
+        security
       },
       tls: {
-        host: '{host}', protocol: 'wss', description: 'Behind a TLS-terminating proxy',
-        variables: { host: { default: 'chat.example.com', description: 'the proxy\'s host' } }, security
+        host: '{host}',
+        protocol: 'wss',
+        description: 'Behind a TLS-terminating proxy',
+        variables: { host: { default: 'chat.example.com', description: 'the proxy\'s host' } },
+        security
       },
       receivers: {
-        host: '{host}', protocol: 'https', description: 'Each URL of CHAT_WEBHOOK_URLS (http or https): where the service sends events',
+        host: '{host}',
+        protocol: 'https',
+        description: 'Each URL of CHAT_WEBHOOK_URLS (http or https): where the service sends events',
         variables: { host: { default: 'hooks.example.com', description: 'the receiver\'s host' } },
         security: [{ $ref: '#/components/securitySchemes/webhookSignature' }]
       }
@@ -166,19 +174,28 @@ export function asyncApiDocument (version: string) {
       messages,
       securitySchemes: {
         jwtQuery: {
-          type: 'httpApiKey', name: 'token', in: 'query',
+          type: 'httpApiKey',
+          name: 'token',
+          in: 'query',
           description: 'A JWT whose `sub` is the user id, in `?token=` (browsers cannot set headers). Required when CHAT_JWT_SECRET or CHAT_JWT_PUBLIC_KEY is set; refused with HTTP 401 when missing, invalid or expired.'
         },
         jwtHeader: {
-          type: 'http', scheme: 'bearer', bearerFormat: 'JWT',
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
           description: 'The same JWT in `Authorization: Bearer` on the upgrade request.'
         },
         webhookSignature: {
-          type: 'httpApiKey', name: 'webhook-signature', in: 'header',
+          type: 'httpApiKey',
+          name: 'webhook-signature',
+          in: 'header',
+          // eslint-disable-next-line no-template-curly-in-string -- the signed content, written as the specification writes it
           description: 'Standard Webhooks: `v1,` and the base64 HMAC-SHA256 of `${webhook-id}.${webhook-timestamp}.${body}` keyed with the base64-decoded part of CHAT_WEBHOOK_SECRET (`whsec_…`). Receivers check it, and reject timestamps more than 5 minutes off.'
         },
         devUser: {
-          type: 'httpApiKey', name: 'user', in: 'query',
+          type: 'httpApiKey',
+          name: 'user',
+          in: 'query',
           description: 'Dev mode (no JWT secret or key set): `?user=` names the user, unchecked; without it a guest id is given. Never expose a dev-mode server.'
         }
       }

@@ -10,7 +10,7 @@ interface ErrorLike { instancePath: string, message: string, keyword: string }
 
 const hasOwn = Object.prototype.hasOwnProperty
 
-function describe(type: string, error: ErrorLike | undefined): string {
+function describe (type: string, error: ErrorLike | undefined): string {
   if (error === undefined) return `invalid ${type} frame`
   const field = error.instancePath.replace(/^\//, '').replaceAll('/', '.')
   if (error.keyword === 'required') return `${type}: ${error.message}`
@@ -18,10 +18,11 @@ function describe(type: string, error: ErrorLike | undefined): string {
   return `${type}: ${field} ${error.message}`
 }
 
-function characterCount(text: string, limit: number): number {
+function characterCount (text: string, limit: number): number {
   // Code units overcount only surrogate pairs, so the exact count is needed only near the limit.
   if (text.length <= limit) return text.length
   let count = 0
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- counts code points without building an array
   for (const _ of text) count++
   return count
 }
@@ -31,13 +32,13 @@ function characterCount(text: string, limit: number): number {
  * what was wrong. Validators are compiled once per parser; each frame is checked only
  * against the schema its `type` names, so errors are precise and the hot path is one check.
  */
-export function createFrameParser(options: { maxText: number }) {
+export function createFrameParser (options: { maxText: number }) {
   const validators = new Map(
     Object.entries(clientFrameSchemas).map(([type, schema]) => [type, Compile(schema)])
   )
   const known = [...validators.keys()].join(', ')
 
-  return function parseFrame(data: string): ParseResult {
+  return function parseFrame (data: string): ParseResult {
     let value: unknown
     try {
       value = JSON.parse(data)

@@ -56,7 +56,10 @@ export const WelcomeFrame = Type.Object({
   type: Type.Literal('welcome'), connectionId: Type.String(), user: Id, heartbeatMs: Type.Integer()
 })
 export const JoinedFrame = Type.Object({
-  type: Type.Literal('joined'), room: Id, seq: Seq, members: Type.Array(Id),
+  type: Type.Literal('joined'),
+  room: Id,
+  seq: Seq,
+  members: Type.Array(Id),
   recovered: Type.Optional(Type.Boolean()),
   readSeq: Type.Optional(Type.Integer({ minimum: 0, description: "the user's read seq in the room" })),
   ...OptionalRef
@@ -64,13 +67,20 @@ export const JoinedFrame = Type.Object({
 export const LeftFrame = Type.Object({ type: Type.Literal('left'), room: Id, ...OptionalRef })
 export const MessageOutFrame = Type.Object({ type: Type.Literal('message'), ...Message.properties })
 export const AckFrame = Type.Object({
-  type: Type.Literal('ack'), ref: Type.Optional(Type.String()), room: Id, seq: Type.Integer(), id: Type.String(),
+  type: Type.Literal('ack'),
+  ref: Type.Optional(Type.String()),
+  room: Id,
+  seq: Type.Integer(),
+  id: Type.String(),
   /** True when the frame repeated a clientId: nothing was stored, seq and id are the first message's. */
   duplicate: Type.Optional(Type.Literal(true))
 })
 export const PresenceFrame = Type.Object({
-  type: Type.Literal('presence'), room: Id, event: Type.Union([Type.Literal('join'), Type.Literal('leave')]),
-  user: Id, time: IsoTime
+  type: Type.Literal('presence'),
+  room: Id,
+  event: Type.Union([Type.Literal('join'), Type.Literal('leave')]),
+  user: Id,
+  time: IsoTime
 })
 export const HistoryOutFrame = Type.Object({
   type: Type.Literal('history'), room: Id, messages: Type.Array(Message), ...OptionalRef

@@ -121,7 +121,7 @@ const migrations: string[] = [
 
 export const SCHEMA_VERSION = migrations.length
 
-export function migrate(db: Database): void {
+export function migrate (db: Database): void {
   const current = db.pragma('user_version', { simple: true }) as number
   if (current > SCHEMA_VERSION) {
     throw new Error(`CHAT_DB: database schema version ${current} is newer than this release supports (${SCHEMA_VERSION})`)

@@ -128,6 +128,7 @@ export function startCheckpointer (db: BetterSqlite3.Database, path: string, gat
     // Catch-up passes copy those while writes go on; each is shorter than the one before, so
     // fewer frames land under it. The held pass, the one messages wait for, then copies and
     // syncs only a few pages (its sync costs about 0.3 ms for 6 pages and 1 ms for 30 here).
+    // eslint-disable-next-line no-unmodified-loop-condition -- stopping the checkpointer clears running while a pass is awaited
     for (let extra = 0; extra < CATCH_UP_PASSES && running && last.error === undefined && last.log! > 0; extra++) {
       const next = await pass()
       const landed = next.log! - last.log!
@@ -144,9 +145,9 @@ export function startCheckpointer (db: BetterSqlite3.Database, path: string, gat
       clearTimeout(limit)
       letGo()
     }
-    if (running) timer = setTimeout(() => void checkpoint(), intervalMs).unref()
+    if (running) timer = setTimeout(() => { void checkpoint() }, intervalMs).unref()
   }
-  timer = setTimeout(() => void checkpoint(), intervalMs).unref()
+  timer = setTimeout(() => { void checkpoint() }, intervalMs).unref()
 
   return {
     async stop (): Promise<void> {

@@ -67,7 +67,7 @@ export interface SqliteStore extends ChatStore {
   recordEvent (type: EventType, room: string, time: string, data: object): void
 }
 
-export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
   const clientIdTtlMs = options.clientIdTtlMs ?? CLIENT_ID_TTL_MS
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
   const db = new BetterSqlite3(options.path)
@@ -89,7 +89,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       VALUES (@id, @name, @private, @historyLimit, @createdAt) ON CONFLICT(id) DO NOTHING`),
     getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
     listRooms: db.prepare<[string, number], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id > ? ORDER BY id LIMIT ?`),
-    updateRoom: db.prepare(`UPDATE rooms SET name = @name, private = @private, history_limit = @historyLimit WHERE id = @id`),
+    updateRoom: db.prepare('UPDATE rooms SET name = @name, private = @private, history_limit = @historyLimit WHERE id = @id'),
     deleteRoom: db.prepare<[string]>('DELETE FROM rooms WHERE id = ?'),
     setGrant: db.prepare<[string, string]>('INSERT INTO grants (room, user) VALUES (?, ?) ON CONFLICT DO NOTHING'),
     deleteGrant: db.prepare<[string, string]>('DELETE FROM grants WHERE room = ? AND user = ?'),
@@ -118,7 +118,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
    * is the latest seq after a restart.
    */
   const seqStates = new Map<string, SeqState>()
-  function seqState(roomId: string): SeqState | undefined {
+  function seqState (roomId: string): SeqState | undefined {
     let state = seqStates.get(roomId)
     if (state === undefined) {
       const row = statements.getRoom.get(roomId)
@@ -217,7 +217,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   })
   const checkpointer = options.path === ':memory:' ? undefined : startCheckpointer(db, options.path, batcher, options.checkpointIntervalMs)
 
-  function room(id: string): RoomRecord | undefined {
+  function room (id: string): RoomRecord | undefined {
     return seqState(id)?.record
   }
 
@@ -244,18 +244,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     recordEvent (type, room, time, data) {
       if (!closed) outbox.record(type, room, time, data)
     },
-    async createRoom(input: RoomInput) {
+    async createRoom (input: RoomInput) {
       const record = newRoomRecord(input)
       return insertRoom(record) ? record : undefined
     },
-    async getRoom(id) {
+    async getRoom (id) {
       return room(id)
     },
-    async listRooms(limit, afterId = '') {
+    async listRooms (limit, afterId = '') {
       const rows = statements.listRooms.all(afterId, limit + 1)
       return { rooms: rows.slice(0, limit).map(toRecord), hasMore: rows.length > limit }
     },
-    async updateRoom(id, patch: RoomPatch) {
+    async updateRoom (id, patch: RoomPatch) {
       const current = room(id)
       if (current === undefined) return undefined
       const next: RoomRecord = {
@@ -273,12 +273,12 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       state.record = next
       return next
     },
-    async deleteRoom(id) {
+    async deleteRoom (id) {
       // Pending appends to this room fail with NotFoundError when their batch is written.
       seqStates.delete(id)
       return removeRoom(id)
     },
-    async setGrant(roomId, user) {
+    async setGrant (roomId, user) {
       try {
         statements.setGrant.run(roomId, user)
       } catch (err) {
@@ -286,44 +286,44 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         throw err
       }
     },
-    async deleteGrant(roomId, user) {
+    async deleteGrant (roomId, user) {
       revoke(roomId, user)
     },
-    async hasGrant(roomId, user) {
+    async hasGrant (roomId, user) {
       return statements.hasGrant.get(roomId, user) !== undefined
     },
-    append(roomId, user, text, clientId, moveSenderRead) {
+    append (roomId, user, text, clientId, moveSenderRead) {
       if (closed) return Promise.reject(new Error('store is closed'))
       return batcher.append(roomId, user, text, clientId, moveSenderRead)
     },
-    async latestSeq(roomId) {
+    async latestSeq (roomId) {
       return seqState(roomId)?.lastSeq ?? 0
     },
-    async editMessage(roomId, seq, text, by) {
+    async editMessage (roomId, seq, text, by) {
       return edits.editMessage(roomId, seq, text, by)
     },
-    async deleteMessage(roomId, seq, by) {
+    async deleteMessage (roomId, seq, by) {
       return edits.deleteMessage(roomId, seq, by)
     },
-    async readSeq(roomId, user) {
+    async readSeq (roomId, user) {
       return readState.readSeq(roomId, user)
     },
-    async saveReads(moves) {
+    async saveReads (moves) {
       return readState.saveReads(moves)
     },
-    async reads(roomId) {
+    async reads (roomId) {
       return readState.reads(roomId)
     },
-    async unread(user) {
+    async unread (user) {
       return readState.unread(user)
     },
-    async history(roomId, limit, before) {
+    async history (roomId, limit, before) {
       const rows = before === undefined
         ? statements.newest.all(roomId, limit)
         : statements.newestBefore.all(roomId, before, limit)
       return rows.reverse()
     },
-    async recover(roomId, since): Promise<Recovery> {
+    async recover (roomId, since): Promise<Recovery> {
       const state = seqState(roomId)
       if (state === undefined) return { latestSeq: 0, changed: [], messages: [], recovered: since === 0 }
       const latestSeq = state.lastSeq
@@ -333,14 +333,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       const messages = statements.after.all(roomId, since, limitOf(state.record.historyLimit))
       return { latestSeq, changed, messages, recovered: oldest !== null && oldest <= since + 1 }
     },
-    async ready() {
+    async ready () {
       try {
         return db.prepare('SELECT 1').pluck().get() === 1
       } catch {
         return false
       }
     },
-    async close() {
+    async close () {
       if (closed) return
       closed = true
       batcher.flush()

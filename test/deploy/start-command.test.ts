@@ -14,7 +14,7 @@ const SMALL_YOUNG_GENERATION = '--max-semi-space-size=2'
 /** What node was started with through the launcher: its own flags, and whether it kept the launcher's pid. */
 async function launch (env: Record<string, string>, ...nodeArgs: string[]): Promise<{ execArgv: string[], samePid: boolean }> {
   const probe = 'console.log(JSON.stringify({ execArgv: process.execArgv.slice(0, -2), pid: process.pid }))'
-  const { stdout } = await run('sh', ['-c', `echo $$; exec sh "$0" "$@"`, join(ROOT, LAUNCHER), ...nodeArgs, '-e', probe], {
+  const { stdout } = await run('sh', ['-c', 'echo $$; exec sh "$0" "$@"', join(ROOT, LAUNCHER), ...nodeArgs, '-e', probe], {
     env: { PATH: pathWithThisNode(), ...env }, timeout: 30_000
   })
   const [shellPid, json] = stdout.trim().split('\n')

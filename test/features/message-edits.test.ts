@@ -181,6 +181,7 @@ engineTest('a rejoin with since gets the changes it missed, then the new message
   const back = await connectAs(t, server, 'away')
   let sending = true
   const traffic = (async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- the test clears sending while the loop awaits
     for (let i = 0; sending && i < 40; i++) {
       await writer.request({ type: 'message', room: 'busy', text: `live ${i}` })
       await writer.request({ type: 'edit', room: 'busy', seq: 1 + (i % 10), text: `edit ${i}` })

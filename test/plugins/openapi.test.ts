@@ -41,7 +41,7 @@ test('the OpenAPI document is valid OpenAPI 3.1 and links the AsyncAPI document'
   const document = await documentOf(server)
   assert.equal(document.openapi, '3.1.0')
   const validator = new Validator()
-  const result = await validator.validate(document as unknown as Parameters<Validator["validate"]>[0])
+  const result = await validator.validate(document as unknown as Parameters<Validator['validate']>[0])
   assert.equal(result.valid, true, JSON.stringify(result.errors, null, 2))
   assert.match(document.info.description ?? '', /\/docs\/asyncapi\.json/)
 })

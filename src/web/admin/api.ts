@@ -13,7 +13,6 @@ export interface RoomFields {
   historyLimit?: number | null
 }
 
-
 /** A call the server refused (or never answered: status 0), with the message its error body gave. */
 export class ApiError extends Error {
   constructor (readonly status: number, readonly error: string, message: string) {
