@@ -16,8 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import pino from 'pino'
-import { createRedisEngine } from '../src/engine/redis-engine.ts'
-import { roomKeys } from '../src/engine/redis-keys.ts'
+import { createRedisEngine } from '../src/engine/redis/engine.ts'
+import { roomKeys } from '../src/engine/redis/keys.ts'
 import { clusterNodePort, freePort } from './lib/ports.ts'
 
 const { values } = parseArgs({

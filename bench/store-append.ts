@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createSqliteStore } from '../src/storage/sqlite-store.ts'
+import { createSqliteStore } from '../src/engine/local/sqlite-store.ts'
 
 const { values } = parseArgs({
   options: {

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { ChatStats } from '../src/hub/chat-stats.ts'
+import { ChatStats } from '../src/shared/chat-stats.ts'
 
 declare module 'fastify' {
   interface FastifyInstance { chatStats: ChatStats }

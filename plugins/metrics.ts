@@ -1,7 +1,7 @@
 /* eslint-disable no-new -- a prom-client metric registers itself with the registry it is given */
 import fp from 'fastify-plugin'
 import { Counter, Gauge, type Metric, Registry, collectDefaultMetrics } from 'prom-client'
-import type { Buckets, ChatStats } from '../src/hub/chat-stats.ts'
+import type { Buckets, ChatStats } from '../src/shared/chat-stats.ts'
 
 declare module 'fastify' {
   interface FastifyInstance { metricsRegistry: Registry }

@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import { createEngine } from '../src/engine/create-engine.ts'
-import type { EngineLog } from '../src/engine/redis-engine.ts'
+import type { EngineLog } from '../src/engine/redis/engine.ts'
 import type { ChatEngine } from '../src/engine/types.ts'
-import type { ChatStats } from '../src/hub/chat-stats.ts'
+import type { ChatStats } from '../src/shared/chat-stats.ts'
 
 declare module 'fastify' {
   interface FastifyInstance { engine: ChatEngine }

@@ -70,7 +70,7 @@ const storeMessage = process.env.CHAT_DB === undefined ? undefined : await openS
 // The drivers load only when used, so the in-memory hub's process holds nothing of them.
 async function openStore (path: string): Promise<(message: StoredMessage) => void> {
   const Database = (await import('better-sqlite3')).default as typeof BetterSqlite3
-  const { startCheckpointer } = await import('../../src/storage/sqlite-checkpointer.ts')
+  const { startCheckpointer } = await import('../../src/engine/local/sqlite-checkpointer.ts')
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')

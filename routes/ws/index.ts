@@ -4,7 +4,7 @@ import type { Socket } from 'node:net'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
 import type { Identity } from '../../plugins/auth.ts'
-import { INVALID_FRAME } from '../../src/hub/chat-stats.ts'
+import { INVALID_FRAME } from '../../src/shared/chat-stats.ts'
 import { CloseCode, Connection, type ConnectionShared } from '../../src/hub/connection.ts'
 import type { ClientFrame, RefreshFrame } from '../../src/schemas/frames.ts'
 

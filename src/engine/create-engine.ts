@@ -1,8 +1,8 @@
 import pino from 'pino'
 import type { Config } from '../config.ts'
-import { createSqliteStore, type SqliteStore } from '../storage/sqlite-store.ts'
-import { createLocalBroker } from './local-broker.ts'
-import { createRedisEngine, type EngineLog } from './redis-engine.ts'
+import { createSqliteStore, type SqliteStore } from './local/sqlite-store.ts'
+import { createLocalBroker } from './local/broker.ts'
+import { createRedisEngine, type EngineLog } from './redis/engine.ts'
 import type { ChatEngine } from './types.ts'
 
 /** Picks the engine the configuration asks for: Redis when REDIS_URL is set, else SQLite in this process. */

@@ -199,6 +199,9 @@ export interface OutboxOptions {
   events: ReadonlySet<EventType>
 }
 
+/** No answer within this long is a failed delivery attempt (the contract's 5 s); leases outlive it. */
+export const ATTEMPT_TIMEOUT_MS = 5000
+
 /** An event waiting for one URL: where it is in its room's order, and what was tried so far. */
 export interface QueuedEvent {
   room: string

@@ -1,17 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { WebSocket } from 'ws'
+import { CloseCode } from '../schemas/close-codes.ts'
 import type { ServerFrame } from '../schemas/frames.ts'
-import type { ChatStats } from './chat-stats.ts'
+import type { ChatStats } from '../shared/chat-stats.ts'
 import { type Framed, frameText, rawSocket, writeFramed } from './framing.ts'
 import { TokenBucket } from './token-bucket.ts'
 
-export const CloseCode = {
-  goingAway: 1001,
-  invalidData: 1007,
-  policy: 1008,
-  tooLarge: 1009,
-  tryAgainLater: 1013
-} as const
+export { CloseCode }
 
 type Task = () => void | Promise<void>
 

@@ -1,5 +1,5 @@
 import type { TSchema } from 'typebox'
-import { CloseCode } from '../hub/connection.ts'
+import { CloseCode } from '../schemas/close-codes.ts'
 import { clientFrameSchemas, serverFrameSchemas } from '../schemas/frames.ts'
 import { EVENT_DESCRIPTIONS, EVENT_TYPES, WebhookHeaders, webhookEventSchemas } from '../schemas/webhooks.ts'
 

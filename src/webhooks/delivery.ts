@@ -1,13 +1,11 @@
 import { EventEmitter } from 'node:events'
 import { Webhook } from 'standardwebhooks'
 import { Pool } from 'undici'
-import type { EngineLog } from '../engine/redis-connection.ts'
-import type { QueuedEvent, WebhookFeed, WebhookStore } from '../engine/types.ts'
-import type { ChatStats } from '../hub/chat-stats.ts'
+import type { EngineLog } from '../shared/log.ts'
+import { ATTEMPT_TIMEOUT_MS, type QueuedEvent, type WebhookFeed, type WebhookStore } from '../engine/types.ts'
+import type { ChatStats } from '../shared/chat-stats.ts'
 import { retryDelay } from './backoff.ts'
 
-/** No answer within this long is a failed attempt (the contract's 5 s). */
-export const ATTEMPT_TIMEOUT_MS = 5000
 /** Requests in flight at once per URL: that many rooms advance in parallel. */
 const PARALLEL = 16
 

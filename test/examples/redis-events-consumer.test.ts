@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { partitionKeys, partitionOf } from '../../src/engine/redis-keys.ts'
+import { partitionKeys, partitionOf } from '../../src/engine/redis/keys.ts'
 import { connectAs, eventually, http, ROOT, startServer } from '../helper.ts'
 import { layoutTest } from '../redis-layouts.ts'
 import { startReceiver, webhookConfig } from '../webhooks/receiver.ts'

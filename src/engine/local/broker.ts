@@ -1,0 +1,121 @@
+import type { LocalPresence } from './sqlite-store.ts'
+import type { ChatBroker, OnlineUser, RoomEvent, TypingState } from '../types.ts'
+
+export interface LocalBrokerOptions {
+  /** Told when a user's first connection joins a room, or its last one leaves (for events out). */
+  onPresence?: (room: string, event: 'join' | 'leave', user: string) => void
+}
+
+export interface LocalBroker extends ChatBroker {
+  /** Presence as it is now, for the store's events. */
+  presence: LocalPresence
+}
+
+/**
+ * Fan-out and presence for a single process: events go straight to the subscribers, and
+ * presence is a count of connections per user per room.
+ */
+export function createLocalBroker (options: LocalBrokerOptions = {}): LocalBroker {
+  const listeners: ((event: RoomEvent) => void)[] = []
+  const presence = new Map<string, Map<string, number>>()
+  /** Per room, each typing user's expiry (ms since the epoch). */
+  const typing = new Map<string, Map<string, number>>()
+
+  function publish (event: RoomEvent): void {
+    for (const listener of listeners) listener(event)
+  }
+
+  /**
+   * Drops expired entries, starts or stops `user`'s typing, and publishes the set of names when
+   * it changed. Change is worked out from what happened rather than by comparing the sorted
+   * sets before and after: this runs for every typing frame.
+   */
+  function changeTyping (room: string, user?: string, active = false, ttlMs = 0): TypingState {
+    const now = Date.now()
+    const users = typing.get(room) ?? new Map<string, number>()
+    const wasTyping = user !== undefined && users.has(user)
+    let changed = false
+    for (const [name, expiresAt] of users) {
+      if (expiresAt > now) continue
+      users.delete(name)
+      // `user` expiring is a change only if this call does not start it again (handled below).
+      if (name !== user) changed = true
+    }
+    if (user !== undefined) {
+      if (active) users.set(user, now + ttlMs)
+      else users.delete(user)
+      if (active !== wasTyping) changed = true
+    }
+    if (users.size === 0) typing.delete(room)
+    else typing.set(room, users)
+    const state: TypingState = {}
+    if (users.size > 0) {
+      let next = Infinity
+      for (const expiresAt of users.values()) if (expiresAt < next) next = expiresAt
+      state.nextExpiryMs = Math.max(0, next - now)
+    }
+    if (changed) {
+      const after = [...users.keys()].sort()
+      state.changed = after
+      publish({ kind: 'typing', room, users: after })
+    }
+    return state
+  }
+
+  return {
+    deliversAtOnce: true,
+    presence: {
+      users: (room) => presence.get(room)?.size ?? 0,
+      has: (room, user) => presence.get(room)?.has(user) === true
+    },
+    publish,
+    subscribe (listener) {
+      listeners.push(listener)
+    },
+    async presenceAdd (room, user) {
+      let users = presence.get(room)
+      if (users === undefined) presence.set(room, users = new Map())
+      const count = users.get(user) ?? 0
+      users.set(user, count + 1)
+      if (count === 0) options.onPresence?.(room, 'join', user)
+      return count === 0
+    },
+    async presenceRemove (room, user) {
+      const users = presence.get(room)
+      const count = users?.get(user)
+      if (users === undefined || count === undefined) return false
+      if (count > 1) {
+        users.set(user, count - 1)
+        return false
+      }
+      users.delete(user)
+      if (users.size === 0) presence.delete(room)
+      options.onPresence?.(room, 'leave', user)
+      return true
+    },
+    async online (room) {
+      const users = presence.get(room)
+      const result: OnlineUser[] = []
+      if (users !== undefined) for (const [user, connections] of users) result.push({ user, connections })
+      return result
+    },
+    async presenceClear (room) {
+      presence.delete(room)
+      typing.delete(room)
+    },
+    typing (room, user, active, ttlMs) {
+      return changeTyping(room, user, active, ttlMs)
+    },
+    async expireTyping (room) {
+      return changeTyping(room)
+    },
+    async ready () {
+      return true
+    },
+    async close () {
+      listeners.length = 0
+      presence.clear()
+      typing.clear()
+    }
+  }
+}

@@ -1,0 +1,352 @@
+import { randomUUID } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import type { Message } from '../../schemas/common.ts'
+import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord, WebhookStore } from '../types.ts'
+import type { EventType } from '../../schemas/webhooks.ts'
+import { CLIENT_ID_TTL_MS, NotFoundError } from '../types.ts'
+import { createAppendBatcher, type PendingAppend } from '../shared/append-batcher.ts'
+import { createSqliteSends, type SendRow } from './sqlite-sends.ts'
+import { MESSAGE_COLUMNS, messageQuery } from './message-rows.ts'
+import { migrate } from './migrations.ts'
+import { startCheckpointer } from './sqlite-checkpointer.ts'
+import { createSqliteEdits } from './sqlite-edits.ts'
+import { createSqliteReadState } from './sqlite-read-state.ts'
+import { newRoomRecord, roomObject } from '../shared/room-record.ts'
+import { createSqliteOutbox } from './sqlite-outbox.ts'
+import { createSqliteWebhooks } from './sqlite-webhooks.ts'
+
+interface RoomRow {
+  id: string
+  name: string
+  private: number
+  historyLimit: number | null
+  createdAt: string
+}
+
+interface SeqState {
+  lastSeq: number
+  /** The room as stored, so a join or a history read finds it without a query. */
+  record: RoomRecord
+}
+
+const toRecord = (row: RoomRow): RoomRecord => ({ ...row, private: row.private === 1 })
+
+const ROOM_COLUMNS = 'id, name, private, history_limit AS historyLimit, created_at AS createdAt'
+
+/**
+ * Rooms, grants and history in SQLite. Appends are batched: every message that arrives in
+ * one turn of the event loop is written in a single transaction on the next turn, so a burst
+ * costs one commit instead of one per message, and callers hear back only after the commit.
+ */
+export interface SqliteStoreOptions {
+  path: string
+  defaultHistoryLimit: number
+  /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
+  clientIdTtlMs?: number
+  /** How often the WAL is checkpointed (CHECKPOINT_INTERVAL_MS; shorter only in tests). */
+  checkpointIntervalMs?: number
+  /** Event types to record in the outbox with each change; none when absent. */
+  events?: ReadonlySet<EventType>
+  /** Who is online, for the events that say so (presence lives in this process's memory). */
+  presence?: LocalPresence
+}
+
+/** The local broker's presence, read synchronously inside a transaction. */
+export interface LocalPresence {
+  /** Distinct users online in the room. */
+  users (room: string): number
+  /** Whether the user has a connection in the room. */
+  has (room: string, user: string): boolean
+}
+
+export interface SqliteStore extends ChatStore {
+  webhooks: WebhookStore
+  /** Records an event of a change kept outside the database (presence, in this process's memory). */
+  recordEvent (type: EventType, room: string, time: string, data: object): void
+}
+
+export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
+  const clientIdTtlMs = options.clientIdTtlMs ?? CLIENT_ID_TTL_MS
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
+  const db = new BetterSqlite3(options.path)
+  db.pragma('journal_mode = WAL')
+  // NORMAL in WAL mode: a commit is in the WAL before it returns, so it survives the process
+  // being killed; only a power loss can drop the last commits.
+  db.pragma('synchronous = NORMAL')
+  db.pragma('foreign_keys = ON')
+  db.pragma('busy_timeout = 5000')
+  try {
+    migrate(db)
+  } catch (err) {
+    db.close()
+    throw err
+  }
+
+  const statements = {
+    insertRoom: db.prepare(`INSERT INTO rooms (id, name, private, history_limit, created_at)
+      VALUES (@id, @name, @private, @historyLimit, @createdAt) ON CONFLICT(id) DO NOTHING`),
+    getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
+    listRooms: db.prepare<[string, number], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id > ? ORDER BY id LIMIT ?`),
+    updateRoom: db.prepare('UPDATE rooms SET name = @name, private = @private, history_limit = @historyLimit WHERE id = @id'),
+    deleteRoom: db.prepare<[string]>('DELETE FROM rooms WHERE id = ?'),
+    setGrant: db.prepare<[string, string]>('INSERT INTO grants (room, user) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+    deleteGrant: db.prepare<[string, string]>('DELETE FROM grants WHERE room = ? AND user = ?'),
+    hasGrant: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM grants WHERE room = ? AND user = ?'),
+    newestSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM messages WHERE room = ?'),
+    insertMessage: db.prepare<[string, number, string, string, string, string, string | null]>(
+      'INSERT INTO messages (room, seq, id, user, text, time, client_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    messageAt: messageQuery<[string, number]>(db, `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq = ?`),
+    trim: db.prepare<[string, number]>('DELETE FROM messages WHERE room = ? AND seq <= ?'),
+    newest: messageQuery<[string, number]>(db,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?`),
+    newestBefore: messageQuery<[string, number, number]>(db,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
+    after: messageQuery<[string, number, number]>(db,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`),
+    oldest: db.prepare<[string], { seq: number | null }>('SELECT MIN(seq) AS seq FROM messages WHERE room = ?')
+  }
+
+  const limitOf = (historyLimit: number | null) => historyLimit ?? options.defaultHistoryLimit
+  let closed = false
+
+  /**
+   * Each room's record and latest seq, read once and then kept here: this process is the
+   * database's only writer, so a commit need not also update a counter row, and a room needs
+   * no query once it is known. A room always keeps at least its newest message, so MAX(seq)
+   * is the latest seq after a restart.
+   */
+  const seqStates = new Map<string, SeqState>()
+  function seqState (roomId: string): SeqState | undefined {
+    let state = seqStates.get(roomId)
+    if (state === undefined) {
+      const row = statements.getRoom.get(roomId)
+      if (row === undefined) return undefined
+      const record = toRecord(row)
+      state = { lastSeq: statements.newestSeq.get(roomId)?.seq ?? 0, record }
+      seqStates.set(roomId, state)
+    }
+    return state
+  }
+
+  const latestSeq = (roomId: string) => seqState(roomId)?.lastSeq
+  const outbox = createSqliteOutbox(db, options.events)
+  const webhooks = createSqliteWebhooks(db, outbox)
+  const edits = createSqliteEdits(db, { latestSeq, outbox })
+  const presence = options.presence
+  const roomEvent = (record: RoomRecord) => roomObject(record, options.defaultHistoryLimit, presence?.users(record.id) ?? 0)
+  const readState = createSqliteReadState(db, { latestSeq })
+  const sends = createSqliteSends(db, clientIdTtlMs)
+
+  /** The message a repeated clientId refers to, as it is now; rebuilt from the send when trimmed. */
+  function firstSend (pending: PendingAppend, send: SendRow): Appended {
+    const message = statements.messageAt.get(pending.room, send.seq) ??
+      { room: pending.room, seq: send.seq, id: send.id, user: pending.user, text: pending.text, time: send.time, clientId: pending.clientId }
+    return { message, duplicate: true }
+  }
+
+  const writeBatch = db.transaction((batch: PendingAppend[]) => {
+    const results: (Appended | Error)[] = []
+    const rooms = new Map<string, SeqState>()
+    let remembered = 0
+    for (const pending of batch) {
+      let state = rooms.get(pending.room)
+      if (state === undefined) {
+        state = seqState(pending.room)
+        if (state === undefined) {
+          results.push(new NotFoundError(`room ${pending.room} does not exist`))
+          continue
+        }
+        rooms.set(pending.room, state)
+      }
+      const { clientId } = pending
+      if (clientId !== undefined) {
+        // A repeat in the same batch finds the first one's row: this transaction wrote it.
+        const send = sends.find(pending.room, pending.user, clientId)
+        if (send !== undefined) {
+          results.push(firstSend(pending, send))
+          continue
+        }
+      }
+      const message: Message = {
+        room: pending.room,
+        seq: ++state.lastSeq,
+        id: randomUUID(),
+        user: pending.user,
+        text: pending.text,
+        time: new Date().toISOString()
+      }
+      statements.insertMessage.run(message.room, message.seq, message.id, message.user, message.text, message.time, clientId ?? null)
+      if (clientId !== undefined) {
+        message.clientId = clientId
+        sends.remember(message.room, message.user, clientId, message.seq, message.id, message.time)
+        remembered++
+      }
+      outbox.record('message.created', message.room, message.time, message)
+      if (pending.moveSenderRead) readState.moveInTransaction(message.room, message.user, message.seq)
+      results.push(pending.moveSenderRead ? { message, duplicate: false, senderRead: true } : { message, duplicate: false })
+    }
+    for (const [room, state] of rooms) {
+      const keepFrom = state.lastSeq - limitOf(state.record.historyLimit)
+      if (keepFrom > 0) statements.trim.run(room, keepFrom)
+    }
+    // Forgetting expired clientIds a few rows at a time, in the transactions that add new ones,
+    // keeps the table near its window without one long pass that would stall the event loop.
+    if (remembered > 0) sends.sweep(remembered)
+    return results
+  })
+
+  const batcher = createAppendBatcher((batch) => {
+    let results: (Appended | Error)[]
+    try {
+      results = writeBatch(batch)
+    } catch (error) {
+      // Rolled back: the seqs counted in memory for this batch were never stored, nor its events.
+      for (const pending of batch) seqStates.delete(pending.room)
+      sends.rolledBack()
+      for (const pending of batch) pending.reject(error as Error)
+      outbox.recount()
+      return
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const result = results[i]!
+      if (result instanceof Error) batch[i]!.reject(result)
+      else batch[i]!.resolve(result)
+    }
+  })
+  const checkpointer = options.path === ':memory:' ? undefined : startCheckpointer(db, options.path, batcher, options.checkpointIntervalMs)
+
+  function room (id: string): RoomRecord | undefined {
+    return seqState(id)?.record
+  }
+
+  const insertRoom = db.transaction((record: RoomRecord) => {
+    if (statements.insertRoom.run({ ...record, private: record.private ? 1 : 0 }).changes !== 1) return false
+    outbox.record('room.created', record.id, record.createdAt, roomEvent(record))
+    return true
+  })
+  const removeRoom = db.transaction((id: string) => {
+    if (statements.deleteRoom.run(id).changes !== 1) return false
+    outbox.record('room.deleted', id, new Date().toISOString(), { id })
+    return true
+  })
+  const revoke = db.transaction((roomId: string, user: string) => {
+    statements.deleteGrant.run(roomId, user)
+    // The hub kicks the user's connections out of the room: that is the event, when there are any.
+    if (presence?.has(roomId, user) === true) {
+      outbox.record('member.kicked', roomId, new Date().toISOString(), { user, reason: 'access revoked' })
+    }
+  })
+
+  return {
+    webhooks,
+    recordEvent (type, room, time, data) {
+      if (!closed) outbox.record(type, room, time, data)
+    },
+    async createRoom (input: RoomInput) {
+      const record = newRoomRecord(input)
+      return insertRoom(record) ? record : undefined
+    },
+    async getRoom (id) {
+      return room(id)
+    },
+    async listRooms (limit, afterId = '') {
+      const rows = statements.listRooms.all(afterId, limit + 1)
+      return { rooms: rows.slice(0, limit).map(toRecord), hasMore: rows.length > limit }
+    },
+    async updateRoom (id, patch: RoomPatch) {
+      const current = room(id)
+      if (current === undefined) return undefined
+      const next: RoomRecord = {
+        ...current,
+        name: patch.name ?? current.name,
+        private: patch.private ?? current.private,
+        historyLimit: patch.historyLimit === undefined ? current.historyLimit : patch.historyLimit
+      }
+      const state = seqState(id)!
+      db.transaction(() => {
+        statements.updateRoom.run({ id, name: next.name, private: next.private ? 1 : 0, historyLimit: next.historyLimit })
+        statements.trim.run(id, state.lastSeq - limitOf(next.historyLimit))
+        outbox.record('room.updated', id, new Date().toISOString(), roomEvent(next))
+      })()
+      state.record = next
+      return next
+    },
+    async deleteRoom (id) {
+      // Pending appends to this room fail with NotFoundError when their batch is written.
+      seqStates.delete(id)
+      return removeRoom(id)
+    },
+    async setGrant (roomId, user) {
+      try {
+        statements.setGrant.run(roomId, user)
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new NotFoundError(`room ${roomId} does not exist`)
+        throw err
+      }
+    },
+    async deleteGrant (roomId, user) {
+      revoke(roomId, user)
+    },
+    async hasGrant (roomId, user) {
+      return statements.hasGrant.get(roomId, user) !== undefined
+    },
+    append (roomId, user, text, clientId, moveSenderRead) {
+      if (closed) return Promise.reject(new Error('store is closed'))
+      return batcher.append(roomId, user, text, clientId, moveSenderRead)
+    },
+    async latestSeq (roomId) {
+      return seqState(roomId)?.lastSeq ?? 0
+    },
+    async editMessage (roomId, seq, text, by) {
+      return edits.editMessage(roomId, seq, text, by)
+    },
+    async deleteMessage (roomId, seq, by) {
+      return edits.deleteMessage(roomId, seq, by)
+    },
+    async readSeq (roomId, user) {
+      return readState.readSeq(roomId, user)
+    },
+    async saveReads (moves) {
+      return readState.saveReads(moves)
+    },
+    async reads (roomId) {
+      return readState.reads(roomId)
+    },
+    async unread (user) {
+      return readState.unread(user)
+    },
+    async history (roomId, limit, before) {
+      const rows = before === undefined
+        ? statements.newest.all(roomId, limit)
+        : statements.newestBefore.all(roomId, before, limit)
+      return rows.reverse()
+    },
+    async recover (roomId, since): Promise<Recovery> {
+      const state = seqState(roomId)
+      if (state === undefined) return { latestSeq: 0, changed: [], messages: [], recovered: since === 0 }
+      const latestSeq = state.lastSeq
+      const changed = edits.changedSince(roomId, Math.min(since, latestSeq))
+      if (since >= latestSeq) return { latestSeq, changed, messages: [], recovered: since === latestSeq }
+      const oldest = statements.oldest.get(roomId)?.seq ?? null
+      const messages = statements.after.all(roomId, since, limitOf(state.record.historyLimit))
+      return { latestSeq, changed, messages, recovered: oldest !== null && oldest <= since + 1 }
+    },
+    async ready () {
+      try {
+        return db.prepare('SELECT 1').pluck().get() === 1
+      } catch {
+        return false
+      }
+    },
+    async close () {
+      if (closed) return
+      closed = true
+      batcher.flush()
+      webhooks.close()
+      await checkpointer?.stop()
+      db.close()
+    }
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * The Redis engine: every node of a deployment runs on one Redis (a single primary, Redis 5 or
+ * later) or on a Redis Cluster (CHAT_REDIS_CLUSTER=true, Redis 7 or later) and keeps the same
+ * contract. docs/scaling.md is the operator's view of what follows.
+ *
+ * Keys (redis-keys.ts makes every name). Rooms are spread over PARTITIONS = 128 partitions,
+ * p = CRC16(room id) mod 128, and every key of a room carries its partition's hash tag:
+ * - `chat:{p}:room:<id>`     hash: name, private ('1'/'0'), historyLimit ('' = CHAT_HISTORY_LIMIT),
+ *                            createdAt, lastSeq
+ * - `chat:{p}:msgs:<id>`     sorted set of messages: score = seq, member = the message JSON
+ * - `chat:{p}:grants:<id>`   set of users granted the private room
+ * - `chat:{p}:presence:<id>` hash: user → number of connections online in the room, over all nodes
+ * - `chat:{p}:sent:<id>:<user>:<clientId>` "seq id time" of a message sent with that clientId,
+ *                            set by the append script, expiring after CLIENT_ID_TTL_MS (25 h)
+ * - `chat:{p}:changes:<id>`  sorted set of edited or deleted seqs, scored by the room's lastSeq then
+ * - `chat:{p}:reads:<id>`    hash: user → read seq
+ * - `chat:{p}:typing:<id>`   sorted set of the users typing, scored by when that expires
+ * - `chat:{p}:events:<id>`   the room's channel (a shard channel on a cluster)
+ * Per partition, with the same tag:
+ * - `chat:{p}:node:<owner>`  set of "room NUL user NUL connectionId": one node's presence in the
+ *                            partition's rooms
+ * - `chat:{p}:outbox`       stream of the partition's events out (with CHAT_WEBHOOK_URLS), appended by
+ *                            the script of each change; `…:hook:<urlKey>:lease`, `…:hook-attempts`,
+ *                            `…:hooks-failed(-order)`: its delivery (redis-webhooks.ts)
+ * Spanning rooms, each in a slot of its own and never in a script with a room's keys:
+ * - `chat:rooms`             sorted set of room ids, all scores 0, listed with ZRANGEBYLEX
+ * - `chat:nodes`             sorted set of presence owners scored by their last heartbeat
+ *                            (Redis clock, ms); 0 once taken for dead
+ * - `chat:user:<user>:rooms` set of the rooms where the user has a read seq (written before the
+ *                            read seq; rooms without one are skipped when read)
+ * - `chat:layout`            "2": the data is in this layout
+ * - `chat:node-events`       the channel of node-level events
+ * On a cluster a room's keys, its channel and its partition's keys are in one slot, so every
+ * script touches one slot; data that a later feature keeps per room (or per partition, such as
+ * an event outbox) takes the same tag and can be written in the same script as the change it
+ * belongs to. The tag is the partition, not the room, so that per-partition keys can share a
+ * slot with every room of the partition; 128 partitions spread over the primaries, and a slot
+ * moves (resharding) with its rooms whole.
+ *
+ * Seq: append is one script (redis-scripts.ts) that fails on a missing room, HINCRBY lastSeq,
+ * ZADD, trims to the room's history limit and publishes the message event on the room's
+ * channel. Seq is therefore per room, gap-free and the same on every node, and a message is on
+ * the channel exactly when it is in history. The appends gathered in one event-loop turn go
+ * out in one write (pipelined per node on a cluster).
+ *
+ * Per-room subscriptions (redis-subscriber.ts, redis-room-feeds.ts): a node subscribes to a
+ * room's channel when its first member here joins (presenceAdd) and unsubscribes 2 s after its
+ * last one left; subscriptions of one turn go out as one command (one per slot on a cluster).
+ * A node with no member in a room receives none of its traffic. Node-level events (a presence
+ * owner cleaned up) go on the node channel, which every node follows.
+ *
+ * Exactly once, in order, with no gap: a room's feed reads the room's lastSeq once its channel
+ * is subscribed, then tracks the last seq it delivered. A message at or below it is dropped; a
+ * jump in seq, a subscription restored after a cut (connection lost, slot moved) and a seq that
+ * is slow to arrive are repaired by reading history by score, delivered in order before
+ * anything newer. Across a join: the hub registers a joining connection, then reads the room's
+ * seq (and, with `since`, the missed messages), holds the live frames that arrive meanwhile and
+ * drops those at or below that seq. Those reads return only once the feed has delivered up to
+ * the seq read, so nothing counted in it arrives after the join. online() PINGs the subscriber
+ * connection that carries the room's channel, so presence already shown in `members` is held
+ * too. Appends wait for their room's feed the same way, so a sender gets its message before
+ * its ack, as with the local engine.
+ *
+ * Fan-out: publish() sends every event to the room's channel and nothing locally; each node
+ * following the room, this one included, delivers what its subscriber receives, so nothing is
+ * delivered twice. Message events are skipped by publish() because the append script has
+ * published them.
+ *
+ * Presence: presenceAdd/Remove are scripts over the room's hash and this node's set of the
+ * room's partition, so the first connection (count 1) and the last (count 0, then HDEL) are
+ * decided atomically. Every node records a heartbeat every 2 s; a node silent for 8 s is
+ * claimed as dead (score 0) by the others, which pop its entries partition by partition,
+ * uncount them and publish a presence leave for every user whose count reaches 0. Popping
+ * makes concurrent cleaners safe without a lock (each entry is uncounted once); the owner is
+ * deregistered once none is left, so a cleaner that dies half-way leaves the rest to the
+ * others. A node that was only slow learns at its next heartbeat (or from the node channel)
+ * that it was taken for dead and counts its connections back in under a new owner name (with
+ * join events), which the cleaners never touch. close() removes what this node still holds.
+ *
+ * Failure: commands are not retried across a lost connection (an append that may or may not
+ * have run must not run twice); they fail and the hub answers `internal`. Commands issued while
+ * reconnecting wait for the next attempt only (a cluster fails them at once); a command
+ * unanswered for 5 s fails. /readyz is 503 while a connection is down or the node channel's
+ * subscription is not in place. Start-up waits up to 5 s for Redis, then goes on unready and
+ * keeps retrying; a server that does not fit the layout (a cluster node without
+ * CHAT_REDIS_CLUSTER, a cluster below Redis 7) refuses the start.
+ *
+ * Older data: a single Redis that holds rooms of the earlier single-channel layout (no
+ * `chat:layout`) has them moved to their partitions' keys at start-up, once.
+ */
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import { Cluster, Redis } from 'ioredis'
+import { createRedisBroker, type EngineLog } from './broker.ts'
+import { checkServer, type RedisClient, serverConnection, shutdown, clusterClient } from './connection.ts'
+import { globalKeys, legacyKeys, roomKeys } from './keys.ts'
+import { defineScripts } from './scripts.ts'
+import { createRedisStore } from './store.ts'
+import { createSubscriber, type SubscriberHandlers, type SubscriberTarget } from './subscriber.ts'
+import { createRedisWebhooks } from './webhooks.ts'
+import type { ChatEngine, OutboxOptions } from '../types.ts'
+
+export type { EngineLog } from './broker.ts'
+
+export interface RedisEngineOptions {
+  url: string
+  /** REDIS_URL names a node of a Redis Cluster (CHAT_REDIS_CLUSTER). */
+  cluster?: boolean
+  defaultHistoryLimit: number
+  log: EngineLog
+  /** Unique per process; defaults to host, pid and a random suffix. */
+  nodeId?: string
+  heartbeatMs?: number
+  staleMs?: number
+  /** How long a room stays subscribed after its last member here left. */
+  lingerMs?: number
+  /** How long start-up waits for Redis before going on unready. */
+  connectTimeoutMs?: number
+  /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
+  clientIdTtlMs?: number
+  /** Event types to record in the partitions' outbox streams (CHAT_WEBHOOK_URLS set); none when absent. */
+  outbox?: OutboxOptions
+}
+
+const HEARTBEAT_MS = 2000
+const STALE_MS = 8000
+const CONNECT_TIMEOUT_MS = 5000
+const LAYOUT = '2'
+
+/** Resolves true once the client is ready, false after `ms`. */
+function readyWithin (redis: RedisClient, ms: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true)
+  return new Promise((resolve) => {
+    const done = (value: boolean) => {
+      clearTimeout(timer)
+      redis.off('ready', onReady)
+      resolve(value)
+    }
+    const onReady = () => done(true)
+    const timer = setTimeout(() => done(false), ms)
+    redis.on('ready', onReady)
+  })
+}
+
+/**
+ * The server behind a cluster URL, checked over a plain connection before the cluster client
+ * exists: a server that is not a cluster node would otherwise only show as a cluster that never
+ * becomes ready. Unreachable: nothing to check yet.
+ */
+async function probeClusterSeed (url: string, ms: number): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, connectTimeout: ms, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  probe.on('error', () => {})
+  try {
+    await probe.connect()
+  } catch {
+    probe.disconnect()
+    return
+  }
+  try {
+    await checkServer(probe, true)
+  } finally {
+    probe.disconnect()
+  }
+}
+
+/** Moves rooms of the single-channel layout to their partitions' keys, once per Redis. */
+async function moveLegacyLayout (redis: RedisClient, cluster: boolean, log: EngineLog): Promise<void> {
+  if (await redis.get(globalKeys.layout) !== null) return
+  let moved = 0
+  if (!cluster) {
+    let after = '-'
+    for (;;) {
+      const ids = await redis.zrangebylex(globalKeys.rooms, after, '+', 'LIMIT', 0, 500)
+      for (const id of ids) {
+        const keys = roomKeys(id)
+        moved += await redis.chatMoveLegacyRoom(legacyKeys.room(id), legacyKeys.messages(id), legacyKeys.grants(id),
+          legacyKeys.presence(id), keys.room, keys.messages, keys.grants)
+      }
+      if (ids.length < 500) break
+      after = `(${ids[ids.length - 1]!}`
+    }
+    // Presence of nodes that ran the old layout (they are deregistered by the dead-node cleanup).
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', legacyKeys.nodePresence('*'), 'COUNT', 1000)
+      if (keys.length > 0) await redis.del(...keys)
+      cursor = next
+    } while (cursor !== '0')
+  }
+  await redis.set(globalKeys.layout, LAYOUT)
+  if (moved > 0) log.info({ moved }, 'rooms moved to the partitioned key layout')
+}
+
+/** All primaries fit the layout (a cluster: each one, as a mixed cluster would half work). */
+async function checkServers (redis: RedisClient, cluster: boolean, outbox: boolean): Promise<void> {
+  const servers = redis instanceof Redis ? [redis] : redis.nodes('master')
+  for (const server of servers) await checkServer(server, cluster, outbox)
+}
+
+/**
+ * Connects, subscribes to the node channel and returns the engine. Waits for Redis for up to
+ * `connectTimeoutMs` so that a node ready at start-up delivers every event and refuses a server
+ * that does not fit; when Redis is not there yet, the engine starts anyway, unready, and checks
+ * and catches up once it is.
+ */
+export async function createRedisEngine (options: RedisEngineOptions): Promise<ChatEngine> {
+  const { log, url } = options
+  const cluster = options.cluster === true
+  const waitMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
+  const nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
+  const name = `chat:${nodeId}`
+  if (cluster) await probeClusterSeed(url, waitMs)
+
+  const redis: RedisClient = cluster ? clusterClient(url, name, log) : serverConnection(url, name, log)
+  defineScripts(redis)
+  let route: SubscriberHandlers | undefined
+  const target: SubscriberTarget = redis instanceof Cluster ? { kind: 'cluster', url, cluster: redis } : { kind: 'single', url }
+  const subscriber = createSubscriber(target, {
+    message: (channel, text) => route?.message(channel, text),
+    restored: (channels) => route?.restored(channels)
+  }, name, log)
+
+  // Checked and brought to this layout on the first connection, before the engine is ready.
+  let prepared = false
+  let preparing: Promise<void> | undefined
+  const prepare = (): Promise<void> => {
+    preparing ??= (async () => {
+      await checkServers(redis, cluster, options.outbox !== undefined)
+      await moveLegacyLayout(redis, cluster, log)
+      prepared = true
+    })().catch((err: unknown) => {
+      preparing = undefined
+      throw err
+    })
+    return preparing
+  }
+  const onReady = () => {
+    if (!prepared) prepare().catch((err: unknown) => log.error({ err }, 'Redis is not usable by this engine'))
+  }
+
+  let open = 2
+  const release = async () => {
+    if (--open > 0) return
+    redis.off('ready', onReady)
+    broker.feeds.close()
+    await subscriber.close()
+    await shutdown(redis)
+  }
+  const broker = createRedisBroker({
+    redis,
+    subscriber,
+    publish: cluster ? 'spublish' : 'publish',
+    defaultHistoryLimit: options.defaultHistoryLimit,
+    nodeId,
+    log,
+    heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS,
+    staleMs: options.staleMs ?? STALE_MS,
+    lingerMs: options.lingerMs,
+    onClose: release,
+    outbox: options.outbox
+  })
+  route = broker.handlers
+  const store = createRedisStore({
+    redis,
+    publish: cluster ? 'spublish' : 'publish',
+    defaultHistoryLimit: options.defaultHistoryLimit,
+    feeds: broker.feeds,
+    log,
+    onClose: release,
+    clientIdTtlMs: options.clientIdTtlMs,
+    outbox: options.outbox
+  })
+  const storeReady = store.ready
+  store.ready = async () => prepared && await storeReady()
+
+  const started = Date.now()
+  if (await readyWithin(redis, waitMs)) {
+    try {
+      await prepare()
+    } catch (err) {
+      await broker.close()
+      await store.close()
+      throw err
+    }
+    const subscribed = await Promise.race([
+      subscriber.subscribe(globalKeys.nodeChannel).then(() => true, () => false),
+      new Promise<false>((resolve) => setTimeout(resolve, Math.max(0, waitMs - (Date.now() - started)), false).unref())
+    ])
+    if (!subscribed) log.error({ nodeId }, 'subscribing to Redis is not done yet; starting unready and retrying')
+  } else {
+    log.error({ nodeId }, 'Redis is not reachable yet; starting unready and retrying')
+  }
+  redis.on('ready', onReady)
+  const { feeds } = broker
+  return {
+    name: 'redis',
+    store,
+    broker,
+    webhooks: createRedisWebhooks({ redis, log, nodeId, staleMs: options.staleMs ?? STALE_MS }),
+    stats: () => ({ roomsFollowed: feeds.rooms(), gapRepairs: feeds.stats.repairs, repairedMessages: feeds.stats.repaired })
+  }
+}

@@ -1,0 +1,311 @@
+import type { Result } from 'ioredis'
+import type { RedisClient } from './connection.ts'
+import { featureScripts } from './feature-scripts.ts'
+import { NOW_LUA } from './lua.ts'
+import { RECORD_LUA } from './outbox.ts'
+import { webhookScripts } from './webhook-scripts.ts'
+
+/**
+ * Every multi-step change is one script, so it is atomic and a node that dies half-way leaves
+ * nothing half-done. Each script touches the keys of one room or one partition only (one hash
+ * tag, so one slot on a cluster; see redis-keys.ts); keys that span rooms are written in steps
+ * of their own. Scripts that publish do so in the same step as the change they announce, on
+ * the room's channel, which carries the same tag: an event is on the channel exactly when its
+ * change is visible. The publishing command is an argument: PUBLISH on a single Redis (any
+ * version), SPUBLISH on a cluster, where only shard channels stay within the slot.
+ */
+const scripts = {
+  /**
+   * KEYS: room hash, the partition's outbox. ARGV: name, private, historyLimit ('' = default),
+   * createdAt, the room.created event's id ('' = not recorded), the room id, the room object's
+   * JSON. 1 when created.
+   */
+  chatCreateRoom: {
+    numberOfKeys: 2,
+    lua: `${RECORD_LUA}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'name', ARGV[1], 'private', ARGV[2], 'historyLimit', ARGV[3], 'createdAt', ARGV[4], 'lastSeq', 0)
+if ARGV[5] ~= '' then record(KEYS[2], ARGV[5], 'room.created', ARGV[4], ARGV[6], ARGV[7]) end
+return 1`
+  },
+  /**
+   * KEYS: room hash, messages, presence, the partition's outbox. ARGV: pairs of (set?, value)
+   * for name, private, historyLimit, then the default history limit, the room.updated event's
+   * id ('' = not recorded), its time, the room id. Merges in place so concurrent patches never
+   * undo each other, and trims to the new limit. Returns name, private, historyLimit, createdAt.
+   */
+  chatUpdateRoom: {
+    numberOfKeys: 4,
+    lua: `${RECORD_LUA}
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 'name', ARGV[2]) end
+if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'private', ARGV[4]) end
+if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'historyLimit', ARGV[6]) end
+local state = redis.call('HMGET', KEYS[1], 'name', 'private', 'historyLimit', 'createdAt', 'lastSeq')
+local limit = tonumber(state[3]) or tonumber(ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(state[5]) - limit)
+if ARGV[8] ~= '' then
+  record(KEYS[4], ARGV[8], 'room.updated', ARGV[9], ARGV[10], '{"id":"' .. ARGV[10] .. '","name":' .. cjson.encode(state[1]) ..
+    ',"private":' .. (state[2] == '1' and 'true' or 'false') .. ',"historyLimit":' .. limit ..
+    ',"online":' .. redis.call('HLEN', KEYS[3]) .. ',"createdAt":"' .. state[4] .. '"}')
+end
+return { state[1], state[2], state[3], state[4] }`
+  },
+  /**
+   * KEYS: room hash, the room's six other keys to delete with it, the partition's outbox. ARGV:
+   * the room.deleted event's id ('' = not recorded), its time, the room id. 1 when the room
+   * existed.
+   */
+  chatDeleteRoom: {
+    numberOfKeys: 8,
+    lua: `${RECORD_LUA}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+if ARGV[1] ~= '' then record(KEYS[8], ARGV[1], 'room.deleted', ARGV[2], ARGV[3], '{"id":"' .. ARGV[3] .. '"}') end
+return 1`
+  },
+  /**
+   * KEYS: grants, presence, the partition's outbox. ARGV: user, the member.kicked event's id
+   * ('' = not recorded), its time, the room id, the reason. Revokes the grant; the event is
+   * recorded when the user has connections in the room, which the kick then removes.
+   */
+  chatRevokeGrant: {
+    numberOfKeys: 3,
+    lua: `${RECORD_LUA}
+redis.call('SREM', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], ARGV[1]) then
+  record(KEYS[3], ARGV[2], 'member.kicked', ARGV[3], ARGV[4], '{"user":' .. cjson.encode(ARGV[1]) .. ',"reason":' .. cjson.encode(ARGV[5]) .. '}')
+end
+return 1`
+  },
+  /** KEYS: room hash, grants. ARGV: user. Nil when the room does not exist. */
+  chatSetGrant: {
+    numberOfKeys: 2,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1`
+  },
+  /**
+   * KEYS: room hash, messages, the sent key of (room, user, clientId), the partition's outbox,
+   * read seqs. ARGV: the message JSON before and after its seq, the default history limit, the
+   * room's channel, the publishing command, '1' when the message has a clientId, its TTL (ms),
+   * the id and time of the message, the message.created event's id ('' = not recorded), the
+   * room id, the sender whose read seq moves to the message ('' = none).
+   * Assigns the next seq, stores, trims, records the clientId and the event, moves the sender's
+   * read seq, and publishes the message event in one step. The read seq moves only when the
+   * sender has one here already: a first one must go into the user's room index first, which
+   * is outside this slot, so it is left to the read state. Nil when the room does not exist;
+   * {1, seq, 1 if the read seq moved else 0} when stored; {0, "seq id time", the stored message
+   * or ''} when the clientId was sent before (nothing is stored).
+   */
+  chatAppend: {
+    numberOfKeys: 5,
+    lua: `${RECORD_LUA}
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if ARGV[6] == '1' then
+  local sent = redis.call('GET', KEYS[3])
+  if sent then
+    local seq = tonumber(string.match(sent, '^%d+'))
+    local stored = redis.call('ZRANGEBYSCORE', KEYS[2], seq, seq)
+    return { 0, sent, stored[1] or '' }
+  end
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'lastSeq', 1)
+local member = ARGV[1] .. seq .. ARGV[2]
+redis.call('ZADD', KEYS[2], seq, member)
+local limit = tonumber(redis.call('HGET', KEYS[1], 'historyLimit')) or tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', seq - limit)
+if ARGV[6] == '1' then
+  redis.call('SET', KEYS[3], seq .. ' ' .. ARGV[8] .. ' ' .. ARGV[9], 'PX', ARGV[7])
+end
+if ARGV[10] ~= '' then record(KEYS[4], ARGV[10], 'message.created', ARGV[9], ARGV[11], member) end
+local readMoved = 0
+if ARGV[12] ~= '' then
+  local current = tonumber(redis.call('HGET', KEYS[5], ARGV[12]))
+  if current then
+    if current < seq then redis.call('HSET', KEYS[5], ARGV[12], seq) end
+    readMoved = 1
+  end
+end
+redis.call(ARGV[5], ARGV[4], '{"kind":"message","message":' .. member .. '}')
+return { 1, seq, readMoved }`
+  },
+  /**
+   * KEYS: room hash, messages. ARGV: since, default history limit.
+   * Returns {-1} for a missing room, else {latestSeq, oldest retained seq (0: none), messages…}
+   * with the messages after since, at most the room's history limit of them.
+   */
+  chatRecover: {
+    numberOfKeys: 2,
+    lua: `
+local state = redis.call('HMGET', KEYS[1], 'lastSeq', 'historyLimit')
+if not state[1] then return { -1 } end
+local latest = tonumber(state[1])
+local since = tonumber(ARGV[1])
+if since >= latest then return { latest, 0 } end
+local limit = tonumber(state[2]) or tonumber(ARGV[2])
+local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+local result = { latest, tonumber(oldest[2]) or 0 }
+local messages = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. since, '+inf', 'LIMIT', 0, limit)
+for i = 1, #messages do result[i + 2] = messages[i] end
+return result`
+  },
+  /**
+   * KEYS: room presence hash, this node's presence set of the room's partition, the partition's
+   * outbox. ARGV: user, entry, the presence.join event's id ('' = not recorded), its time, the
+   * room id. 1 when this is the user's first connection in the room.
+   */
+  chatPresenceAdd: {
+    numberOfKeys: 3,
+    lua: `${RECORD_LUA}
+if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then return 0 end
+if redis.call('HINCRBY', KEYS[1], ARGV[1], 1) ~= 1 then return 0 end
+if ARGV[3] ~= '' then record(KEYS[3], ARGV[3], 'presence.join', ARGV[4], ARGV[5], '{"user":' .. cjson.encode(ARGV[1]) .. '}') end
+return 1`
+  },
+  /**
+   * KEYS: room presence hash, this node's presence set of the room's partition, the partition's
+   * outbox. ARGV: user, entry, the presence.leave event's id ('' = not recorded), its time, the
+   * room id. 1 when it was the user's last connection. An entry that is gone (its node was
+   * taken for dead and cleaned up, or the room was deleted) changes nothing.
+   */
+  chatPresenceRemove: {
+    numberOfKeys: 3,
+    lua: `${RECORD_LUA}
+if redis.call('SREM', KEYS[2], ARGV[2]) == 0 then return 0 end
+if not redis.call('HGET', KEYS[1], ARGV[1]) then return 0 end
+if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) > 0 then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+if ARGV[3] ~= '' then record(KEYS[3], ARGV[3], 'presence.leave', ARGV[4], ARGV[5], '{"user":' .. cjson.encode(ARGV[1]) .. '}') end
+return 1`
+  },
+  /**
+   * KEYS: nodes index. ARGV: presence owner, '1' to register it. Records a heartbeat. Returns
+   * 1, and records nothing, when the owner is no longer registered or was taken for dead
+   * (score 0): its presence is being removed, and the node must count itself in again under
+   * a new owner.
+   */
+  chatHeartbeat: {
+    numberOfKeys: 1,
+    lua: `${NOW_LUA}
+if ARGV[2] ~= '1' then
+  local seen = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  if not seen or tonumber(seen) == 0 then return 1 end
+end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return 0`
+  },
+  /** KEYS: nodes index. ARGV: stale after (ms). Owners whose last heartbeat is older, or taken for dead. */
+  chatStaleNodes: {
+    numberOfKeys: 1,
+    lua: `${NOW_LUA}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))`
+  },
+  /**
+   * KEYS: nodes index. ARGV: owner, stale after (ms; '' to claim a live owner, this node's own
+   * when it closes). Marks the owner as taken for dead (score 0) when it is stale; 1 when it is
+   * (now) taken, so its presence may be removed. Several nodes may claim the same owner.
+   */
+  chatClaimNode: {
+    numberOfKeys: 1,
+    lua: `${NOW_LUA}
+local seen = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not seen then return 0 end
+if ARGV[2] ~= '' and tonumber(seen) ~= 0 and tonumber(seen) >= now - tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], 0, ARGV[1])
+return 1`
+  },
+  /**
+   * KEYS: a dead owner's presence set in one partition, the partition's outbox. ARGV: entries
+   * per call, the partition's presence key prefix and channel prefix, the publishing command,
+   * time (ISO 8601), a prefix for the ids of presence.leave events ('' = not recorded).
+   * Takes up to `entries per call` entries, uncounts them and publishes (and records) a leave
+   * for every user whose count reaches 0. Popping makes concurrent cleaners safe: each entry is
+   * uncounted once. Returns how many entries were taken; 0 when none are left.
+   */
+  chatCleanupPartition: {
+    numberOfKeys: 2,
+    lua: `${RECORD_LUA}
+local left = 0
+local entries = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
+for _, entry in ipairs(entries) do
+  local first = string.find(entry, '\\0', 1, true)
+  local second = string.find(entry, '\\0', first + 1, true)
+  local room = string.sub(entry, 1, first - 1)
+  local user = string.sub(entry, first + 1, second - 1)
+  local key = ARGV[2] .. room
+  if redis.call('HGET', key, user) then
+    if redis.call('HINCRBY', key, user, -1) <= 0 then
+      redis.call('HDEL', key, user)
+      redis.call(ARGV[4], ARGV[3] .. room, '{"kind":"presence","room":' .. cjson.encode(room) ..
+        ',"event":"leave","user":' .. cjson.encode(user) .. ',"time":"' .. ARGV[5] .. '"}')
+      if ARGV[6] ~= '' then
+        left = left + 1
+        record(KEYS[2], ARGV[6] .. '-' .. left, 'presence.leave', ARGV[5], room, '{"user":' .. cjson.encode(user) .. '}')
+      end
+    end
+  end
+end
+return #entries`
+  },
+  /** KEYS: nodes index. ARGV: owner. Deregisters an owner taken for dead once its presence is gone. */
+  chatForgetNode: {
+    numberOfKeys: 1,
+    lua: `
+local seen = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if seen and tonumber(seen) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0`
+  },
+  /**
+   * A single Redis only (the old layout was never on a cluster). KEYS: the old room hash,
+   * messages, grants and presence, then the new room hash, messages and grants. Moves a room
+   * of the single-channel layout to its partition's keys; 1 when moved, 0 when there was
+   * nothing to move (moved already, or the new keys exist).
+   */
+  chatMoveLegacyRoom: {
+    numberOfKeys: 7,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
+redis.call('RENAME', KEYS[1], KEYS[5])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[6]) end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[7]) end
+redis.call('DEL', KEYS[4])
+return 1`
+  }
+} as const
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    chatCreateRoom(room: string, outbox: string, name: string, priv: string, historyLimit: string, createdAt: string,
+      eventId: string, id: string, data: string): Result<number, Context>
+    chatUpdateRoom(room: string, messages: string, presence: string, outbox: string, ...args: string[]): Result<[string, string, string, string] | null, Context>
+    chatDeleteRoom(room: string, messages: string, grants: string, presence: string, changes: string, reads: string, typing: string,
+      outbox: string, eventId: string, time: string, id: string): Result<number, Context>
+    chatRevokeGrant(grants: string, presence: string, outbox: string, user: string, eventId: string, time: string, room: string,
+      reason: string): Result<number, Context>
+    chatSetGrant(room: string, grants: string, user: string): Result<number | null, Context>
+    chatAppend(room: string, messages: string, sent: string, outbox: string, reads: string, head: string, tail: string, defaultLimit: string,
+      channel: string, publish: string, hasClientId: string, ttlMs: string, id: string, time: string, eventId: string, roomId: string,
+      reader: string): Result<[1, number, 0 | 1] | [0, string, string] | null, Context>
+    chatRecover(room: string, messages: string, since: string, defaultLimit: string): Result<(number | string)[], Context>
+    chatPresenceAdd(presence: string, nodePresence: string, outbox: string, user: string, entry: string, eventId: string, time: string,
+      room: string): Result<number, Context>
+    chatPresenceRemove(presence: string, nodePresence: string, outbox: string, user: string, entry: string, eventId: string, time: string,
+      room: string): Result<number, Context>
+    chatHeartbeat(nodes: string, owner: string, register: string): Result<number, Context>
+    chatStaleNodes(nodes: string, staleMs: string): Result<string[], Context>
+    chatClaimNode(nodes: string, owner: string, staleMs: string): Result<number, Context>
+    chatCleanupPartition(nodePresence: string, outbox: string, count: string, presencePrefix: string, channelPrefix: string, publish: string,
+      time: string, eventIds: string): Result<number, Context>
+    chatForgetNode(nodes: string, owner: string): Result<number, Context>
+    chatMoveLegacyRoom(...keys: string[]): Result<number, Context>
+  }
+}
+
+/** Registers the engine's scripts on a client (EVALSHA, falling back to EVAL once). */
+export function defineScripts (redis: RedisClient): void {
+  for (const [name, script] of Object.entries({ ...scripts, ...featureScripts, ...webhookScripts })) {
+    redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua })
+  }
+}
