@@ -18,6 +18,7 @@ import { Redis } from 'ioredis'
 import pino from 'pino'
 import { createRedisEngine } from '../src/engine/redis/engine.ts'
 import { roomKeys } from '../src/engine/redis/keys.ts'
+import { readStorage } from '../src/features/read-state/storage.ts'
 import { clusterNodePort, freePort } from './lib/ports.ts'
 
 const { values } = parseArgs({
@@ -58,7 +59,7 @@ async function usedMemory (redis: Redis): Promise<number> {
 async function measure (cluster: boolean) {
   const server = await startRedis(cluster)
   const inspect = new Redis(server.port, '127.0.0.1')
-  const engine = await createRedisEngine({ url: `redis://127.0.0.1:${server.port}`, cluster, defaultHistoryLimit: 1_000_000, log: pino({ level: 'silent' }) })
+  const engine = await createRedisEngine({ url: `redis://127.0.0.1:${server.port}`, cluster, defaultHistoryLimit: 1_000_000, log: pino({ level: 'silent' }), extensions: [readStorage] })
   const figures: Record<string, number> = {}
   try {
     const rooms = Array.from({ length: ROOMS }, (_, i) => `room-${i}`)
@@ -82,7 +83,7 @@ async function measure (cluster: boolean) {
     before = await usedMemory(inspect)
     for (let i = 0; i < MESSAGES; i += 1000) {
       await Promise.all(Array.from({ length: Math.min(1000, MESSAGES - i) }, (_, j) =>
-        engine.store.append(rooms[BUSY_ROOMS + (i + j) % BUSY_ROOMS]!, `user-${(i + j) % 997}`, TEXT, `client-${i + j}`)))
+        engine.store.append(rooms[BUSY_ROOMS + (i + j) % BUSY_ROOMS]!, `user-${(i + j) % 997}`, TEXT, { clientId: `client-${i + j}` })))
     }
     after = await usedMemory(inspect)
     figures.clientIdBytes = (after - before) / MESSAGES - figures.messageBytes
@@ -90,7 +91,7 @@ async function measure (cluster: boolean) {
     // A read seq per user and room.
     before = await usedMemory(inspect)
     for (let i = 0; i < CONNECTIONS; i += 1000) {
-      await engine.store.saveReads(Array.from({ length: Math.min(1000, CONNECTIONS - i) }, (_, j) =>
+      await engine.port(readStorage).saveReads(Array.from({ length: Math.min(1000, CONNECTIONS - i) }, (_, j) =>
         ({ room: rooms[(i + j) % rooms.length]!, user: `reader-${i + j}`, seq: 0 })))
     }
     after = await usedMemory(inspect)

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createSqliteStore } from '../src/engine/local/sqlite-store.ts'
+import { readStorage } from '../src/features/read-state/storage.ts'
 
 const { values } = parseArgs({
   options: {
@@ -37,13 +38,15 @@ interface Sample { userUs: number, systemUs: number, wallUs: number }
 async function round (withClientId: boolean): Promise<Sample> {
   const dir = mkdtempSync(join(tmpdir(), 'chat-store-append-'))
   const store = createSqliteStore({ path: join(dir, 'chat.sqlite'), defaultHistoryLimit: 1000, clientIdTtlMs: TTL_MS })
+  // The read state's hook moves each sender's read seq with its message, as the service does.
+  readStorage.local(store.storage)
   try {
     for (let room = 0; room < ROOMS; room++) await store.createRoom({ id: `room-${room}` })
     let sent = 0
     const append = () => {
       const n = sent++
       const clientId = withClientId ? `c-${n}-${Math.random().toString(36).slice(2, 10)}` : undefined
-      return store.append(`room-${n % ROOMS}`, `user-${(n * 7) % USERS}`, `message ${n} from the store bench`, clientId, true)
+      return store.append(`room-${n % ROOMS}`, `user-${(n * 7) % USERS}`, `message ${n} from the store bench`, { clientId })
     }
     for (let i = 0; i < WARMUP; i++) await append()
     const cpu = process.cpuUsage()

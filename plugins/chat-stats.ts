@@ -6,6 +6,6 @@ declare module 'fastify' {
 }
 
 /** The node's counters, bumped where things happen and read by /metrics when scraped. */
-export default fp(async (fastify) => {
-  fastify.decorate('chatStats', new ChatStats())
+export default fp<{ frameTypes: string[] }>(async (fastify, { frameTypes }) => {
+  fastify.decorate('chatStats', new ChatStats(frameTypes))
 }, { name: 'chat-stats' })

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { ChatHub } from '../src/hub/chat-hub.ts'
-import type { ServerFrame } from '../src/schemas/frames.ts'
+import type { JoinFrame, LeaveFrame, ServerFrame } from '../src/schemas/frames.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,7 +10,7 @@ declare module 'fastify' {
   }
 }
 
-/** Membership, presence, private rooms and fan-out, over the engine. */
+/** Membership, presence, private rooms and fan-out, over the engine: `join` and `leave`. */
 export default fp(async (fastify) => {
   const hub = new ChatHub({
     engine: fastify.engine,
@@ -22,4 +22,6 @@ export default fp(async (fastify) => {
   })
   fastify.decorate('rooms', hub)
   fastify.decorate('broadcast', (room: string, frame: ServerFrame) => hub.broadcast(room, frame))
-}, { name: 'rooms', dependencies: ['config', 'chat-stats', 'storage', 'connection-registry'] })
+  fastify.frames.handle<JoinFrame>('join', (connection, frame) => hub.join(connection, frame))
+  fastify.frames.handle<LeaveFrame>('leave', (connection, frame) => hub.leave(connection, frame))
+}, { name: 'rooms', dependencies: ['config', 'chat-stats', 'storage', 'connection-registry', 'frames'] })

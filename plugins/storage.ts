@@ -1,16 +1,17 @@
 import fp from 'fastify-plugin'
 import { createEngine } from '../src/engine/create-engine.ts'
-import type { EngineLog } from '../src/engine/redis/engine.ts'
+import type { StorageExtension } from '../src/engine/extension.ts'
 import type { ChatEngine } from '../src/engine/types.ts'
 import type { ChatStats } from '../src/shared/chat-stats.ts'
+import type { EngineLog } from '../src/shared/log.ts'
 
 declare module 'fastify' {
   interface FastifyInstance { engine: ChatEngine }
 }
 
-/** The storage and fan-out engine: SQLite locally, Redis when REDIS_URL is set. */
-export default fp(async (fastify) => {
-  const engine = await createEngine(fastify.config, countingErrors(fastify.log, fastify.chatStats))
+/** The storage and fan-out engine: SQLite locally, Redis when REDIS_URL is set, with every feature's storage on it. */
+export default fp<{ extensions: StorageExtension[] }>(async (fastify, { extensions }) => {
+  const engine = await createEngine(fastify.config, { log: countingErrors(fastify.log, fastify.chatStats), extensions })
   fastify.decorate('engine', engine)
   fastify.addHook('onClose', async () => {
     await engine.broker.close()

@@ -6,7 +6,7 @@ import { errorResponses } from '../src/schemas/rest.ts'
 /** The AsyncAPI document of GET /ws, beside the OpenAPI UI and document that @fastify/swagger-ui serves under /docs. */
 const docs: FastifyPluginAsync = async (fastify) => {
   // Made once: it depends only on the frame schemas.
-  const body = JSON.stringify(asyncApiDocument('0.1.0'))
+  const body = JSON.stringify(asyncApiDocument('0.1.0', fastify.protocol))
 
   fastify.get('/docs/asyncapi.json', {
     schema: {

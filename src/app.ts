@@ -11,22 +11,25 @@ import staticPages from '../plugins/external/static.ts'
 import swagger from '../plugins/external/swagger.ts'
 import websocket from '../plugins/external/websocket.ts'
 import heartbeat from '../plugins/heartbeat.ts'
+import frames from '../plugins/frames.ts'
 import messageSchemas from '../plugins/message-schemas.ts'
-import messageEdits from '../plugins/message-edits.ts'
+import messages from '../plugins/messages.ts'
 import metrics from '../plugins/metrics.ts'
-import readState from '../plugins/read-state.ts'
+import roomAdmin from '../plugins/room-admin.ts'
 import rooms from '../plugins/rooms.ts'
 import storage from '../plugins/storage.ts'
-import typing from '../plugins/typing.ts'
 import webhooks from '../plugins/webhooks.ts'
 import clientConfig from '../routes/client-config.ts'
 import docs from '../routes/docs.ts'
 import health from '../routes/health.ts'
 import roomRoutes from '../routes/rooms/index.ts'
-import userRoutes from '../routes/users/index.ts'
 import webhookRoutes from '../routes/webhooks/index.ts'
 import wsRoutes from '../routes/ws/index.ts'
-import type { Config } from './config.ts'
+import { type Config, resolveWebhookEvents } from './config.ts'
+import { features } from './features/index.ts'
+import { composeProtocol } from './protocol/compose.ts'
+import { MessageCore } from './schemas/common.ts'
+import { coreProtocol } from './schemas/frames.ts'
 import { loggerOptions } from './logger.ts'
 import { validatorCompiler } from './validation.ts'
 
@@ -37,8 +40,14 @@ export interface AppOptions {
   onRoute?: (route: RouteOptions) => void
 }
 
-/** Builds the service: plugins in dependency order, then the routes. */
-export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+/**
+ * Builds the service: the core's plugins in dependency order, then its routes, then every chat
+ * feature (src/features/index.ts). Throws a ConfigError naming the variable when the
+ * configuration does not fit the service (an event type no part defines).
+ */
+export async function buildApp (givenConfig: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const protocol = composeProtocol([coreProtocol, ...features.map((feature) => feature.protocol)], MessageCore)
+  const config = resolveWebhookEvents(givenConfig, Object.keys(protocol.events))
   const app = Fastify({
     logger: loggerOptions(config.LOG_LEVEL, options.logStream),
     requestIdHeader: 'x-request-id',
@@ -56,14 +65,14 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute)
   app.setValidatorCompiler(validatorCompiler)
   await app.register(configPlugin, { config })
-  await app.register(chatStats)
-  await app.register(storage)
+  await app.register(chatStats, { frameTypes: Object.keys(protocol.clientFrames) })
+  await app.register(storage, { extensions: features.flatMap((feature) => feature.storage ?? []) })
   await app.register(connectionRegistry)
-  await app.register(messageSchemas)
+  await app.register(messageSchemas, { protocol })
+  await app.register(frames)
   await app.register(rooms)
-  await app.register(messageEdits)
-  await app.register(typing)
-  await app.register(readState)
+  await app.register(messages)
+  await app.register(roomAdmin)
   await app.register(webhooks)
   await app.register(heartbeat)
   await app.register(auth)
@@ -96,9 +105,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(docs)
   await app.register(wsRoutes)
   await app.register(roomRoutes)
-  await app.register(userRoutes)
   await app.register(webhookRoutes)
   await app.register(clientConfig)
+  for (const feature of features) await app.register(feature.plugin)
   await app.register(staticPages)
   return app
 }

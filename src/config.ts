@@ -1,7 +1,6 @@
 import { Webhook } from 'standardwebhooks'
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { EVENT_TYPES, type EventType } from './schemas/webhooks.ts'
 
 const PositiveInt = (def: number, description: string, minimum = 1) =>
   Type.Integer({ minimum, default: def, description })
@@ -53,8 +52,11 @@ export interface WebhookConfig {
   /** Each URL as parsed (`URL.href`), once. */
   urls: string[]
   secret: string
-  /** The event types to record and send. */
-  events: ReadonlySet<EventType>
+  /**
+   * The event types to record and send: the names CHAT_WEBHOOK_EVENTS lists, checked against the
+   * protocol's event types (and every one of them when it is unset) when the app is built.
+   */
+  events: ReadonlySet<string>
   maxAttempts: number
 }
 
@@ -147,15 +149,24 @@ function parseWebhookUrls (list: string): string[] {
   return [...urls]
 }
 
-function parseWebhookEvents (list: string | undefined): Set<EventType> {
-  const names = (list ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '')
-  if (names.length === 0) return new Set(EVENT_TYPES)
+/** The names CHAT_WEBHOOK_EVENTS lists; empty when it is unset (every event type). */
+function parseWebhookEvents (list: string | undefined): Set<string> {
+  return new Set((list ?? '').split(',').map((name) => name.trim()).filter((name) => name !== ''))
+}
+
+/**
+ * The event types to record: those CHAT_WEBHOOK_EVENTS names, each one a type of the service
+ * (`known`), or every type when it names none.
+ */
+export function resolveWebhookEvents (config: Config, known: string[]): Config {
+  if (config.webhooks === undefined) return config
+  const names = config.webhooks.events
   for (const name of names) {
-    if (!(EVENT_TYPES as readonly string[]).includes(name)) {
-      throw new ConfigError(`CHAT_WEBHOOK_EVENTS: unknown event type "${name}"; expected a comma-separated list of ${EVENT_TYPES.join(', ')}`)
+    if (!known.includes(name)) {
+      throw new ConfigError(`CHAT_WEBHOOK_EVENTS: unknown event type "${name}"; expected a comma-separated list of ${known.join(', ')}`)
     }
   }
-  return new Set(names as EventType[])
+  return { ...config, webhooks: { ...config.webhooks, events: names.size === 0 ? new Set(known) : names } }
 }
 
 function webhookConfig (raw: RawConfig): WebhookConfig | undefined {

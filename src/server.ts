@@ -20,7 +20,7 @@ async function main (): Promise<void> {
     app = await buildApp(config)
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err)
-    process.stderr.write(`start-up failed: ${message}\n`)
+    process.stderr.write(err instanceof ConfigError ? `configuration error: ${message}\n` : `start-up failed: ${message}\n`)
     process.exit(1)
   }
 

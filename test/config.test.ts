@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { ConfigError, configFrom, loadConfig } from '../src/config.ts'
+import { ConfigError, configFrom, loadConfig, resolveWebhookEvents } from '../src/config.ts'
+import { serviceProtocol } from '../src/features/protocol.ts'
+
+/** The configuration as the app resolves it: webhook event types checked against the service's. */
+const resolved = (overrides: Record<string, string>) => resolveWebhookEvents(configFrom(overrides), Object.keys(serviceProtocol.events))
 
 /** Asserts that the overrides are refused with a ConfigError whose message starts with `variable`. */
 function refused (overrides: Record<string, string>, variable: string): ConfigError {
@@ -214,21 +218,20 @@ describe('webhooks', () => {
   })
 
   test('URLs are parsed once each, every event type is sent, 10 attempts by default', () => {
-    const config = configFrom({
+    const config = resolved({
       CHAT_WEBHOOK_URLS: ' https://hooks.example.com/chat , http://10.0.0.7:8080/in,,https://hooks.example.com/chat',
       CHAT_WEBHOOK_SECRET: SECRET
     })
     assert.deepEqual(config.webhooks?.urls, ['https://hooks.example.com/chat', 'http://10.0.0.7:8080/in'])
     assert.equal(config.webhooks?.secret, SECRET)
     assert.equal(config.webhooks?.maxAttempts, 10)
-    assert.deepEqual([...config.webhooks!.events].sort(), [
-      'member.kicked', 'message.created', 'message.deleted', 'message.edited', 'presence.join', 'presence.leave',
-      'room.created', 'room.deleted', 'room.updated'
-    ])
+    assert.deepEqual([...config.webhooks!.events].sort(), Object.keys(serviceProtocol.events).sort())
+    for (const type of ['member.kicked', 'message.created', 'message.deleted', 'message.edited', 'presence.join', 'presence.leave',
+      'room.created', 'room.deleted', 'room.updated']) assert.ok(config.webhooks!.events.has(type), type)
   })
 
   test('CHAT_WEBHOOK_EVENTS picks types; CHAT_WEBHOOK_MAX_ATTEMPTS may be 1', () => {
-    const config = configFrom({
+    const config = resolved({
       CHAT_WEBHOOK_URLS: 'https://a.example/h',
       CHAT_WEBHOOK_SECRET: SECRET,
       CHAT_WEBHOOK_EVENTS: 'message.created, room.deleted',
@@ -254,7 +257,15 @@ describe('webhooks', () => {
   })
 
   test('an unknown event type is refused, naming it and the known ones', () => {
-    const error = refused({ CHAT_WEBHOOK_URLS: 'https://a.example/h', CHAT_WEBHOOK_SECRET: SECRET, CHAT_WEBHOOK_EVENTS: 'message.created,message.sent' }, 'CHAT_WEBHOOK_EVENTS')
+    const overrides = { CHAT_WEBHOOK_URLS: 'https://a.example/h', CHAT_WEBHOOK_SECRET: SECRET, CHAT_WEBHOOK_EVENTS: 'message.created,message.sent' }
+    let error: unknown
+    try {
+      resolved(overrides)
+    } catch (err) {
+      error = err
+    }
+    assert.ok(error instanceof ConfigError, 'a ConfigError')
+    assert.match(error.message, /^CHAT_WEBHOOK_EVENTS: /)
     assert.match(error.message, /"message\.sent"/)
     assert.match(error.message, /member\.kicked/)
   })

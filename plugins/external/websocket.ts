@@ -1,5 +1,6 @@
 import fastifyWebsocket from '@fastify/websocket'
 import fp from 'fastify-plugin'
+import { closeAll } from '../../src/hub/shutdown.ts'
 
 /**
  * @fastify/websocket with the limits of the contract: inbound frames over CHAT_MAX_PAYLOAD
@@ -22,7 +23,7 @@ export default fp(async (fastify) => {
     },
     // Half the shutdown grace goes to closing handshakes, the rest to flushing storage.
     async preClose () {
-      await fastify.rooms.closeAll(Math.max(100, fastify.config.CHAT_SHUTDOWN_MS / 2))
+      await closeAll(fastify.connectionRegistry, fastify.rooms, Math.max(100, fastify.config.CHAT_SHUTDOWN_MS / 2))
     }
   })
-}, { name: 'websocket', dependencies: ['config', 'rooms'] })
+}, { name: 'websocket', dependencies: ['config', 'rooms', 'connection-registry'] })

@@ -1,27 +1,29 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply } from 'fastify'
-import type { RoomRecord } from '../../src/engine/types.ts'
+import Type from 'typebox'
+import { Refused } from '../../src/engine/extension.ts'
+import { refusedReply, roomNotFound } from '../../src/rooms/http-replies.ts'
 import { LIMIT_DEFAULT } from '../../src/schemas/common.ts'
 import { postMessageBody } from '../../src/schemas/post-message.ts'
 import {
-  CreateRoomBody, EditMessageBody, errorResponses, GrantParams, ListRoomsQuery, Message, MessageList, MessageParams, MessagesQuery,
-  NoContent, OnlineList, PatchRoomBody, ReadList, Room, RoomList, RoomParams
+  CreateRoomBody, errorResponses, GrantParams, ListRoomsQuery, MessagesQuery, NoContent, OnlineList, PatchRoomBody, Room, RoomList, RoomParams
 } from '../../src/schemas/rest.ts'
 
-function notFound (reply: FastifyReply, id: string) {
-  return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `room ${id} does not exist` })
-}
+const notFound = roomNotFound
 
 /** What every room call may answer besides its own outcomes; calls with a body add 413 and 415. */
 const errors = errorResponses(400, 401, 404, 429, 500, 503)
 const bodyErrors = errorResponses(413, 415)
 
-/** Room administration for operators; every call goes through the hub, never to storage directly. */
+/**
+ * Room administration for operators, thin: rooms through the room admin, messages through the
+ * message service (which features extend: fields of a posted message, history queries), never
+ * storage directly.
+ */
 const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
-  const hub = fastify.rooms
-  const store = hub.store
-  const defaultLimit = fastify.config.CHAT_HISTORY_LIMIT
-  const describe = (record: RoomRecord) => hub.describe(record, defaultLimit)
+  const admin = fastify.roomAdmin
+  const messages = fastify.messages
+  const { protocol } = fastify
+  const Message = protocol.message
 
   fastify.addHook('onRequest', fastify.requireAdmin)
   const security = [{ adminToken: [] }]
@@ -36,11 +38,11 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 201: Room, ...errorResponses(400, 401, 409, 413, 415, 429, 500, 503) }
     }
   }, async (request, reply) => {
-    const record = await store.createRoom(request.body)
-    if (record === undefined) {
+    const room = await admin.create(request.body)
+    if (room === undefined) {
       return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: `room ${request.body.id} already exists` })
     }
-    return reply.code(201).send(await describe(record))
+    return reply.code(201).send(room)
   })
 
   fastify.get('/rooms', {
@@ -53,22 +55,15 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: RoomList, ...errorResponses(400, 401, 429, 500, 503) }
     }
   }, async (request) => {
-    const { limit, cursor } = request.query
     // The cursor is the id of the previous page's last room: any id is a place to go on from,
     // so every cursor the schema accepts is answered.
-    const page = await store.listRooms(limit ?? LIMIT_DEFAULT, cursor)
-    const last = page.rooms.at(-1)
-    return {
-      rooms: await Promise.all(page.rooms.map(describe)),
-      nextCursor: page.hasMore && last !== undefined ? last.id : null
-    }
+    return admin.list(request.query.limit ?? LIMIT_DEFAULT, request.query.cursor)
   })
 
   fastify.get('/rooms/:id', {
     schema: { tags: ['rooms'], operationId: 'getRoom', summary: 'Get a room', security, params: RoomParams, response: { 200: Room, ...errors } }
   }, async (request, reply) => {
-    const record = await store.getRoom(request.params.id)
-    return record === undefined ? notFound(reply, request.params.id) : describe(record)
+    return await admin.get(request.params.id) ?? notFound(reply, request.params.id)
   })
 
   fastify.patch('/rooms/:id', {
@@ -82,8 +77,7 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Room, ...errors, ...bodyErrors }
     }
   }, async (request, reply) => {
-    const record = await store.updateRoom(request.params.id, request.body ?? {})
-    return record === undefined ? notFound(reply, request.params.id) : describe(record)
+    return await admin.update(request.params.id, request.body ?? {}) ?? notFound(reply, request.params.id)
   })
 
   fastify.delete('/rooms/:id', {
@@ -96,7 +90,7 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 204: NoContent('deleted'), ...errors }
     }
   }, async (request, reply) => {
-    if (!await hub.deleteRoom(request.params.id)) return notFound(reply, request.params.id)
+    if (!await admin.delete(request.params.id)) return notFound(reply, request.params.id)
     return reply.code(204).send(null)
   })
 
@@ -110,8 +104,8 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: OnlineList, ...errors }
     }
   }, async (request, reply) => {
-    if (await store.getRoom(request.params.id) === undefined) return notFound(reply, request.params.id)
-    return { users: await hub.online(request.params.id) }
+    const users = await admin.online(request.params.id)
+    return users === undefined ? notFound(reply, request.params.id) : { users }
   })
 
   fastify.put('/rooms/:id/grants/:user', {
@@ -125,8 +119,7 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request, reply) => {
     const { id, user } = request.params
-    if (await store.getRoom(id) === undefined) return notFound(reply, id)
-    await store.setGrant(id, user)
+    if (!await admin.grant(id, user)) return notFound(reply, id)
     return reply.code(204).send(null)
   })
 
@@ -141,8 +134,7 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request, reply) => {
     const { id, user } = request.params
-    if (await store.getRoom(id) === undefined) return notFound(reply, id)
-    await hub.revokeGrant(id, user)
+    if (!await admin.revoke(id, user)) return notFound(reply, id)
     return reply.code(204).send(null)
   })
 
@@ -153,15 +145,22 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Message history, ascending',
       security,
       params: RoomParams,
-      querystring: MessagesQuery,
-      response: { 200: MessageList, ...errors }
+      querystring: Type.Object({ ...MessagesQuery.properties, ...protocol.fields('rest.listMessages') }),
+      response: { 200: Type.Object({ messages: Type.Array(Message) }), ...errors }
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const messages = await store.history(id, request.query.limit ?? LIMIT_DEFAULT, request.query.before)
+    const { limit = LIMIT_DEFAULT, before } = request.query
+    let list
+    try {
+      list = await messages.history(id, { limit, before, input: request.query })
+    } catch (err) {
+      if (err instanceof Refused) return refusedReply(reply, err)
+      throw err
+    }
     // Only an empty page can be an unknown room; the common case costs one query.
-    if (messages.length === 0 && await store.getRoom(id) === undefined) return notFound(reply, id)
-    return { messages }
+    if (list.length === 0 && !await admin.exists(id)) return notFound(reply, id)
+    return { messages: list }
   })
 
   fastify.post('/rooms/:id/messages', {
@@ -173,69 +172,22 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
         'answers 200 with the message stored the first time.',
       security,
       params: RoomParams,
-      body: postMessageBody(fastify.config.CHAT_MAX_TEXT),
+      body: Type.Object({ ...postMessageBody(fastify.config.CHAT_MAX_TEXT).properties, ...protocol.fields('rest.postMessage') }),
       response: { 201: Message, 200: Message, ...errors, ...bodyErrors }
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const { text, user = 'system', clientId } = request.body
-    const appended = await hub.postMessage(id, user, text, clientId)
+    const { text, user = 'system' } = request.body
+    let appended
+    try {
+      appended = await messages.post(id, user, text, request.body)
+    } catch (err) {
+      if (err instanceof Refused) return refusedReply(reply, err)
+      throw err
+    }
     if (appended === undefined) return notFound(reply, id)
     return reply.code(appended.duplicate ? 200 : 201).send(appended.message)
   })
-
-  fastify.patch('/rooms/:id/messages/:seq', {
-    schema: {
-      tags: ['rooms'],
-      operationId: 'editMessage',
-      summary: 'Edit any message (operator); members get `updated`',
-      security,
-      params: MessageParams,
-      body: EditMessageBody(fastify.config.CHAT_MAX_TEXT),
-      response: { 200: Message, ...errors, ...bodyErrors }
-    }
-  }, async (request, reply) => {
-    const { id, seq } = request.params
-    const change = await fastify.messageEdits.editAny(id, seq, request.body.text)
-    if (change.outcome !== 'changed') return messageNotFound(reply, id, seq, 'is not retained or was deleted')
-    return change.message
-  })
-
-  fastify.delete('/rooms/:id/messages/:seq', {
-    schema: {
-      tags: ['rooms'],
-      operationId: 'deleteMessage',
-      summary: 'Delete any message (operator): it becomes a tombstone that keeps its seq; members get `updated`',
-      description: 'Deleting a deleted message changes nothing and answers 204 again.',
-      security,
-      params: MessageParams,
-      response: { 204: NoContent('deleted'), ...errors }
-    }
-  }, async (request, reply) => {
-    const { id, seq } = request.params
-    const change = await fastify.messageEdits.deleteAny(id, seq)
-    if (change.outcome === 'not_found' || change.outcome === 'forbidden') return messageNotFound(reply, id, seq, 'is not retained')
-    return reply.code(204).send(null)
-  })
-
-  fastify.get('/rooms/:id/reads', {
-    schema: {
-      tags: ['rooms'],
-      operationId: 'getReads',
-      summary: 'Read seqs of the room ("seen by")',
-      security,
-      params: RoomParams,
-      response: { 200: ReadList, ...errors }
-    }
-  }, async (request, reply) => {
-    const { id } = request.params
-    if (await store.getRoom(id) === undefined) return notFound(reply, id)
-    return { reads: await fastify.readState.readsOf(id) }
-  })
-}
-
-function messageNotFound (reply: FastifyReply, room: string, seq: number, why: string) {
-  return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `message ${seq} of room ${room} ${why}` })
 }
 
 export default rooms

@@ -6,7 +6,8 @@ import type { RawData, WebSocket } from 'ws'
 import type { Identity } from '../../plugins/auth.ts'
 import { INVALID_FRAME } from '../../src/shared/chat-stats.ts'
 import { CloseCode, Connection, type ConnectionShared } from '../../src/hub/connection.ts'
-import type { ClientFrame, RefreshFrame } from '../../src/schemas/frames.ts'
+import type { ClientFrame } from '../../src/protocol/frame-parser.ts'
+import type { PingFrame, RefreshFrame } from '../../src/schemas/frames.ts'
 
 declare module 'fastify' {
   interface FastifyRequest { chatIdentity: Identity | null }
@@ -90,22 +91,9 @@ const ws: FastifyPluginAsync = async (fastify) => {
     connection.send({ type: 'error', code: 'unauthorized', message: reason, ref })
   }
 
-  function handle (connection: Connection, frame: ClientFrame): void | Promise<void> {
-    switch (frame.type) {
-      case 'join': return hub.join(connection, frame)
-      case 'leave': return hub.leave(connection, frame)
-      case 'message': return hub.message(connection, frame)
-      case 'history': return hub.history(connection, frame)
-      case 'ping': return connection.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref })
-      case 'refresh': return refresh(connection, frame)
-      case 'edit': return fastify.messageEdits.edit(connection, frame)
-      case 'delete': return fastify.messageEdits.delete(connection, frame)
-      case 'typing': return fastify.typing.handle(connection, frame)
-      case 'read': return fastify.readState.read(connection, frame)
-      case 'unread': return fastify.readState.unread(connection, frame)
-      case 'reads': return fastify.readState.reads(connection, frame)
-    }
-  }
+  const frames = fastify.frames
+  frames.handle<PingFrame>('ping', (connection, frame) => connection.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref }))
+  frames.handle<RefreshFrame>('refresh', refresh)
 
   function onMessage (connection: Connection, data: RawData, isBinary: boolean): void {
     if (connection.closed) return
@@ -138,7 +126,7 @@ const ws: FastifyPluginAsync = async (fastify) => {
     const frame = parsed.frame
     connection.run(() => {
       try {
-        const result = handle(connection, frame)
+        const result = frames.dispatch(connection, frame)
         if (result instanceof Promise) return result.catch((err: unknown) => fail(connection, frame, err))
       } catch (err) {
         fail(connection, frame, err)

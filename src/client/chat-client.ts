@@ -1,10 +1,7 @@
-import type { Message } from '../schemas/common.ts'
 import type {
-  AckFrame, ClientFrame, ErrorFrame, HistoryOutFrame, JoinedFrame, JoinFrame, LeftFrame, MessageFrame,
-  MessageOutFrame, ServerFrame, WelcomeFrame
-} from '../schemas/frames.ts'
-import type { UpdatedFrame } from '../schemas/message-edits.ts'
-import type { ReadOutFrame, ReadsOutFrame, RoomUnread, UnreadOutFrame, UserRead } from '../schemas/read-state.ts'
+  AckFrame, ClientFrame, ErrorFrame, HistoryFrame, HistoryOutFrame, JoinedFrame, JoinFrame, LeftFrame, Message, MessageFrame,
+  MessageOutFrame, ReadOutFrame, ReadsOutFrame, RoomUnread, ServerFrame, UnreadOutFrame, UpdatedFrame, WelcomeFrame
+} from './protocol.ts'
 import { reconnectDelay } from './backoff.ts'
 import { Emitter } from './emitter.ts'
 import { ChatError } from './errors.ts'
@@ -292,14 +289,14 @@ export class ChatClient extends Emitter<ChatEvents> {
   }
 
   /** Who has read a room how far ("seen by"): `{user, seq}` by user id. Members only. */
-  async reads (room: string): Promise<UserRead[]> {
+  async reads (room: string): Promise<ReadsOutFrame['reads']> {
     const reply = await this.request<ReadsOutFrame>({ type: 'reads', room }, 'reads')
     return reply.reads
   }
 
   /** Older messages of a room, ascending: the newest `limit` ones, or those below `before`. */
   async history (room: string, options: HistoryOptions = {}): Promise<Message[]> {
-    const frame: ClientFrame = { type: 'history', room }
+    const frame: HistoryFrame = { type: 'history', room }
     if (options.before !== undefined) frame.before = options.before
     if (options.limit !== undefined) frame.limit = options.limit
     const reply = await this.request<HistoryOutFrame>(frame, 'history')

@@ -1,5 +1,4 @@
-import type { ErrorCode } from '../schemas/common.ts'
-import type { ErrorFrame } from '../schemas/frames.ts'
+import type { ErrorCode, ErrorFrame } from './protocol.ts'
 
 /**
  * Why a request failed: an `error` frame's code, or one of the client's own:

@@ -1,5 +1,4 @@
-import type { Message } from '../schemas/common.ts'
-import type { ServerFrame } from '../schemas/frames.ts'
+import type { Message, ServerFrame } from './protocol.ts'
 import type { ChatError } from './errors.ts'
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'

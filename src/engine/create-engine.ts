@@ -1,22 +1,33 @@
 import pino from 'pino'
 import type { Config } from '../config.ts'
-import { createSqliteStore, type SqliteStore } from './local/sqlite-store.ts'
+import { EventKinds } from './events.ts'
+import type { StorageExtension } from './extension.ts'
 import { createLocalBroker } from './local/broker.ts'
+import { createSqliteStore, type SqliteStore } from './local/sqlite-store.ts'
 import { createRedisEngine, type EngineLog } from './redis/engine.ts'
 import type { ChatEngine } from './types.ts'
 
+export interface EngineOptions {
+  log?: EngineLog
+  /** The features' storage, built on the engine while it starts. */
+  extensions?: StorageExtension[]
+}
+
 /** Picks the engine the configuration asks for: Redis when REDIS_URL is set, else SQLite in this process. */
-export async function createEngine (config: Config, log?: EngineLog): Promise<ChatEngine> {
+export async function createEngine (config: Config, options: EngineOptions = {}): Promise<ChatEngine> {
+  const extensions = options.extensions ?? []
   if (config.REDIS_URL !== undefined) {
     return await createRedisEngine({
       url: config.REDIS_URL,
       cluster: config.CHAT_REDIS_CLUSTER,
       defaultHistoryLimit: config.CHAT_HISTORY_LIMIT,
-      log: log ?? pino({ level: config.LOG_LEVEL }),
-      outbox: config.webhooks === undefined ? undefined : { events: config.webhooks.events }
+      log: options.log ?? pino({ level: config.LOG_LEVEL }),
+      outbox: config.webhooks === undefined ? undefined : { events: config.webhooks.events },
+      extensions
     })
   }
   // Presence lives in this process: the broker tells the store, which records its events.
+  // (A reference the callback reads once the store exists: it runs only after a join.)
   let store: SqliteStore | undefined
   const broker = createLocalBroker({
     onPresence: (room, event, user) => store?.recordEvent(`presence.${event}`, room, new Date().toISOString(), { user })
@@ -25,7 +36,26 @@ export async function createEngine (config: Config, log?: EngineLog): Promise<Ch
     path: config.CHAT_DB,
     defaultHistoryLimit: config.CHAT_HISTORY_LIMIT,
     events: config.webhooks?.events,
-    presence: broker.presence
+    presence: broker.presence,
+    publish: (event) => broker.publish(event)
   })
-  return { name: 'local', store, broker, webhooks: store.webhooks }
+  const ports = new Map<StorageExtension, unknown>()
+  try {
+    for (const extension of extensions) ports.set(extension, extension.local(store.storage))
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+  return {
+    name: 'local',
+    store,
+    broker,
+    webhooks: store.webhooks,
+    storagePublishes: false,
+    events: new EventKinds(),
+    port: <P>(extension: StorageExtension<P>) => {
+      if (!ports.has(extension)) throw new Error(`the storage of ${extension.name} was not given to the engine`)
+      return ports.get(extension) as P
+    }
+  }
 }

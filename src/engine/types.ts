@@ -1,5 +1,7 @@
 import type { Message } from '../schemas/common.ts'
 import type { EventType, FailedEvent } from '../schemas/webhooks.ts'
+import type { EventKinds, RoomEvent } from './events.ts'
+import type { StorageExtension } from './extension.ts'
 
 /** A room as stored; `historyLimit` is null when the room follows CHAT_HISTORY_LIMIT. */
 export interface RoomRecord {
@@ -42,34 +44,24 @@ export interface Appended {
   message: Message
   /** True when (room, user, clientId) was sent before: nothing was stored or published. */
   duplicate: boolean
-  /**
-   * True when the sender's read seq was moved to the message in the same step as storing it
-   * (asked for with `moveSenderRead`, and done when the sender already had a read seq there).
-   */
-  senderRead?: boolean
+  /** What features' append hooks did with the message, by feature name (absent when none did anything). */
+  effects?: Record<string, unknown>
 }
 
-/** Who asks for an edit or delete: a user (author only) or an operator (any message). */
-export type Changer = { user: string } | { admin: true }
-
-/** What an edit or delete did. */
-export type Change =
-  | { outcome: 'changed', message: Message }
-  /** Nothing to do: deleting a deleted message. */
-  | { outcome: 'unchanged', message: Message }
-  | { outcome: 'not_found' }
-  | { outcome: 'forbidden' }
-
-/** A move of one user's read seq in one room. */
-export interface ReadMove { room: string, user: string, seq: number }
-
-/** A user's read position in a room, with the room's latest seq. */
-export interface UnreadRoom { room: string, seq: number, readSeq: number, unread: number }
+export interface AppendOptions {
+  /** The sender's idempotency key. */
+  clientId?: string
+  /** The features' fields of the message (replyTo, mentions…), stored and published with it. */
+  fields?: Record<string, unknown>
+}
 
 /** How long a clientId is remembered: the contract's 24 hours, and an hour to spare. */
 export const CLIENT_ID_TTL_MS = 25 * 3600 * 1000
 
-/** Durable state: rooms, grants, messages. */
+/**
+ * Durable state of the core: rooms, grants, messages and their changes. Features keep theirs
+ * through their own ports (StorageExtension), on the same storage.
+ */
 export interface ChatStore {
   /** Resolves undefined when a room with that id exists. */
   createRoom(input: RoomInput): Promise<RoomRecord | undefined>
@@ -83,61 +75,33 @@ export interface ChatStore {
   deleteGrant(room: string, user: string): Promise<void>
   hasGrant(room: string, user: string): Promise<boolean>
   /**
-   * Stores a message, assigning the room's next seq in the same transaction as the insert.
-   * Resolves once the message is durable; rejects with NotFoundError when the room is gone.
-   * With a clientId, the key (room, user, clientId) is recorded in that same transaction and
-   * kept for CLIENT_ID_TTL_MS, even after the message leaves history: a repeat stores nothing
-   * and resolves with the first message (as it is now) and `duplicate: true`.
-   * With `moveSenderRead`, the sender's read seq moves to the new message in that same step
-   * (`senderRead` says whether it did), which saves the read state a write of its own per message.
+   * Stores a message, assigning the room's next seq in the same transaction as the insert, and
+   * runs the features' append hooks in that step (a hook may refuse the message: the promise
+   * rejects with Refused). Resolves once the message is durable; rejects with NotFoundError when
+   * the room is gone. With a clientId, the key (room, user, clientId) is recorded in that same
+   * step and kept for CLIENT_ID_TTL_MS, even after the message leaves history: a repeat stores
+   * nothing and resolves with the first message (as it is now) and `duplicate: true`.
    */
-  append(room: string, user: string, text: string, clientId?: string, moveSenderRead?: boolean): Promise<Appended>
+  append(room: string, user: string, text: string, options?: AppendOptions): Promise<Appended>
   latestSeq(room: string): Promise<number>
-  /**
-   * Replaces the text of a retained, undeleted message (version + 1, editedAt), recording the
-   * change for recovery in the same transaction. Only its author may, unless an operator asks.
-   */
-  editMessage(room: string, seq: number, text: string, by: Changer): Promise<Change>
-  /** Makes the message a tombstone (text '', deleted, deletedAt), keeping its seq; idempotent. */
-  deleteMessage(room: string, seq: number, by: Changer): Promise<Change>
-  /** The user's read seq in the room; undefined when it has none. */
-  readSeq(room: string, user: string): Promise<number | undefined>
-  /**
-   * Moves read seqs forward in one transaction; a move to a lower seq than stored changes
-   * nothing, and a move in a room that no longer exists is dropped. Resolves with the moves
-   * that took effect: the objects given, so a caller's own fields come back with them.
-   */
-  saveReads<M extends ReadMove>(moves: M[]): Promise<M[]>
-  /** Every user with a read seq in the room, by user id. */
-  reads(room: string): Promise<{ user: string, seq: number }[]>
-  /** Every existing room where the user has a read seq, by room id. */
-  unread(user: string): Promise<UnreadRoom[]>
+  /** The retained message at seq, as it now is; undefined when there is none. */
+  message(room: string, seq: number): Promise<Message | undefined>
   /** The newest `limit` messages with seq < before (or the newest overall), ascending. */
   history(room: string, limit: number, before?: number): Promise<Message[]>
-  /** Every retained message with seq > since, for a reconnecting client. */
+  /** Every retained message with seq > since, for a reconnecting client, and older ones changed since. */
   recover(room: string, since: number): Promise<Recovery>
+  /**
+   * Publishes each retained message of `seqs` as it now is, in an `updated` event, reading and
+   * publishing in one step (Redis) so that the last one published is the latest state.
+   */
+  publishUpdated(room: string, seqs: number[]): Promise<void>
   ready(): Promise<boolean>
   close(): Promise<void>
 }
 
-export type RoomEvent =
-  /** `json`: the message's JSON as stored, when the event came with it (framing it then needs no stringify). */
-  | { kind: 'message', message: Message, json?: string }
-  | { kind: 'updated', message: Message }
-  | { kind: 'typing', room: string, users: string[] }
-  | { kind: 'read', room: string, user: string, seq: number }
-  | { kind: 'presence', room: string, event: 'join' | 'leave', user: string, time: string }
-  | { kind: 'kick', room: string, user: string, reason: string }
-  | { kind: 'room_deleted', room: string }
+export type { RoomEvent }
 
 export interface OnlineUser { user: string, connections: number }
-
-export interface TypingState {
-  /** The users now typing, sorted, when this call changed the set. */
-  changed?: string[]
-  /** Milliseconds until the next entry expires; undefined when nobody is typing. */
-  nextExpiryMs?: number
-}
 
 /**
  * Fan-out and presence across every node. The local engine keeps both in this process;
@@ -156,16 +120,6 @@ export interface ChatBroker {
   online(room: string): Promise<OnlineUser[]>
   /** Forgets every presence entry of a deleted room. */
   presenceClear(room: string): Promise<void>
-  /**
-   * Starts (or prolongs to `ttlMs` from now) or stops the user's typing in the room, first
-   * dropping entries that have expired. Resolves with the room's typing set when it changed,
-   * and in every case with how long until the next entry expires (undefined: none left).
-   * A change is also published as a `typing` event, in the same step. The local broker answers
-   * at once (a value, not a promise), so a typing frame on one node waits for nothing.
-   */
-  typing(room: string, user: string, active: boolean, ttlMs: number): TypingState | Promise<TypingState>
-  /** Drops expired entries, publishing the new set when that changed it. */
-  expireTyping(room: string): Promise<TypingState>
   ready(): Promise<boolean>
   close(): Promise<void>
 }
@@ -184,6 +138,15 @@ export interface ChatEngine {
   name: 'local' | 'redis'
   store: ChatStore
   broker: ChatBroker
+  /**
+   * True when storage publishes the events of its changes in the step that makes them (Redis
+   * scripts); false when whoever made a change publishes it once stored (the local engine).
+   */
+  storagePublishes: boolean
+  /** The features' event kinds (checked on arrival from other nodes). */
+  events: EventKinds
+  /** A feature's store on this engine, built when the engine started. */
+  port<P>(extension: StorageExtension<P>): P
   /** The delivery side of the outbox (there even without URLs, for the parked list). */
   webhooks: WebhookStore
   /** The Redis engine's figures; the local engine has none. */

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { WebSocket } from 'ws'
 import { CloseCode } from '../schemas/close-codes.ts'
-import type { ServerFrame } from '../schemas/frames.ts'
+import type { ErrorFrame, ServerFrame } from '../schemas/frames.ts'
 import type { ChatStats } from '../shared/chat-stats.ts'
 import { type Framed, frameText, rawSocket, writeFramed } from './framing.ts'
 import { TokenBucket } from './token-bucket.ts'
@@ -104,7 +104,7 @@ export class Connection {
   }
 
   send (frame: ServerFrame): void {
-    if (frame.type === 'error') this.shared.stats.errorSent(frame.code)
+    if (frame.type === 'error') this.shared.stats.errorSent((frame as ErrorFrame).code)
     this.sendText(JSON.stringify(frame))
   }
 

@@ -57,3 +57,22 @@ export function writeFramed (ws: WebSocket, framed: Framed, text: string): boole
 export function rawSocket (ws: WebSocket): Socket | undefined {
   return (ws as unknown as Partial<WsInternals>)._socket
 }
+
+/**
+ * Runs `write` with the sockets of `connections` corked, so that what it sends each of them
+ * leaves in one write instead of one per frame.
+ */
+export function corked (connections: Iterable<{ socket: WebSocket }>, write: () => void): void {
+  const sockets: Socket[] = []
+  for (const connection of connections) {
+    const socket = rawSocket(connection.socket)
+    if (socket === undefined) continue
+    socket.cork()
+    sockets.push(socket)
+  }
+  try {
+    write()
+  } finally {
+    for (const socket of sockets) socket.uncork()
+  }
+}

@@ -1,29 +1,7 @@
 import type { TSchema } from 'typebox'
 import { CloseCode } from '../schemas/close-codes.ts'
-import { clientFrameSchemas, serverFrameSchemas } from '../schemas/frames.ts'
-import { EVENT_DESCRIPTIONS, EVENT_TYPES, WebhookHeaders, webhookEventSchemas } from '../schemas/webhooks.ts'
-
-/** One line per frame for readers of the document; a frame without one is still listed, with its schema. */
-const SUMMARIES: Record<string, string> = {
-  'client.join': 'Join a room; with `since`, every message after that seq follows the `joined` answer',
-  'client.leave': 'Leave a room',
-  'client.message': 'Send a message to a room joined before',
-  'client.history': 'Read older messages (newest `limit` below `before`), ascending',
-  'client.ping': 'Application-level ping, answered by `pong`',
-  'client.refresh': 'Extension: a fresh JWT for the same user, extending the connection past its token\'s expiry',
-  'server.welcome': 'Always the first frame of a connection',
-  'server.joined': 'Answer to `join`: the room\'s latest seq and the users online',
-  'server.left': 'Answer to `leave`',
-  'server.message': 'A stored message, to every member of the room, the sender included',
-  'server.ack': 'To the sender, once its message is stored',
-  'server.presence': 'To the other members, when a user\'s first connection joins or its last one leaves',
-  'server.history': 'Answer to `history`',
-  'server.pong': 'Answer to `ping`',
-  'server.kicked': 'The user\'s grant to the private room was revoked; no message of the room follows',
-  'server.room_deleted': 'The room was deleted; the connection stays open',
-  'server.refreshed': 'Answer to `refresh`',
-  'server.error': 'A frame could not be served; the connection stays open and usable'
-}
+import { eventSchema, WebhookHeaders } from '../schemas/webhooks.ts'
+import type { Protocol } from './compose.ts'
 
 /** Why the server closes a connection, for clients deciding whether and how to reconnect. */
 const CLOSE_CODES: Record<number, string> = {
@@ -60,15 +38,17 @@ answered 2xx or parked), retried with backoff up to CHAT_WEBHOOK_MAX_ATTEMPTS ti
 const plain = (schema: TSchema): Record<string, unknown> => JSON.parse(JSON.stringify(schema)) as Record<string, unknown>
 
 /**
- * The AsyncAPI 3.0 document of GET /ws, made from the registries of client and server frame
- * schemas, the same schemas that validate frames: each frame is one message, received
- * (client frames) or sent (server frames) by this service on the /ws channel.
+ * The AsyncAPI 3.0 document of GET /ws, made from the composed protocol (the core's and every
+ * feature's schemas), the same schemas that validate frames: each frame is one message,
+ * received (client frames) or sent (server frames) by this service on the /ws channel, and each
+ * event type one message of the webhooks channel.
  * @see https://www.asyncapi.com/docs/reference/specification/v3.0.0
  */
-export function asyncApiDocument (version: string) {
+export function asyncApiDocument (version: string, protocol: Protocol) {
+  const SUMMARIES = protocol.summaries
   const frames = [
-    ...Object.entries(clientFrameSchemas).map(([type, schema]) => ({ key: `client.${type}`, type, schema, action: 'receive' })),
-    ...Object.entries(serverFrameSchemas).map(([type, schema]) => ({ key: `server.${type}`, type, schema, action: 'send' }))
+    ...Object.entries(protocol.clientFrames).map(([type, schema]) => ({ key: `client.${type}`, type, schema, action: 'receive' })),
+    ...Object.entries(protocol.serverFrames).map(([type, schema]) => ({ key: `server.${type}`, type, schema, action: 'send' }))
   ]
   const messages: Record<string, Record<string, unknown>> = Object.fromEntries(frames.map(({ key, type, schema }) => [key, {
     name: type,
@@ -84,12 +64,14 @@ export function asyncApiDocument (version: string) {
     messages: [{ $ref: `#/channels/chat/messages/${key}` }]
   }]))
   const security = ['jwtQuery', 'jwtHeader', 'devUser'].map((name) => ({ $ref: `#/components/securitySchemes/${name}` }))
-  const events = EVENT_TYPES.map((type) => ({ key: `webhook.${type}`, type, schema: webhookEventSchemas[type] }))
-  for (const { key, type, schema } of events) {
+  const events = Object.entries(protocol.events).map(([type, definition]) => ({
+    key: `webhook.${type}`, type, schema: eventSchema(type, definition), description: definition.description
+  }))
+  for (const { key, type, schema, description } of events) {
     messages[key] = {
       name: type,
       title: `Event \`${type}\``,
-      summary: EVENT_DESCRIPTIONS[type],
+      summary: description,
       contentType: 'application/json',
       headers: plain(WebhookHeaders),
       payload: plain(schema)
@@ -97,7 +79,7 @@ export function asyncApiDocument (version: string) {
     operations[`send.${key}`] = {
       action: 'send',
       channel: { $ref: '#/channels/webhooks' },
-      summary: EVENT_DESCRIPTIONS[type],
+      summary: description,
       messages: [{ $ref: `#/channels/webhooks/messages/${key}` }],
       bindings: { http: { method: 'POST', bindingVersion: '0.3.0' } }
     }

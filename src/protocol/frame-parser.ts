@@ -1,6 +1,13 @@
+import type { TObject } from 'typebox'
 import { Compile } from 'typebox/compile'
-import type { ClientFrame, ClientFrameType } from '../schemas/frames.ts'
-import { clientFrameSchemas } from '../schemas/frames.ts'
+import { MessageText } from '../schemas/frame-base.ts'
+
+/** A client frame once validated: its type, its ref, and the fields its schema allows. */
+export interface ClientFrame {
+  type: string
+  ref?: string
+  [field: string]: unknown
+}
 
 export type ParseResult =
   | { ok: true, frame: ClientFrame }
@@ -27,15 +34,19 @@ function characterCount (text: string, limit: number): number {
   return count
 }
 
+/** The properties of a frame declared with MessageText: texts held to CHAT_MAX_TEXT characters. */
+function textFields (schema: TObject): string[] {
+  return Object.entries(schema.properties).filter(([, property]) => property === MessageText).map(([name]) => name)
+}
+
 /**
- * Turns raw WebSocket data into a typed client frame, or a `bad_request` message that says
- * what was wrong. Validators are compiled once per parser; each frame is checked only
- * against the schema its `type` names, so errors are precise and the hot path is one check.
+ * Turns raw WebSocket data into a client frame, or a `bad_request` message that says what was
+ * wrong. `frames` is every client frame schema by type (the core's and the features', composed):
+ * validators are compiled once per parser, and each frame is checked only against the schema its
+ * `type` names, so errors are precise and the hot path is one check.
  */
-export function createFrameParser (options: { maxText: number }) {
-  const validators = new Map(
-    Object.entries(clientFrameSchemas).map(([type, schema]) => [type, Compile(schema)])
-  )
+export function createFrameParser (options: { maxText: number, frames: Record<string, TObject> }) {
+  const validators = new Map(Object.entries(options.frames).map(([type, schema]) => [type, { check: Compile(schema), texts: textFields(schema) }]))
   const known = [...validators.keys()].join(', ')
 
   return function parseFrame (data: string): ParseResult {
@@ -59,21 +70,22 @@ export function createFrameParser (options: { maxText: number }) {
     }
     const type = hasOwn.call(object, 'type') ? object.type : undefined
     if (typeof type !== 'string') return { ok: false, message: 'frame needs a string type', ref }
-    const validator = hasOwn.call(clientFrameSchemas, type) ? validators.get(type) : undefined
+    const validator = validators.get(type)
     if (validator === undefined) {
       return { ok: false, message: `unknown frame type "${type.slice(0, 32)}"; expected one of ${known}`, ref }
     }
-    if (!validator.Check(object)) {
-      const first = [...validator.Errors(object)][0] as ErrorLike | undefined
+    if (!validator.check.Check(object)) {
+      const first = [...validator.check.Errors(object)][0] as ErrorLike | undefined
       return { ok: false, message: describe(type, first), ref }
     }
-    const frame = object as unknown as ClientFrame
-    if ((frame.type === 'message' || frame.type === 'edit') && characterCount(frame.text, options.maxText) > options.maxText) {
-      return { ok: false, message: `${frame.type}: text must be at most ${options.maxText} characters`, ref }
+    for (const field of validator.texts) {
+      const text = object[field]
+      if (typeof text === 'string' && characterCount(text, options.maxText) > options.maxText) {
+        return { ok: false, message: `${type}: ${field} must be at most ${options.maxText} characters`, ref }
+      }
     }
-    return { ok: true, frame }
+    return { ok: true, frame: object as unknown as ClientFrame }
   }
 }
 
 export type FrameParser = ReturnType<typeof createFrameParser>
-export type { ClientFrameType }

@@ -23,18 +23,26 @@ export const ERROR_CODES = [
 ] as const
 export type ErrorCode = typeof ERROR_CODES[number]
 
-/** A stored chat message, the same object over WS and REST. */
-export const Message = Type.Object({
+/** A retained message's place in its room. */
+export const MessageSeq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+
+/**
+ * The core's fields of a stored chat message. Features add theirs (edits, reactions, replies…):
+ * the message object of the protocol is composed from all of them (src/protocol/compose.ts), and
+ * stores keep every field a feature sets beside these.
+ */
+export const MessageCore = {
   room: Id,
   seq: Type.Integer({ minimum: 1 }),
   id: Type.String(),
   user: Id,
   text: Type.String(),
   time: IsoTime,
-  clientId: Type.Optional(ClientId),
-  version: Type.Optional(Type.Integer({ minimum: 1, description: '1 for a message never edited, one more per edit' })),
-  editedAt: Type.Optional(IsoTime),
-  deleted: Type.Optional(Type.Literal(true)),
-  deletedAt: Type.Optional(IsoTime)
-})
+  clientId: Type.Optional(ClientId)
+}
+export const Message = Type.Object(MessageCore)
+/**
+ * A message as the core handles it. The fields features set travel with it unread by the core;
+ * a feature reads its own through its type (`Message & Static<typeof ItsFields>`).
+ */
 export type Message = Static<typeof Message>

@@ -1,14 +1,10 @@
-import Type, { type Static } from 'typebox'
+import Type, { type Static, type TObject } from 'typebox'
 import { ClientId, Id, IsoTime, Message, Seq } from './common.ts'
 import { clientFrame as frame, MessageText, OptionalRef, Ref } from './frame-base.ts'
-import { DeleteFrame, EditFrame, UpdatedFrame } from './message-edits.ts'
-import { ReadFrame, ReadOutFrame, ReadsFrame, ReadsOutFrame, UnreadFrame, UnreadOutFrame } from './read-state.ts'
-import { TypingFrame, TypingOutFrame } from './typing.ts'
+import type { ProtocolPart, SchemaBuilder } from './protocol-part.ts'
+import { coreEvents } from './webhooks.ts'
 
 export { Ref }
-export * from './message-edits.ts'
-export * from './read-state.ts'
-export * from './typing.ts'
 
 // Client → server. Unknown fields are ignored (objects stay open).
 export const JoinFrame = frame('join', { room: Id, since: Type.Optional(Seq) })
@@ -23,33 +19,12 @@ export const PingFrame = frame('ping', {})
 /** Extension: a fresh JWT that extends the connection past its token's expiry. */
 export const RefreshFrame = frame('refresh', { token: Type.String({ minLength: 1, maxLength: 8192 }) })
 
-/**
- * Every client frame by type. The frame parser validates with these, /metrics counts by these
- * types and the AsyncAPI document describes each one: a frame added here is covered by all three.
- */
-export const clientFrameSchemas = {
-  join: JoinFrame,
-  leave: LeaveFrame,
-  message: MessageFrame,
-  history: HistoryFrame,
-  ping: PingFrame,
-  refresh: RefreshFrame,
-  edit: EditFrame,
-  delete: DeleteFrame,
-  typing: TypingFrame,
-  read: ReadFrame,
-  unread: UnreadFrame,
-  reads: ReadsFrame
-}
-export type ClientFrameType = keyof typeof clientFrameSchemas
 export type JoinFrame = Static<typeof JoinFrame>
 export type LeaveFrame = Static<typeof LeaveFrame>
 export type MessageFrame = Static<typeof MessageFrame>
 export type HistoryFrame = Static<typeof HistoryFrame>
 export type PingFrame = Static<typeof PingFrame>
 export type RefreshFrame = Static<typeof RefreshFrame>
-/** Any client frame: one of the registry's, so a frame missing from it cannot be handled. */
-export type ClientFrame = { [K in ClientFrameType]: Static<typeof clientFrameSchemas[K]> }[ClientFrameType]
 
 // Server → client.
 export const WelcomeFrame = Type.Object({
@@ -61,7 +36,6 @@ export const JoinedFrame = Type.Object({
   seq: Seq,
   members: Type.Array(Id),
   recovered: Type.Optional(Type.Boolean()),
-  readSeq: Type.Optional(Type.Integer({ minimum: 0, description: "the user's read seq in the room" })),
   ...OptionalRef
 })
 export const LeftFrame = Type.Object({ type: Type.Literal('left'), room: Id, ...OptionalRef })
@@ -98,34 +72,15 @@ export const ErrorFrame = Type.Object({
   message: Type.String(),
   ...OptionalRef
 })
-
 /**
- * Every server frame by type, for the AsyncAPI document. `ServerFrame` is made from it, so a
- * frame the server sends is necessarily described.
+ * A message changed (an edit, a reaction, a thread's replies…): the whole message as it now is,
+ * to every member, and on a join with `since` for older messages changed meanwhile.
  */
-export const serverFrameSchemas = {
-  welcome: WelcomeFrame,
-  joined: JoinedFrame,
-  left: LeftFrame,
-  message: MessageOutFrame,
-  ack: AckFrame,
-  presence: PresenceFrame,
-  history: HistoryOutFrame,
-  pong: PongFrame,
-  kicked: KickedFrame,
-  room_deleted: RoomDeletedFrame,
-  refreshed: RefreshedFrame,
-  error: ErrorFrame,
-  updated: UpdatedFrame,
-  typing: TypingOutFrame,
-  read: ReadOutFrame,
-  unread: UnreadOutFrame,
-  reads: ReadsOutFrame
-}
-export type ServerFrameType = keyof typeof serverFrameSchemas
+export const UpdatedFrame = Type.Object({ type: Type.Literal('updated'), room: Id, message: Message })
 
 export type WelcomeFrame = Static<typeof WelcomeFrame>
-export type JoinedFrame = Static<typeof JoinedFrame>
+/** `joined`, with whatever fields features add to it (readSeq, role…). */
+export type JoinedFrame = Static<typeof JoinedFrame> & Record<string, unknown>
 export type LeftFrame = Static<typeof LeftFrame>
 export type MessageOutFrame = Static<typeof MessageOutFrame>
 export type AckFrame = Static<typeof AckFrame>
@@ -136,5 +91,79 @@ export type KickedFrame = Static<typeof KickedFrame>
 export type RoomDeletedFrame = Static<typeof RoomDeletedFrame>
 export type RefreshedFrame = Static<typeof RefreshedFrame>
 export type ErrorFrame = Static<typeof ErrorFrame>
-/** Any server frame: one of the registry's. */
-export type ServerFrame = { [K in ServerFrameType]: Static<typeof serverFrameSchemas[K]> }[ServerFrameType]
+export type UpdatedFrame = Static<typeof UpdatedFrame>
+
+/** The core's client frames by type. */
+export const coreClientFrames = {
+  join: JoinFrame,
+  leave: LeaveFrame,
+  message: MessageFrame,
+  history: HistoryFrame,
+  ping: PingFrame,
+  refresh: RefreshFrame
+}
+export type CoreClientFrame = { [K in keyof typeof coreClientFrames]: Static<typeof coreClientFrames[K]> }[keyof typeof coreClientFrames]
+
+/** A frame a feature sends: its type and fields, typed by the feature's own schema. */
+export interface FeatureFrame {
+  type: string
+  ref?: string
+  [field: string]: unknown
+}
+
+/** Any frame the server sends: the core's, typed here, or a feature's. */
+export type ServerFrame =
+  | WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame | HistoryOutFrame | PongFrame
+  | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame | UpdatedFrame
+  | FeatureFrame
+
+/** `frame`, with the fields parts add to `client.<type>` (or `server.<type>`). */
+const extended = (build: SchemaBuilder, side: 'client' | 'server', schema: TObject): TObject => {
+  const type = (schema.properties.type as unknown as { const: string }).const
+  return build.object(`${side}.${type}`, schema.properties)
+}
+
+/** The core's part of the protocol: its frames, with the fields features add to them. */
+export const coreProtocol: ProtocolPart = {
+  name: 'core',
+  schemas: (build) => ({
+    clientFrames: Object.fromEntries(Object.entries(coreClientFrames).map(([type, schema]) => [type, extended(build, 'client', schema)])),
+    serverFrames: Object.fromEntries(Object.entries({
+      welcome: WelcomeFrame,
+      joined: JoinedFrame,
+      left: LeftFrame,
+      message: Type.Object({ type: Type.Literal('message'), ...build.message.properties }),
+      ack: AckFrame,
+      presence: PresenceFrame,
+      history: Type.Object({ ...HistoryOutFrame.properties, messages: Type.Array(build.message) }),
+      pong: PongFrame,
+      kicked: KickedFrame,
+      room_deleted: RoomDeletedFrame,
+      refreshed: RefreshedFrame,
+      error: ErrorFrame,
+      updated: Type.Object({ ...UpdatedFrame.properties, message: build.message })
+    }).map(([type, schema]) => [type, extended(build, 'server', schema)])),
+    events: coreEvents(build)
+  }),
+  summaries: {
+    'client.join': 'Join a room; with `since`, every message after that seq follows the `joined` answer',
+    'client.leave': 'Leave a room',
+    'client.message': 'Send a message to a room joined before',
+    'client.history': 'Read older messages (newest `limit` below `before`), ascending',
+    'client.ping': 'Application-level ping, answered by `pong`',
+    'client.refresh': 'Extension: a fresh JWT for the same user, extending the connection past its token\'s expiry',
+    'server.welcome': 'Always the first frame of a connection',
+    'server.joined': 'Answer to `join`: the room\'s latest seq and the users online',
+    'server.left': 'Answer to `leave`',
+    'server.message': 'A stored message, to every member of the room, the sender included',
+    'server.ack': 'To the sender, once its message is stored (or its change made)',
+    'server.presence': 'To the other members, when a user\'s first connection joins or its last one leaves',
+    'server.history': 'Answer to `history`',
+    'server.pong': 'Answer to `ping`',
+    'server.kicked': 'The user was removed from the room (grant revoked); no message of the room follows',
+    'server.room_deleted': 'The room was deleted; the connection stays open',
+    'server.refreshed': 'Answer to `refresh`',
+    'server.error': 'A frame could not be served; the connection stays open and usable',
+    'server.updated': 'A message changed (edited, deleted, reacted to, replied to): the whole message as it now is'
+  }
+}

@@ -1,7 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { ID_PATTERN, Id, IsoTime, LIMIT_DEFAULT, Message } from './common.ts'
-import { MessageSeq } from './message-edits.ts'
-import { RoomUnread, UserRead } from './read-state.ts'
+import { ID_PATTERN, Id, IsoTime, LIMIT_DEFAULT, Message, MessageSeq } from './common.ts'
 
 export const RoomName = Type.String({ minLength: 1, maxLength: 200 })
 export const HistoryLimit = Type.Integer({ minimum: 1, maximum: 1_000_000 })
@@ -66,9 +64,6 @@ export const MessageList = Type.Object({ messages: Type.Array(Message) })
 
 export const MessageParams = Type.Object({ id: Id, seq: MessageSeq })
 export const UserParams = Type.Object({ user: Id })
-export const EditMessageBody = (maxText: number) => Type.Object({ text: Type.String({ minLength: 1, maxLength: maxText }) })
-export const ReadList = Type.Object({ reads: Type.Array(UserRead, { description: 'every user with a read seq in the room, by user id' }) })
-export const UnreadList = Type.Object({ rooms: Type.Array(RoomUnread, { description: 'every room where the user has a read seq, by room id' }) })
 
 export const OnlineList = Type.Object({
   users: Type.Array(Type.Object({ user: Id, connections: Type.Integer({ minimum: 1 }) }))

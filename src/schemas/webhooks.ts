@@ -1,62 +1,41 @@
-import Type, { type Static, type TSchema } from 'typebox'
-import { Id, Message } from './common.ts'
+import Type, { type Static } from 'typebox'
+import { Id } from './common.ts'
+import type { EventDefinition, SchemaBuilder } from './protocol-part.ts'
 import { Room } from './rest.ts'
 
-/** Every event the service sends out, in the order docs/events.md lists them. */
-export const EVENT_TYPES = [
-  'message.created', 'message.edited', 'message.deleted',
-  'room.created', 'room.updated', 'room.deleted',
-  'presence.join', 'presence.leave',
-  'member.kicked'
-] as const
-export type EventType = typeof EVENT_TYPES[number]
+/** An event type: `message.created`, `reaction.added`… (lower case, dot-separated). */
+export const EventTypeName = Type.String({ pattern: '^[a-z_]+(\\.[a-z_]+)+$', description: 'the event type, such as message.created' })
+/** A name of an event type; the core's and every feature's are listed in the composed protocol. */
+export type EventType = string
 
 /** An event id: a UUID, the Standard Webhooks `webhook-id` of every delivery of the event. */
 export const EventId = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,100}$', description: 'unique per event; the `webhook-id` header' })
 
 const UserData = Type.Object({ user: Id })
 
-/** What `data` holds for each type. */
-const DATA: Record<EventType, TSchema> = {
-  'message.created': Message,
-  'message.edited': Message,
-  'message.deleted': Message,
-  'room.created': Room,
-  'room.updated': Room,
-  'room.deleted': Type.Object({ id: Id }),
-  'presence.join': UserData,
-  'presence.leave': UserData,
-  'member.kicked': Type.Object({ user: Id, reason: Type.String() })
+/** The core's events: messages stored, rooms changed, presence, kicks. Features add theirs. */
+export function coreEvents (build: SchemaBuilder): Record<string, EventDefinition> {
+  return {
+    'message.created': { data: build.message, description: 'A message was stored (WebSocket or REST); `data` is the message' },
+    'room.created': { data: Room, description: 'A room was created (REST, or a join that auto-created it); `data` is the room' },
+    'room.updated': { data: Room, description: 'A room was changed with PATCH /rooms/:id; `data` is the room as it now is' },
+    'room.deleted': { data: Type.Object({ id: Id }), description: 'A room was deleted; `data` is `{id}`' },
+    'presence.join': { data: UserData, description: "A user's first connection joined the room (whether or not others are in it)" },
+    'presence.leave': { data: UserData, description: "A user's last connection left the room (closed, left, kicked, or its node died)" },
+    'member.kicked': { data: Type.Object({ user: Id, reason: Type.String() }), description: "A user's connections were removed from the room (a revoked grant)" }
+  }
 }
 
-export const EVENT_DESCRIPTIONS: Record<EventType, string> = {
-  'message.created': 'A message was stored (WebSocket or REST); `data` is the message',
-  'message.edited': 'A message was edited; `data` is the whole message as it now is',
-  'message.deleted': 'A message was deleted; `data` is its tombstone (text "", deleted, deletedAt)',
-  'room.created': 'A room was created (REST, or a join that auto-created it); `data` is the room',
-  'room.updated': 'A room was changed with PATCH /rooms/:id; `data` is the room as it now is',
-  'room.deleted': 'A room was deleted; `data` is `{id}`',
-  'presence.join': "A user's first connection joined the room (whether or not others are in it)",
-  'presence.leave': "A user's last connection left the room (closed, left, kicked, or its node died)",
-  'member.kicked': "A revoked grant removed the user's connections from the room"
-}
-
-function eventSchema (type: EventType) {
+/** The body of an event's POST: `{id, type, time, room, data}`. */
+export function eventSchema (type: string, definition: EventDefinition) {
   return Type.Object({
     id: EventId,
     type: Type.Literal(type),
     time: Type.String({ format: 'date-time', description: 'when the change happened' }),
     room: Id,
-    data: DATA[type]
-  }, { description: EVENT_DESCRIPTIONS[type] })
+    data: definition.data
+  }, { description: definition.description })
 }
-
-/** The body of each event's POST, by type: the registry the AsyncAPI document and the tests read. */
-export const webhookEventSchemas = Object.fromEntries(EVENT_TYPES.map((type) => [type, eventSchema(type)])) as
-  Record<EventType, ReturnType<typeof eventSchema>>
-
-export const WebhookEvent = Type.Union(EVENT_TYPES.map((type) => webhookEventSchemas[type]))
-export type WebhookEvent = Static<typeof WebhookEvent>
 
 /** The headers of every delivery, as the Standard Webhooks specification names them. */
 export const WebhookHeaders = Type.Object({
@@ -70,7 +49,7 @@ export const WebhookHeaders = Type.Object({
 
 export const FailedEvent = Type.Object({
   id: EventId,
-  type: Type.Union(EVENT_TYPES.map((type) => Type.Literal(type))),
+  type: EventTypeName,
   room: Id,
   url: Type.String({ description: 'the URL the event was parked for' }),
   attempts: Type.Integer({ minimum: 1, description: 'attempts made' }),

@@ -1,5 +1,4 @@
 import { ERROR_CODES } from '../schemas/common.ts'
-import { clientFrameSchemas } from '../schemas/frames.ts'
 
 /** Upper bounds (seconds) of the fan-out time buckets: from a lone member to thousands. */
 export const FANOUT_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1] as const
@@ -59,7 +58,7 @@ export class ChatStats {
   /** Errors the Redis engine reported (lost connections, failed publishes or heartbeats). */
   redisErrors = 0
   /** Client frames by type, and INVALID_FRAME for the rest. */
-  readonly framesReceived: Record<string, number> = zeroes([...Object.keys(clientFrameSchemas), INVALID_FRAME])
+  readonly framesReceived: Record<string, number>
   /** Error frames sent, by code. */
   readonly errorsSent: Record<string, number> = zeroes(ERROR_CODES)
   /** Fan-out time per broadcast, seconds. */
@@ -68,6 +67,11 @@ export class ChatStats {
   readonly webhookDeliveries: Record<string, number> = zeroes(WEBHOOK_OUTCOMES)
   /** Webhook events answered 2xx: seconds from the event's time to the answer. */
   readonly webhookLatency = new Buckets(WEBHOOK_LATENCY_BUCKETS)
+
+  /** `frameTypes`: every client frame type of the protocol, each counted from zero. */
+  constructor (frameTypes: string[] = []) {
+    this.framesReceived = zeroes([...frameTypes, INVALID_FRAME])
+  }
 
   frameReceived (type: string): void {
     this.framesReceived[type] = (this.framesReceived[type] ?? 0) + 1

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { serviceProtocol } from '../../src/features/protocol.ts'
 import { createFrameParser, type ParseResult } from '../../src/protocol/frame-parser.ts'
 
-const parse = createFrameParser({ maxText: 10 })
+const frames = serviceProtocol.clientFrames
+
+const parse = createFrameParser({ maxText: 10, frames })
 
 function rejected (result: ParseResult): { message: string, ref?: string } {
   assert.equal(result.ok, false, `expected a rejection, got ${JSON.stringify(result)}`)
@@ -102,7 +105,7 @@ test('text is limited to maxText characters, counted as code points', () => {
   for (const text of ['x'.repeat(11), '😀'.repeat(11), '😀'.repeat(10) + 'x', 'x'.repeat(4000)]) {
     assert.match(tooLong(text), /text must be at most 10 characters/)
   }
-  const roomy = createFrameParser({ maxText: 4000 })
+  const roomy = createFrameParser({ maxText: 4000, frames })
   assert.equal(roomy(JSON.stringify({ type: 'message', room: 'r', text: 'x'.repeat(4000) })).ok, true)
   assert.equal(roomy(JSON.stringify({ type: 'message', room: 'r', text: 'x'.repeat(4001) })).ok, false)
 })
@@ -148,7 +151,7 @@ test('unknown fields are ignored and kept out of harm', () => {
 })
 
 test('parsers are independent and reusable', () => {
-  const small = createFrameParser({ maxText: 2 })
+  const small = createFrameParser({ maxText: 2, frames })
   const ok = JSON.stringify({ type: 'message', room: 'r', text: 'abc' })
   assert.equal(small(ok).ok, false)
   assert.equal(parse(ok).ok, true)

@@ -3,8 +3,8 @@ import { test } from 'node:test'
 import { Parser } from '@asyncapi/parser'
 import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { clientFrameSchemas, serverFrameSchemas } from '../../src/schemas/frames.ts'
-import { EVENT_TYPES, webhookEventSchemas } from '../../src/schemas/webhooks.ts'
+import { serviceProtocol } from '../../src/features/protocol.ts'
+import { eventSchema } from '../../src/schemas/webhooks.ts'
 import { connectAs, http, startServer } from '../helper.ts'
 
 /** @asyncapi/parser's diagnostic severities: 0 error, 1 warning, 2 information, 3 hint. */
@@ -46,7 +46,7 @@ test('every frame schema of both registries is a message of the document, with t
   const messages = reply.body.components.messages as Record<string, { name: string, payload: unknown }>
   const operations = reply.body.operations as Record<string, { action: string, messages: { $ref: string }[] }>
 
-  const registries = [['client', 'receive', clientFrameSchemas], ['server', 'send', serverFrameSchemas]] as const
+  const registries = [['client', 'receive', serviceProtocol.clientFrames], ['server', 'send', serviceProtocol.serverFrames]] as const
   let frames = 0
   for (const [side, action, registry] of registries) {
     for (const [type, schema] of Object.entries(registry)) {
@@ -74,14 +74,15 @@ test('every webhook event type is a message sent on the webhooks channel, with t
   const { document } = await new Parser().parse(reply.text)
   assert.ok(document !== undefined)
   const messages = reply.body.components.messages as Record<string, { name: string, payload: unknown, headers: { required: string[] } }>
-  for (const [type, schema] of Object.entries(webhookEventSchemas)) {
+  for (const [type, definition] of Object.entries(serviceProtocol.events)) {
+    const schema = eventSchema(type, definition)
     const key = `webhook.${type}`
     assert.deepEqual(messages[key]?.payload, asPlain(schema), `${key}: the payload is the event's schema`)
     assert.deepEqual(messages[key]?.headers.required.sort(), ['webhook-id', 'webhook-signature', 'webhook-timestamp'])
     assert.ok(document.channels().get('webhooks')?.messages().has(key), `${key} is on the webhooks channel`)
     assert.equal(reply.body.operations[`send.${key}`]?.action, 'send')
   }
-  assert.equal(Object.keys(messages).filter((key) => key.startsWith('webhook.')).length, EVENT_TYPES.length)
+  assert.equal(Object.keys(messages).filter((key) => key.startsWith('webhook.')).length, Object.keys(serviceProtocol.events).length)
 })
 
 test('frames the server really sends match the payload schemas of the document', async (t) => {

@@ -34,7 +34,7 @@ test('CHAT_RATE_LIMIT: the call past the limit gets 429 with Retry-After; probes
   assert.equal((await http(server.url, 'GET', '/nowhere')).status, 429)
   assert.equal((await attempt(`${server.wsUrl}?user=alice`)).status, 429)
   assert.equal(server.app.connectionRegistry.size, 0)
-  assert.equal(await server.app.rooms.store.getRoom('flood'), undefined, 'the limited POST had no effect')
+  assert.equal(await server.app.engine.store.getRoom('flood'), undefined, 'the limited POST had no effect')
   for (const path of ['/healthz', '/readyz', '/metrics']) {
     assert.equal((await http(server.url, 'GET', path)).status, 200, path)
   }

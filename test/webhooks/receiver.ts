@@ -4,7 +4,8 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { TestContext } from 'node:test'
 import { Webhook } from 'standardwebhooks'
 import { Compile } from 'typebox/compile'
-import { type EventType, webhookEventSchemas } from '../../src/schemas/webhooks.ts'
+import { serviceProtocol } from '../../src/features/protocol.ts'
+import { eventSchema, type EventType } from '../../src/schemas/webhooks.ts'
 import { eventually } from '../helper.ts'
 
 /** A signing secret of the Standard Webhooks form (24 random-looking bytes). */
@@ -22,7 +23,7 @@ export interface ReceivedEvent {
 /** How the receiver answers: a status, or `hang` (never answers). */
 export type Behaviour = number | 'hang'
 
-const checkers = Object.fromEntries(Object.entries(webhookEventSchemas).map(([type, schema]) => [type, Compile(schema)]))
+const checkers = Object.fromEntries(Object.entries(serviceProtocol.events).map(([type, definition]) => [type, Compile(eventSchema(type, definition))]))
 
 /**
  * A real HTTP receiver on loopback. Every request is checked as a receiver would: a POST whose

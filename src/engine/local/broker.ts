@@ -1,5 +1,5 @@
 import type { LocalPresence } from './sqlite-store.ts'
-import type { ChatBroker, OnlineUser, RoomEvent, TypingState } from '../types.ts'
+import type { ChatBroker, OnlineUser, RoomEvent } from '../types.ts'
 
 export interface LocalBrokerOptions {
   /** Told when a user's first connection joins a room, or its last one leaves (for events out). */
@@ -18,48 +18,9 @@ export interface LocalBroker extends ChatBroker {
 export function createLocalBroker (options: LocalBrokerOptions = {}): LocalBroker {
   const listeners: ((event: RoomEvent) => void)[] = []
   const presence = new Map<string, Map<string, number>>()
-  /** Per room, each typing user's expiry (ms since the epoch). */
-  const typing = new Map<string, Map<string, number>>()
 
   function publish (event: RoomEvent): void {
     for (const listener of listeners) listener(event)
-  }
-
-  /**
-   * Drops expired entries, starts or stops `user`'s typing, and publishes the set of names when
-   * it changed. Change is worked out from what happened rather than by comparing the sorted
-   * sets before and after: this runs for every typing frame.
-   */
-  function changeTyping (room: string, user?: string, active = false, ttlMs = 0): TypingState {
-    const now = Date.now()
-    const users = typing.get(room) ?? new Map<string, number>()
-    const wasTyping = user !== undefined && users.has(user)
-    let changed = false
-    for (const [name, expiresAt] of users) {
-      if (expiresAt > now) continue
-      users.delete(name)
-      // `user` expiring is a change only if this call does not start it again (handled below).
-      if (name !== user) changed = true
-    }
-    if (user !== undefined) {
-      if (active) users.set(user, now + ttlMs)
-      else users.delete(user)
-      if (active !== wasTyping) changed = true
-    }
-    if (users.size === 0) typing.delete(room)
-    else typing.set(room, users)
-    const state: TypingState = {}
-    if (users.size > 0) {
-      let next = Infinity
-      for (const expiresAt of users.values()) if (expiresAt < next) next = expiresAt
-      state.nextExpiryMs = Math.max(0, next - now)
-    }
-    if (changed) {
-      const after = [...users.keys()].sort()
-      state.changed = after
-      publish({ kind: 'typing', room, users: after })
-    }
-    return state
   }
 
   return {
@@ -101,13 +62,6 @@ export function createLocalBroker (options: LocalBrokerOptions = {}): LocalBroke
     },
     async presenceClear (room) {
       presence.delete(room)
-      typing.delete(room)
-    },
-    typing (room, user, active, ttlMs) {
-      return changeTyping(room, user, active, ttlMs)
-    },
-    async expireTyping (room) {
-      return changeTyping(room)
     },
     async ready () {
       return true
@@ -115,7 +69,6 @@ export function createLocalBroker (options: LocalBrokerOptions = {}): LocalBroke
     async close () {
       listeners.length = 0
       presence.clear()
-      typing.clear()
     }
   }
 }

@@ -7,22 +7,28 @@ import type { Message } from '../../schemas/common.ts'
  * be copied into the message: on a page of 50 messages that halves the cost of reading history.
  */
 type MessageRow = [
-  room: string, seq: number, id: string, user: string, text: string, time: string,
-  clientId: string | null, version: number | null, editedAt: string | null, deletedAt: string | null
+  room: string, seq: number, id: string, user: string, text: string, time: string, clientId: string | null, fields: string | null
 ]
 
-export const MESSAGE_COLUMNS = 'room, seq, id, user, text, time, client_id, version, edited_at, deleted_at'
+export const MESSAGE_COLUMNS = 'room, seq, id, user, text, time, client_id, fields'
+
+/** The fields of a message that are the core's own columns; every other field is a feature's, kept in `fields`. */
+const CORE_FIELDS = new Set(['room', 'seq', 'id', 'user', 'text', 'time', 'clientId'])
+
+/** The `fields` column of a message: its features' fields as JSON, or null when it has none. */
+export function fieldsOf (message: Message): string | null {
+  let fields: Record<string, unknown> | undefined
+  for (const [key, value] of Object.entries(message)) {
+    if (!CORE_FIELDS.has(key) && value !== undefined) (fields ??= {})[key] = value
+  }
+  return fields === undefined ? null : JSON.stringify(fields)
+}
 
 /** The message object of the contract: optional fields are left out, not null. */
 function toMessage (row: MessageRow): Message {
   const message: Message = { room: row[0], seq: row[1], id: row[2], user: row[3], text: row[4], time: row[5] }
   if (row[6] !== null) message.clientId = row[6]
-  if (row[7] !== null) message.version = row[7]
-  if (row[8] !== null) message.editedAt = row[8]
-  if (row[9] !== null) {
-    message.deleted = true
-    message.deletedAt = row[9]
-  }
+  if (row[7] !== null) Object.assign(message, JSON.parse(row[7]))
   return message
 }
 

@@ -116,6 +116,15 @@ const migrations: string[] = [
   // remembered clientId a page write more.
   `
   DROP INDEX IF EXISTS sends_by_time;
+  `,
+  // Chat features as modules: a message's features' fields (edits, reactions, replies…) live in
+  // one JSON column, read with the message; each feature's own tables have their own versions.
+  `
+  ALTER TABLE messages ADD COLUMN fields TEXT;
+  CREATE TABLE feature_versions (
+    feature TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+  ) WITHOUT ROWID;
   `
 ]
 
@@ -130,6 +139,25 @@ export function migrate (db: Database): void {
     db.transaction(() => {
       db.exec(migrations[version]!)
       db.pragma(`user_version = ${version + 1}`)
+    })()
+  }
+}
+
+/**
+ * A feature's migrations: versioned like the core's, each feature on its own count in
+ * `feature_versions`, so features are added and upgraded without renumbering anything.
+ */
+export function migrateFeature (db: Database, feature: string, migrations: string[]): void {
+  const current = db.prepare<[string], { version: number }>('SELECT version FROM feature_versions WHERE feature = ?').get(feature)?.version ?? 0
+  if (current > migrations.length) {
+    throw new Error(`CHAT_DB: the database's schema of ${feature} is version ${current}, newer than this release supports (${migrations.length})`)
+  }
+  const record = db.prepare<[string, number]>(`INSERT INTO feature_versions (feature, version) VALUES (?, ?)
+    ON CONFLICT (feature) DO UPDATE SET version = excluded.version`)
+  for (let version = current; version < migrations.length; version++) {
+    db.transaction(() => {
+      db.exec(migrations[version]!)
+      record.run(feature, version + 1)
     })()
   }
 }

@@ -3,19 +3,20 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import type { Message } from '../../schemas/common.ts'
-import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord, WebhookStore } from '../types.ts'
 import type { EventType } from '../../schemas/webhooks.ts'
-import { CLIENT_ID_TTL_MS, NotFoundError } from '../types.ts'
+import type { RoomEvent } from '../events.ts'
+import { Refused } from '../extension.ts'
 import { createAppendBatcher, type PendingAppend } from '../shared/append-batcher.ts'
-import { createSqliteSends, type SendRow } from './sqlite-sends.ts'
-import { MESSAGE_COLUMNS, messageQuery } from './message-rows.ts'
-import { migrate } from './migrations.ts'
-import { startCheckpointer } from './sqlite-checkpointer.ts'
-import { createSqliteEdits } from './sqlite-edits.ts'
-import { createSqliteReadState } from './sqlite-read-state.ts'
 import { newRoomRecord, roomObject } from '../shared/room-record.ts'
+import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord, WebhookStore } from '../types.ts'
+import { CLIENT_ID_TTL_MS, NotFoundError } from '../types.ts'
+import { fieldsOf, MESSAGE_COLUMNS, messageQuery } from './message-rows.ts'
+import { migrate, migrateFeature } from './migrations.ts'
+import { startCheckpointer } from './sqlite-checkpointer.ts'
 import { createSqliteOutbox } from './sqlite-outbox.ts'
+import { createSqliteSends, type SendRow } from './sqlite-sends.ts'
 import { createSqliteWebhooks } from './sqlite-webhooks.ts'
+import type { LocalAppendHook, LocalStorage } from './storage.ts'
 
 interface RoomRow {
   id: string
@@ -35,11 +36,9 @@ const toRecord = (row: RoomRow): RoomRecord => ({ ...row, private: row.private =
 
 const ROOM_COLUMNS = 'id, name, private, history_limit AS historyLimit, created_at AS createdAt'
 
-/**
- * Rooms, grants and history in SQLite. Appends are batched: every message that arrives in
- * one turn of the event loop is written in a single transaction on the next turn, so a burst
- * costs one commit instead of one per message, and callers hear back only after the commit.
- */
+/** Trim hooks run when the first retained seq passes a multiple of this: a message's append pays for none. */
+const TRIM_HOOK_EVERY = 64
+
 export interface SqliteStoreOptions {
   path: string
   defaultHistoryLimit: number
@@ -51,6 +50,8 @@ export interface SqliteStoreOptions {
   events?: ReadonlySet<EventType>
   /** Who is online, for the events that say so (presence lives in this process's memory). */
   presence?: LocalPresence
+  /** Hands an event to this process's subscribers (the local broker); none when absent (the store alone). */
+  publish?: (event: RoomEvent) => void
 }
 
 /** The local broker's presence, read synchronously inside a transaction. */
@@ -63,10 +64,21 @@ export interface LocalPresence {
 
 export interface SqliteStore extends ChatStore {
   webhooks: WebhookStore
+  /** What features' storage builds on (StorageExtension.local). */
+  storage: LocalStorage
   /** Records an event of a change kept outside the database (presence, in this process's memory). */
   recordEvent (type: EventType, room: string, time: string, data: object): void
 }
 
+interface NamedHook extends LocalAppendHook { name: string }
+
+/**
+ * Rooms, grants and history in SQLite. Appends are batched: every message that arrives in one
+ * turn of the event loop is written in a single transaction on the next turn, so a burst costs
+ * one commit instead of one per message, and callers hear back only after the commit. Features'
+ * tables live in the same database, on the same connection (see LocalStorage): their hooks run
+ * inside the core's transactions.
+ */
 export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
   const clientIdTtlMs = options.clientIdTtlMs ?? CLIENT_ID_TTL_MS
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
@@ -95,8 +107,10 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     deleteGrant: db.prepare<[string, string]>('DELETE FROM grants WHERE room = ? AND user = ?'),
     hasGrant: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM grants WHERE room = ? AND user = ?'),
     newestSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM messages WHERE room = ?'),
-    insertMessage: db.prepare<[string, number, string, string, string, string, string | null]>(
-      'INSERT INTO messages (room, seq, id, user, text, time, client_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertMessage: db.prepare<[string, number, string, string, string, string, string | null, string | null]>(
+      'INSERT INTO messages (room, seq, id, user, text, time, client_id, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    saveMessage: db.prepare<[string, string | null, number, string, number]>(
+      'UPDATE messages SET text = ?, fields = ?, changed_seq = ? WHERE room = ? AND seq = ?'),
     messageAt: messageQuery<[string, number]>(db, `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq = ?`),
     trim: db.prepare<[string, number]>('DELETE FROM messages WHERE room = ? AND seq <= ?'),
     newest: messageQuery<[string, number]>(db,
@@ -105,6 +119,8 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
     after: messageQuery<[string, number, number]>(db,
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`),
+    changedUpTo: messageQuery<[string, number, number]>(db, `SELECT ${MESSAGE_COLUMNS} FROM messages
+      WHERE room = ? AND changed_seq >= ? AND seq <= ? ORDER BY seq`),
     oldest: db.prepare<[string], { seq: number | null }>('SELECT MIN(seq) AS seq FROM messages WHERE room = ?')
   }
 
@@ -130,14 +146,49 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     return state
   }
 
-  const latestSeq = (roomId: string) => seqState(roomId)?.lastSeq
   const outbox = createSqliteOutbox(db, options.events)
   const webhooks = createSqliteWebhooks(db, outbox)
-  const edits = createSqliteEdits(db, { latestSeq, outbox })
   const presence = options.presence
   const roomEvent = (record: RoomRecord) => roomObject(record, options.defaultHistoryLimit, presence?.users(record.id) ?? 0)
-  const readState = createSqliteReadState(db, { latestSeq })
   const sends = createSqliteSends(db, clientIdTtlMs)
+
+  // ---- what features build on -------------------------------------------------------------
+  const appendHooks: NamedHook[] = []
+  const changeHooks: ((before: Message, after: Message) => void)[] = []
+  const trimHooks: ((room: string, keepFrom: number) => void)[] = []
+
+  /** Hooks that apply to a message with these fields: those without a field list, and those naming one of them. */
+  function hooksFor (fields: Record<string, unknown> | undefined): NamedHook[] {
+    return appendHooks.filter((hook) => hook.fields === undefined || (fields !== undefined && hook.fields.some((field) => field in fields)))
+  }
+  const plainHooks = () => hooksFor(undefined)
+  let plain: NamedHook[] = []
+
+  function runTrimHooks (room: string, keepFrom: number): void {
+    for (const hook of trimHooks) hook(room, keepFrom)
+  }
+
+  const storage: LocalStorage = {
+    db,
+    migrate: (name, migrations) => migrateFeature(db, name, migrations),
+    messages: {
+      get: (room, seq) => statements.messageAt.get(room, seq),
+      latestSeq: (room) => seqState(room)?.lastSeq,
+      save (before, after) {
+        const latest = seqState(after.room)?.lastSeq ?? after.seq
+        statements.saveMessage.run(after.text, fieldsOf(after), latest, after.room, after.seq)
+        for (const hook of changeHooks) hook(before, after)
+      }
+    },
+    onAppend (name, hook) {
+      appendHooks.push({ ...hook, name })
+      plain = plainHooks()
+    },
+    onChange: (hook) => { changeHooks.push(hook) },
+    onTrim: (hook) => { trimHooks.push(hook) },
+    record: (type, room, time, data) => outbox.record(type, room, time, data),
+    publish: (event) => options.publish?.(event)
+  }
 
   /** The message a repeated clientId refers to, as it is now; rebuilt from the send when trimmed. */
   function firstSend (pending: PendingAppend, send: SendRow): Appended {
@@ -146,50 +197,70 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     return { message, duplicate: true }
   }
 
+  /** Stores one message of a batch, or says why not. */
+  function store (pending: PendingAppend, state: SeqState): Appended | Error {
+    const { clientId, fields } = pending
+    if (clientId !== undefined) {
+      // A repeat in the same batch finds the first one's row: this transaction wrote it.
+      const send = sends.find(pending.room, pending.user, clientId)
+      if (send !== undefined) return firstSend(pending, send)
+    }
+    const hooks = fields === undefined ? plain : hooksFor(fields)
+    for (const hook of hooks) {
+      try {
+        hook.check?.({ room: pending.room, user: pending.user, text: pending.text, fields: fields ?? {} })
+      } catch (err) {
+        if (err instanceof Refused) return err
+        throw err
+      }
+    }
+    const message: Message = {
+      room: pending.room,
+      seq: ++state.lastSeq,
+      id: randomUUID(),
+      user: pending.user,
+      text: pending.text,
+      time: new Date().toISOString()
+    }
+    if (clientId !== undefined) message.clientId = clientId
+    if (fields !== undefined) Object.assign(message, fields)
+    statements.insertMessage.run(message.room, message.seq, message.id, message.user, message.text, message.time,
+      clientId ?? null, fields === undefined ? null : JSON.stringify(fields))
+    if (clientId !== undefined) sends.remember(message.room, message.user, clientId, message.seq, message.id, message.time)
+    outbox.record('message.created', message.room, message.time, message)
+    let effects: Record<string, unknown> | undefined
+    for (const hook of hooks) {
+      const effect = hook.stored?.(message)
+      if (effect !== undefined) (effects ??= {})[hook.name] = effect
+    }
+    return effects === undefined ? { message, duplicate: false } : { message, duplicate: false, effects }
+  }
+
   const writeBatch = db.transaction((batch: PendingAppend[]) => {
     const results: (Appended | Error)[] = []
-    const rooms = new Map<string, SeqState>()
+    /** Each room of the batch, with its latest seq before the batch. */
+    const rooms = new Map<string, { state: SeqState, before: number }>()
     let remembered = 0
     for (const pending of batch) {
-      let state = rooms.get(pending.room)
-      if (state === undefined) {
-        state = seqState(pending.room)
+      let entry = rooms.get(pending.room)
+      if (entry === undefined) {
+        const state = seqState(pending.room)
         if (state === undefined) {
           results.push(new NotFoundError(`room ${pending.room} does not exist`))
           continue
         }
-        rooms.set(pending.room, state)
+        rooms.set(pending.room, entry = { state, before: state.lastSeq })
       }
-      const { clientId } = pending
-      if (clientId !== undefined) {
-        // A repeat in the same batch finds the first one's row: this transaction wrote it.
-        const send = sends.find(pending.room, pending.user, clientId)
-        if (send !== undefined) {
-          results.push(firstSend(pending, send))
-          continue
-        }
-      }
-      const message: Message = {
-        room: pending.room,
-        seq: ++state.lastSeq,
-        id: randomUUID(),
-        user: pending.user,
-        text: pending.text,
-        time: new Date().toISOString()
-      }
-      statements.insertMessage.run(message.room, message.seq, message.id, message.user, message.text, message.time, clientId ?? null)
-      if (clientId !== undefined) {
-        message.clientId = clientId
-        sends.remember(message.room, message.user, clientId, message.seq, message.id, message.time)
-        remembered++
-      }
-      outbox.record('message.created', message.room, message.time, message)
-      if (pending.moveSenderRead) readState.moveInTransaction(message.room, message.user, message.seq)
-      results.push(pending.moveSenderRead ? { message, duplicate: false, senderRead: true } : { message, duplicate: false })
+      const result = store(pending, entry.state)
+      if (!(result instanceof Error) && !result.duplicate && pending.clientId !== undefined) remembered++
+      results.push(result)
     }
-    for (const [room, state] of rooms) {
-      const keepFrom = state.lastSeq - limitOf(state.record.historyLimit)
-      if (keepFrom > 0) statements.trim.run(room, keepFrom)
+    for (const [room, { state, before }] of rooms) {
+      const limit = limitOf(state.record.historyLimit)
+      const keepFrom = state.lastSeq - limit + 1
+      if (keepFrom <= 1) continue
+      statements.trim.run(room, keepFrom - 1)
+      if (Math.floor(keepFrom / TRIM_HOOK_EVERY) > Math.floor((before - limit + 1) / TRIM_HOOK_EVERY)) runTrimHooks(room, keepFrom)
     }
     // Forgetting expired clientIds a few rows at a time, in the transactions that add new ones,
     // keeps the table near its window without one long pass that would stall the event loop.
@@ -238,9 +309,19 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
       outbox.record('member.kicked', roomId, new Date().toISOString(), { user, reason: 'access revoked' })
     }
   })
+  const patchRoom = db.transaction((id: string, next: RoomRecord, lastSeq: number) => {
+    statements.updateRoom.run({ id, name: next.name, private: next.private ? 1 : 0, historyLimit: next.historyLimit })
+    const keepFrom = lastSeq - limitOf(next.historyLimit) + 1
+    if (keepFrom > 1) {
+      statements.trim.run(id, keepFrom - 1)
+      runTrimHooks(id, keepFrom)
+    }
+    outbox.record('room.updated', id, new Date().toISOString(), roomEvent(next))
+  })
 
   return {
     webhooks,
+    storage,
     recordEvent (type, room, time, data) {
       if (!closed) outbox.record(type, room, time, data)
     },
@@ -265,11 +346,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
         historyLimit: patch.historyLimit === undefined ? current.historyLimit : patch.historyLimit
       }
       const state = seqState(id)!
-      db.transaction(() => {
-        statements.updateRoom.run({ id, name: next.name, private: next.private ? 1 : 0, historyLimit: next.historyLimit })
-        statements.trim.run(id, state.lastSeq - limitOf(next.historyLimit))
-        outbox.record('room.updated', id, new Date().toISOString(), roomEvent(next))
-      })()
+      patchRoom(id, next, state.lastSeq)
       state.record = next
       return next
     },
@@ -292,30 +369,15 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     async hasGrant (roomId, user) {
       return statements.hasGrant.get(roomId, user) !== undefined
     },
-    append (roomId, user, text, clientId, moveSenderRead) {
+    append (roomId, user, text, appendOptions = {}) {
       if (closed) return Promise.reject(new Error('store is closed'))
-      return batcher.append(roomId, user, text, clientId, moveSenderRead)
+      return batcher.append(roomId, user, text, appendOptions)
     },
     async latestSeq (roomId) {
       return seqState(roomId)?.lastSeq ?? 0
     },
-    async editMessage (roomId, seq, text, by) {
-      return edits.editMessage(roomId, seq, text, by)
-    },
-    async deleteMessage (roomId, seq, by) {
-      return edits.deleteMessage(roomId, seq, by)
-    },
-    async readSeq (roomId, user) {
-      return readState.readSeq(roomId, user)
-    },
-    async saveReads (moves) {
-      return readState.saveReads(moves)
-    },
-    async reads (roomId) {
-      return readState.reads(roomId)
-    },
-    async unread (user) {
-      return readState.unread(user)
+    async message (roomId, seq) {
+      return statements.messageAt.get(roomId, seq)
     },
     async history (roomId, limit, before) {
       const rows = before === undefined
@@ -327,11 +389,19 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
       const state = seqState(roomId)
       if (state === undefined) return { latestSeq: 0, changed: [], messages: [], recovered: since === 0 }
       const latestSeq = state.lastSeq
-      const changed = edits.changedSince(roomId, Math.min(since, latestSeq))
+      const upTo = Math.min(since, latestSeq)
+      // Retained messages up to `since` changed after message `since` was stored.
+      const changed = upTo === 0 ? [] : statements.changedUpTo.all(roomId, upTo, upTo)
       if (since >= latestSeq) return { latestSeq, changed, messages: [], recovered: since === latestSeq }
       const oldest = statements.oldest.get(roomId)?.seq ?? null
       const messages = statements.after.all(roomId, since, limitOf(state.record.historyLimit))
       return { latestSeq, changed, messages, recovered: oldest !== null && oldest <= since + 1 }
+    },
+    async publishUpdated (roomId, seqs) {
+      for (const seq of seqs) {
+        const message = statements.messageAt.get(roomId, seq)
+        if (message !== undefined) options.publish?.({ kind: 'updated', message })
+      }
     },
     async ready () {
       try {

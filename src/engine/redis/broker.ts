@@ -1,5 +1,6 @@
 import { Cluster } from 'ioredis'
-import type { ChatBroker, OnlineUser, OutboxOptions, RoomEvent, TypingState } from '../types.ts'
+import { type EventKinds, roomOf } from '../events.ts'
+import type { ChatBroker, OnlineUser, OutboxOptions, RoomEvent } from '../types.ts'
 import { eventIdFor } from './outbox.ts'
 import { answers, type EngineLog, type RedisClient } from './connection.ts'
 import { parseNodeEvent } from './events.ts'
@@ -30,6 +31,8 @@ export interface RedisBrokerOptions {
   onClose: () => Promise<void>
   /** Event types recorded with presence changes (presence.join, presence.leave); none when absent. */
   outbox?: OutboxOptions
+  /** The features' event kinds, to check what arrives. */
+  events: EventKinds
 }
 
 export interface RedisBroker extends ChatBroker {
@@ -76,7 +79,7 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
   let tick: Promise<void> | undefined
 
   const feeds = createRoomFeeds({
-    redis, subscriber, log, deliver, defaultHistoryLimit: options.defaultHistoryLimit, lingerMs: options.lingerMs
+    redis, subscriber, log, deliver, defaultHistoryLimit: options.defaultHistoryLimit, lingerMs: options.lingerMs, events: options.events
   })
   const nodePresence = (room: string) => partitionKeys(roomKeys(room).partition).nodePresence(owner)
   const { outbox } = options
@@ -137,15 +140,6 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
   function send (channel: string, event: object): void {
     redis[options.publish](channel, JSON.stringify(event))
       .catch((err: unknown) => log.error({ err, channel }, 'publishing an event failed'))
-  }
-
-  async function typing (room: string, user: string, op: 'start' | 'stop' | 'sweep', ttlMs: number): Promise<TypingState> {
-    const keys = roomKeys(room)
-    const [changed, nextExpiry, ...users] = await redis.chatTyping(keys.typing, user, op, String(ttlMs), keys.channel, room, options.publish)
-    const state: TypingState = {}
-    if (Number(nextExpiry) >= 0) state.nextExpiryMs = Number(nextExpiry)
-    if (changed === 1) state.changed = users.map(String)
-    return state
   }
 
   const announce = (room: string, event: 'join' | 'leave', user: string) =>
@@ -248,9 +242,7 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
     handlers,
     publish (event) {
       if (closed) return
-      // These are published by the scripts that make the change, in the same step.
-      if (event.kind === 'message' || event.kind === 'updated' || event.kind === 'typing') return
-      send(roomKeys(event.room).channel, event)
+      send(roomKeys(roomOf(event)).channel, event)
     },
     subscribe (listener) {
       listeners.push(listener)
@@ -294,8 +286,6 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
     async presenceClear (room) {
       await redis.del(roomKeys(room).presence)
     },
-    typing: (room, user, active, ttlMs) => typing(room, user, active ? 'start' : 'stop', ttlMs),
-    expireTyping: (room) => typing(room, '', 'sweep', 0),
     async ready () {
       return !closed && subscriber.ready() && subscriber.active(globalKeys.nodeChannel) && await answers(redis)
     },

@@ -98,7 +98,12 @@ import { defineScripts } from './scripts.ts'
 import { createRedisStore } from './store.ts'
 import { createSubscriber, type SubscriberHandlers, type SubscriberTarget } from './subscriber.ts'
 import { createRedisWebhooks } from './webhooks.ts'
+import { EventKinds } from '../events.ts'
+import type { StorageExtension } from '../extension.ts'
 import type { ChatEngine, OutboxOptions } from '../types.ts'
+import { eventIdFor } from './outbox.ts'
+import { RoomScripts } from './room-scripts.ts'
+import type { RedisStorage } from './storage.ts'
 
 export type { EngineLog } from './broker.ts'
 
@@ -120,6 +125,8 @@ export interface RedisEngineOptions {
   clientIdTtlMs?: number
   /** Event types to record in the partitions' outbox streams (CHAT_WEBHOOK_URLS set); none when absent. */
   outbox?: OutboxOptions
+  /** The features' storage, built while the engine starts. */
+  extensions?: StorageExtension[]
 }
 
 const HEARTBEAT_MS = 2000
@@ -213,6 +220,9 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
 
   const redis: RedisClient = cluster ? clusterClient(url, name, log) : serverConnection(url, name, log)
   defineScripts(redis)
+  const publish = cluster ? 'spublish' : 'publish'
+  const scripts = new RoomScripts()
+  const events = new EventKinds()
   let route: SubscriberHandlers | undefined
   const target: SubscriberTarget = redis instanceof Cluster ? { kind: 'cluster', url, cluster: redis } : { kind: 'single', url }
   const subscriber = createSubscriber(target, {
@@ -249,8 +259,9 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
   const broker = createRedisBroker({
     redis,
     subscriber,
-    publish: cluster ? 'spublish' : 'publish',
+    publish,
     defaultHistoryLimit: options.defaultHistoryLimit,
+    events,
     nodeId,
     log,
     heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS,
@@ -262,7 +273,7 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
   route = broker.handlers
   const store = createRedisStore({
     redis,
-    publish: cluster ? 'spublish' : 'publish',
+    scripts,
     defaultHistoryLimit: options.defaultHistoryLimit,
     feeds: broker.feeds,
     log,
@@ -270,6 +281,19 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
     clientIdTtlMs: options.clientIdTtlMs,
     outbox: options.outbox
   })
+  // The features' storage adds its keys, hooks and scripts; then every room script is put together.
+  const storage: RedisStorage = {
+    redis,
+    roomKey: (keyName) => scripts.roomKey(keyName),
+    roomScript: (scriptName, lua, scriptOptions) => scripts.script(scriptName, lua, scriptOptions),
+    onAppend: (feature, hook) => scripts.onAppend(feature, hook),
+    onChange: (lua) => scripts.onChange(lua),
+    onTrim: (lua) => scripts.onTrim(lua),
+    eventId: (type) => eventIdFor(options.outbox, type)
+  }
+  const ports = new Map<StorageExtension, unknown>()
+  for (const extension of options.extensions ?? []) ports.set(extension, extension.redis(storage))
+  scripts.define(redis, publish, options.defaultHistoryLimit)
   const storeReady = store.ready
   store.ready = async () => prepared && await storeReady()
 
@@ -296,6 +320,12 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
     name: 'redis',
     store,
     broker,
+    storagePublishes: true,
+    events,
+    port: <P>(extension: StorageExtension<P>) => {
+      if (!ports.has(extension)) throw new Error(`the storage of ${extension.name} was not given to the engine`)
+      return ports.get(extension) as P
+    },
     webhooks: createRedisWebhooks({ redis, log, nodeId, staleMs: options.staleMs ?? STALE_MS }),
     stats: () => ({ roomsFollowed: feeds.rooms(), gapRepairs: feeds.stats.repairs, repairedMessages: feeds.stats.repaired })
   }

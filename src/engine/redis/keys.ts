@@ -76,15 +76,17 @@ export interface RoomKeys {
   sent: (user: string, clientId: string) => string
   /** sorted set of the room's changed messages: member = seq, score = the room's latest seq at the change */
   changes: string
-  /** hash: user → read seq */
-  reads: string
-  /** sorted set of the users typing, scored by when their typing expires */
-  typing: string
   /** the room's pub/sub channel (a shard channel on a cluster) */
   channel: string
   /** the outbox stream of the room's partition (see PartitionKeys) */
   outbox: string
 }
+
+/**
+ * A room's key of the kind `name` (`chat:{pN}:<name>:<room>`): features name theirs this way
+ * (RedisStorage.roomKey), with the room's hash tag.
+ */
+export const roomKey = (name: string, room: string): string => `${tagged(partitionOf(room))}${name}:${room}`
 
 export function roomKeys (id: string): RoomKeys {
   const partition = partitionOf(id)
@@ -97,8 +99,6 @@ export function roomKeys (id: string): RoomKeys {
     presence: `${base}presence:${id}`,
     sent: (user, clientId) => `${base}sent:${id}:${user}:${clientId}`,
     changes: `${base}changes:${id}`,
-    reads: `${base}reads:${id}`,
-    typing: `${base}typing:${id}`,
     channel: `${base}events:${id}`,
     outbox: `${base}outbox`
   }
@@ -113,12 +113,7 @@ export const globalKeys = {
   /** the key layout version ("2"), written once the data is in this layout */
   layout: `${PREFIX}layout`,
   /** the channel of node-level events */
-  nodeChannel: `${PREFIX}node-events`,
-  /**
-   * set of the rooms where the user has a read seq, in the user's own slot: written before the
-   * read seq (in another slot), so it may name rooms without one, which are skipped when read
-   */
-  userRooms: (user: string) => `${PREFIX}user:${user}:rooms`
+  nodeChannel: `${PREFIX}node-events`
 }
 
 /** One connection of a user in a room, as held in its node's presence set. */

@@ -1,6 +1,7 @@
 import type { Message } from '../../schemas/common.ts'
 import { COMMAND_TIMEOUT_MS, type EngineLog, type RedisClient } from './connection.ts'
-import { parseRoomEvent, roomOf } from './events.ts'
+import { type EventKinds, roomOf } from '../events.ts'
+import { parseRoomEvent } from './events.ts'
 import { roomKeys, type RoomKeys } from './keys.ts'
 import type { Subscriber } from './subscriber.ts'
 import { NotFoundError, type RoomEvent } from '../types.ts'
@@ -12,6 +13,8 @@ export interface RoomFeedsOptions {
   log: EngineLog
   /** Hands an event to this node's listeners. */
   deliver: (event: RoomEvent) => void
+  /** The features' event kinds: an event of another kind is dropped. */
+  events: EventKinds
   /** How long a room stays subscribed after its last member here left (a rejoin reuses it). */
   lingerMs?: number
 }
@@ -351,7 +354,7 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
     message (channel, text) {
       const feed = byChannel.get(channel)
       if (feed === undefined || closed) return
-      const event = parseRoomEvent(text)
+      const event = parseRoomEvent(text, options.events)
       if (event === undefined || roomOf(event) !== feed.room) {
         log.warn({ channel, event: text.slice(0, 200) }, 'ignored a malformed event from Redis')
         return

@@ -1,6 +1,5 @@
 import type { Result } from 'ioredis'
 import type { RedisClient } from './connection.ts'
-import { featureScripts } from './feature-scripts.ts'
 import { NOW_LUA } from './lua.ts'
 import { RECORD_LUA } from './outbox.ts'
 import { webhookScripts } from './webhook-scripts.ts'
@@ -29,42 +28,6 @@ if ARGV[5] ~= '' then record(KEYS[2], ARGV[5], 'room.created', ARGV[4], ARGV[6],
 return 1`
   },
   /**
-   * KEYS: room hash, messages, presence, the partition's outbox. ARGV: pairs of (set?, value)
-   * for name, private, historyLimit, then the default history limit, the room.updated event's
-   * id ('' = not recorded), its time, the room id. Merges in place so concurrent patches never
-   * undo each other, and trims to the new limit. Returns name, private, historyLimit, createdAt.
-   */
-  chatUpdateRoom: {
-    numberOfKeys: 4,
-    lua: `${RECORD_LUA}
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 'name', ARGV[2]) end
-if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'private', ARGV[4]) end
-if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'historyLimit', ARGV[6]) end
-local state = redis.call('HMGET', KEYS[1], 'name', 'private', 'historyLimit', 'createdAt', 'lastSeq')
-local limit = tonumber(state[3]) or tonumber(ARGV[7])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(state[5]) - limit)
-if ARGV[8] ~= '' then
-  record(KEYS[4], ARGV[8], 'room.updated', ARGV[9], ARGV[10], '{"id":"' .. ARGV[10] .. '","name":' .. cjson.encode(state[1]) ..
-    ',"private":' .. (state[2] == '1' and 'true' or 'false') .. ',"historyLimit":' .. limit ..
-    ',"online":' .. redis.call('HLEN', KEYS[3]) .. ',"createdAt":"' .. state[4] .. '"}')
-end
-return { state[1], state[2], state[3], state[4] }`
-  },
-  /**
-   * KEYS: room hash, the room's six other keys to delete with it, the partition's outbox. ARGV:
-   * the room.deleted event's id ('' = not recorded), its time, the room id. 1 when the room
-   * existed.
-   */
-  chatDeleteRoom: {
-    numberOfKeys: 8,
-    lua: `${RECORD_LUA}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
-if ARGV[1] ~= '' then record(KEYS[8], ARGV[1], 'room.deleted', ARGV[2], ARGV[3], '{"id":"' .. ARGV[3] .. '"}') end
-return 1`
-  },
-  /**
    * KEYS: grants, presence, the partition's outbox. ARGV: user, the member.kicked event's id
    * ('' = not recorded), its time, the room id, the reason. Revokes the grant; the event is
    * recorded when the user has connections in the room, which the kick then removes.
@@ -87,51 +50,6 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return 1`
   },
   /**
-   * KEYS: room hash, messages, the sent key of (room, user, clientId), the partition's outbox,
-   * read seqs. ARGV: the message JSON before and after its seq, the default history limit, the
-   * room's channel, the publishing command, '1' when the message has a clientId, its TTL (ms),
-   * the id and time of the message, the message.created event's id ('' = not recorded), the
-   * room id, the sender whose read seq moves to the message ('' = none).
-   * Assigns the next seq, stores, trims, records the clientId and the event, moves the sender's
-   * read seq, and publishes the message event in one step. The read seq moves only when the
-   * sender has one here already: a first one must go into the user's room index first, which
-   * is outside this slot, so it is left to the read state. Nil when the room does not exist;
-   * {1, seq, 1 if the read seq moved else 0} when stored; {0, "seq id time", the stored message
-   * or ''} when the clientId was sent before (nothing is stored).
-   */
-  chatAppend: {
-    numberOfKeys: 5,
-    lua: `${RECORD_LUA}
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if ARGV[6] == '1' then
-  local sent = redis.call('GET', KEYS[3])
-  if sent then
-    local seq = tonumber(string.match(sent, '^%d+'))
-    local stored = redis.call('ZRANGEBYSCORE', KEYS[2], seq, seq)
-    return { 0, sent, stored[1] or '' }
-  end
-end
-local seq = redis.call('HINCRBY', KEYS[1], 'lastSeq', 1)
-local member = ARGV[1] .. seq .. ARGV[2]
-redis.call('ZADD', KEYS[2], seq, member)
-local limit = tonumber(redis.call('HGET', KEYS[1], 'historyLimit')) or tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', seq - limit)
-if ARGV[6] == '1' then
-  redis.call('SET', KEYS[3], seq .. ' ' .. ARGV[8] .. ' ' .. ARGV[9], 'PX', ARGV[7])
-end
-if ARGV[10] ~= '' then record(KEYS[4], ARGV[10], 'message.created', ARGV[9], ARGV[11], member) end
-local readMoved = 0
-if ARGV[12] ~= '' then
-  local current = tonumber(redis.call('HGET', KEYS[5], ARGV[12]))
-  if current then
-    if current < seq then redis.call('HSET', KEYS[5], ARGV[12], seq) end
-    readMoved = 1
-  end
-end
-redis.call(ARGV[5], ARGV[4], '{"kind":"message","message":' .. member .. '}')
-return { 1, seq, readMoved }`
-  },
-  /**
    * KEYS: room hash, messages. ARGV: since, default history limit.
    * Returns {-1} for a missing room, else {latestSeq, oldest retained seq (0: none), messages…}
    * with the messages after since, at most the room's history limit of them.
@@ -149,6 +67,24 @@ local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local result = { latest, tonumber(oldest[2]) or 0 }
 local messages = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. since, '+inf', 'LIMIT', 0, limit)
 for i = 1, #messages do result[i + 2] = messages[i] end
+return result`
+  },
+  /**
+   * KEYS: changes, messages. ARGV: since. Retained messages up to since changed at or after
+   * since (the score of a change is the room's latest seq when it was made).
+   */
+  chatChangedSince: {
+    numberOfKeys: 2,
+    lua: `
+local since = tonumber(ARGV[1])
+local result = {}
+for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], since, '+inf')) do
+  local seq = tonumber(entry)
+  if seq <= since then
+    local found = redis.call('ZRANGEBYSCORE', KEYS[2], seq, seq)
+    if found[1] then result[#result + 1] = found[1] end
+  end
+end
 return result`
   },
   /**
@@ -279,16 +215,11 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     chatCreateRoom(room: string, outbox: string, name: string, priv: string, historyLimit: string, createdAt: string,
       eventId: string, id: string, data: string): Result<number, Context>
-    chatUpdateRoom(room: string, messages: string, presence: string, outbox: string, ...args: string[]): Result<[string, string, string, string] | null, Context>
-    chatDeleteRoom(room: string, messages: string, grants: string, presence: string, changes: string, reads: string, typing: string,
-      outbox: string, eventId: string, time: string, id: string): Result<number, Context>
     chatRevokeGrant(grants: string, presence: string, outbox: string, user: string, eventId: string, time: string, room: string,
       reason: string): Result<number, Context>
     chatSetGrant(room: string, grants: string, user: string): Result<number | null, Context>
-    chatAppend(room: string, messages: string, sent: string, outbox: string, reads: string, head: string, tail: string, defaultLimit: string,
-      channel: string, publish: string, hasClientId: string, ttlMs: string, id: string, time: string, eventId: string, roomId: string,
-      reader: string): Result<[1, number, 0 | 1] | [0, string, string] | null, Context>
     chatRecover(room: string, messages: string, since: string, defaultLimit: string): Result<(number | string)[], Context>
+    chatChangedSince(changes: string, messages: string, since: string): Result<string[], Context>
     chatPresenceAdd(presence: string, nodePresence: string, outbox: string, user: string, entry: string, eventId: string, time: string,
       room: string): Result<number, Context>
     chatPresenceRemove(presence: string, nodePresence: string, outbox: string, user: string, entry: string, eventId: string, time: string,
@@ -305,7 +236,7 @@ declare module 'ioredis' {
 
 /** Registers the engine's scripts on a client (EVALSHA, falling back to EVAL once). */
 export function defineScripts (redis: RedisClient): void {
-  for (const [name, script] of Object.entries({ ...scripts, ...featureScripts, ...webhookScripts })) {
+  for (const [name, script] of Object.entries({ ...scripts, ...webhookScripts })) {
     redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua })
   }
 }

@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto'
 import type { Message } from '../../schemas/common.ts'
+import { Refused } from '../extension.ts'
+import { createAppendBatcher, type PendingAppend } from '../shared/append-batcher.ts'
+import { newRoomRecord, roomObject } from '../shared/room-record.ts'
 import type { Appended, ChatStore, OutboxOptions, Recovery, RoomInput, RoomPatch, RoomRecord } from '../types.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError } from '../types.ts'
 import { answers, type EngineLog, inOneWrite, type RedisClient } from './connection.ts'
 import { globalKeys, roomKeys } from './keys.ts'
-import type { PublishCommand } from './broker.ts'
-import type { RoomFeeds } from './room-feeds.ts'
-import { createAppendBatcher, type PendingAppend } from '../shared/append-batcher.ts'
-import { createRedisChatState } from './chat-state.ts'
-import { newRoomRecord, roomObject } from '../shared/room-record.ts'
 import { eventIdFor } from './outbox.ts'
+import type { RoomFeeds } from './room-feeds.ts'
+import { type RoomScripts, TRIM_HOOK_EVERY } from './room-scripts.ts'
 
 export interface RedisStoreOptions {
   /** A client with the engine's scripts defined. */
   redis: RedisClient
-  publish: PublishCommand
+  /** Where the store's room scripts are defined, beside the features'. */
+  scripts: RoomScripts
   defaultHistoryLimit: number
   /**
    * The rooms this node follows. Reads that a join depends on wait until the feed has delivered
@@ -32,7 +33,11 @@ export interface RedisStoreOptions {
   outbox?: OutboxOptions
 }
 
-type AppendReply = [1, number, 0 | 1] | [0, string, string] | null
+/**
+ * {1, seq, feature, effect, …} when stored; {0, "seq id time", the stored message or ''} when
+ * the clientId was sent before; {-1, code, message} when a feature refused it; nil without the room.
+ */
+type AppendReply = [1, number, ...(string | number)[]] | [0, string, string] | [-1, Refused['code'], string] | null
 
 const parseMessage = (member: string) => JSON.parse(member) as Message
 
@@ -48,6 +53,105 @@ function toRecord (id: string, hash: Record<string, string>): RoomRecord | undef
 }
 
 /**
+ * ARGV after the room: the message JSON before and after its seq, '1' when it has a clientId,
+ * its TTL (ms), the message's id and time, the message.created event's id ('' = not recorded),
+ * the append hooks that need the message (comma-separated), the sender. Extra key: the sent key
+ * of (room, user, clientId). Checks (features may refuse), assigns the next seq, stores, trims,
+ * records the clientId and the event, publishes the message, then runs the features' hooks,
+ * all in one step.
+ */
+const APPEND_LUA = `
+if redis.call('EXISTS', K.room) == 0 then return false end
+local sent_key = KEYS[X]
+if ARGV[4] == '1' then
+  local sent = redis.call('GET', sent_key)
+  if sent then
+    return { 0, sent, message_at(tonumber(string.match(sent, '^%d+'))) or '' }
+  end
+end
+local flags = {}
+for name in string.gmatch(ARGV[9], '[^,]+') do flags[name] = true end
+local draft
+local draft_json = ARGV[2] .. '0' .. ARGV[3]
+local function draft_message ()
+  if not draft then draft = cjson.decode(draft_json) end
+  return draft
+end
+for _, hook in ipairs(APPEND_HOOKS) do
+  if hook.check and (hook.any or flags[hook.name]) then
+    local refusal = hook.check({ user = ARGV[10], message = draft_message })
+    if refusal then return { -1, refusal[1], refusal[2] } end
+  end
+end
+local seq = redis.call('HINCRBY', K.room, 'lastSeq', 1)
+local member = ARGV[2] .. seq .. ARGV[3]
+redis.call('ZADD', K.msgs, seq, member)
+local keep_from = seq - history_limit() + 1
+if keep_from > 1 then
+  redis.call('ZREMRANGEBYSCORE', K.msgs, '-inf', keep_from - 1)
+  if keep_from % ${TRIM_HOOK_EVERY} == 0 then trimmed(keep_from) end
+end
+if ARGV[4] == '1' then redis.call('SET', sent_key, seq .. ' ' .. ARGV[6] .. ' ' .. ARGV[7], 'PX', ARGV[5]) end
+record_event(ARGV[8], 'message.created', ARGV[7], member)
+publish_event('{"kind":"message","message":' .. member .. '}')
+local result = { 1, seq }
+local message
+local stored = { seq = seq, user = ARGV[10], time = ARGV[7], member = member, message = function ()
+  if not message then message = cjson.decode(member) end
+  return message
+end }
+for _, hook in ipairs(APPEND_HOOKS) do
+  if hook.stored and (hook.any or flags[hook.name]) then
+    local effect = hook.stored(stored)
+    if effect ~= nil then
+      result[#result + 1] = hook.name
+      result[#result + 1] = effect
+    end
+  end
+end
+return result`
+
+/**
+ * ARGV after the room: pairs of (set?, value) for name, private, historyLimit, then the
+ * room.updated event's id ('' = not recorded) and its time. Merges in place so concurrent
+ * patches never undo each other, and trims to the new limit (with the features' trim hooks).
+ * Returns name, private, historyLimit, createdAt; nil without the room.
+ */
+const UPDATE_ROOM_LUA = `
+if redis.call('EXISTS', K.room) == 0 then return false end
+if ARGV[2] == '1' then redis.call('HSET', K.room, 'name', ARGV[3]) end
+if ARGV[4] == '1' then redis.call('HSET', K.room, 'private', ARGV[5]) end
+if ARGV[6] == '1' then redis.call('HSET', K.room, 'historyLimit', ARGV[7]) end
+local state = redis.call('HMGET', K.room, 'name', 'private', 'historyLimit', 'createdAt', 'lastSeq')
+local limit = tonumber(state[3]) or DEFAULT_LIMIT
+local keep_from = tonumber(state[5]) - limit + 1
+if keep_from > 1 then
+  redis.call('ZREMRANGEBYSCORE', K.msgs, '-inf', keep_from - 1)
+  trimmed(keep_from)
+end
+record_event(ARGV[8], 'room.updated', ARGV[9], '{"id":"' .. ROOM .. '","name":' .. cjson.encode(state[1]) ..
+  ',"private":' .. (state[2] == '1' and 'true' or 'false') .. ',"historyLimit":' .. limit ..
+  ',"online":' .. redis.call('HLEN', K.presence) .. ',"createdAt":"' .. state[4] .. '"}')
+return { state[1], state[2], state[3], state[4] }`
+
+/** ARGV after the room: the room.deleted event's id ('' = not recorded), its time. Deletes every key of the room (the features' too). */
+const DELETE_ROOM_LUA = `
+if redis.call('EXISTS', K.room) == 0 then return 0 end
+for _, key in ipairs(KEYS) do
+  if key ~= K.outbox then redis.call('DEL', key) end
+end
+record_event(ARGV[2], 'room.deleted', ARGV[3], '{"id":"' .. ROOM .. '"}')
+return 1`
+
+/** ARGV after the room: seqs. Publishes each retained one as it now is, in an updated event, in the step that reads it. */
+const PUBLISH_UPDATED_LUA = `
+for i = 2, #ARGV do
+  local member = message_at(tonumber(ARGV[i]))
+  if member then publish_updated(member) end
+end
+return 0`
+
+/**
  * Rooms, grants and history in Redis, with the same semantics as the SQLite store. Appends
  * issued in one turn of the event loop go out together on the next, in one write (per node on
  * a cluster).
@@ -59,11 +163,14 @@ function toRecord (id: string, hash: Record<string, string>): RoomRecord | undef
  * between); on delete, the id goes out after the room and back in if the room exists again.
  */
 export function createRedisStore (options: RedisStoreOptions): ChatStore {
-  const { redis, feeds, publish, log } = options
+  const { redis, feeds, log, scripts } = options
   const defaultLimit = String(options.defaultHistoryLimit)
   const clientIdTtl = String(options.clientIdTtlMs ?? CLIENT_ID_TTL_MS)
   const outbox = options.outbox
-  const { changedSince, ...chatState } = createRedisChatState(redis, options.defaultHistoryLimit, publish, outbox)
+  const append = scripts.script<AppendReply>('chatAppend', APPEND_LUA, { extraKeys: 1 })
+  const updateRoom = scripts.script<[string, string, string, string] | null>('chatUpdateRoom', UPDATE_ROOM_LUA)
+  const deleteRoom = scripts.script<number>('chatDeleteRoom', DELETE_ROOM_LUA)
+  const publishUpdated = scripts.script<number>('chatPublishUpdated', PUBLISH_UPDATED_LUA)
   let closed = false
   const inFlight = new Set<Promise<void>>()
 
@@ -76,11 +183,13 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       // event and the object resolved here are the same JSON.
       const head = `{"room":${JSON.stringify(pending.room)},"seq":`
       const clientId = pending.clientId === undefined ? '' : `,"clientId":${JSON.stringify(pending.clientId)}`
+      const extra = pending.fields === undefined ? '{}' : JSON.stringify(pending.fields)
+      const fields = extra === '{}' ? '' : ',' + extra.slice(1, -1)
       const tail = `,"id":${JSON.stringify(draft.id)},"user":${JSON.stringify(pending.user)},` +
-        `"text":${JSON.stringify(pending.text)},"time":${JSON.stringify(draft.time)}${clientId}}`
-      return redis.chatAppend(keys.room, keys.messages, keys.sent(pending.user, pending.clientId ?? ''), keys.outbox, keys.reads, head, tail,
-        defaultLimit, keys.channel, publish, pending.clientId === undefined ? '0' : '1', clientIdTtl, draft.id, draft.time,
-        eventIdFor(outbox, 'message.created'), pending.room, pending.moveSenderRead ? pending.user : '')
+        `"text":${JSON.stringify(pending.text)},"time":${JSON.stringify(draft.time)}${clientId}${fields}}`
+      return append(pending.room, [head, tail, pending.clientId === undefined ? '0' : '1', clientIdTtl, draft.id, draft.time,
+        eventIdFor(outbox, 'message.created'), scripts.flagsFor(pending.fields), pending.user],
+      [keys.sent(pending.user, pending.clientId ?? '')])
     })))
     // Senders here hear back after their message has reached this node's listeners, as with
     // the local engine: the message frame comes before the ack.
@@ -95,16 +204,21 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     batch.forEach((pending, i) => {
       const result = results[i]!
       if (result.status === 'rejected') return pending.reject(result.reason as Error)
-      const reply = result.value as AppendReply
+      const reply = result.value
       if (reply === null) return pending.reject(new NotFoundError(`room ${pending.room} does not exist`))
-      pending.resolve(reply[0] === 1 ? stored(pending, drafts[i]!, Number(reply[1]), reply[2] === 1) : repeated(pending, reply[1], reply[2]))
+      if (reply[0] === -1) return pending.reject(new Refused(reply[1], reply[2]))
+      pending.resolve(reply[0] === 1 ? stored(pending, drafts[i]!, reply) : repeated(pending, reply[1], reply[2]))
     })
   }
 
-  function stored (pending: PendingAppend, draft: { id: string, time: string }, seq: number, senderRead: boolean): Appended {
-    const message: Message = { room: pending.room, seq, id: draft.id, user: pending.user, text: pending.text, time: draft.time }
+  function stored (pending: PendingAppend, draft: { id: string, time: string }, reply: [1, number, ...(string | number)[]]): Appended {
+    const message: Message = { room: pending.room, seq: Number(reply[1]), id: draft.id, user: pending.user, text: pending.text, time: draft.time }
     if (pending.clientId !== undefined) message.clientId = pending.clientId
-    return senderRead ? { message, duplicate: false, senderRead } : { message, duplicate: false }
+    if (pending.fields !== undefined) Object.assign(message, pending.fields)
+    if (reply.length === 2) return { message, duplicate: false }
+    const effects: Record<string, unknown> = {}
+    for (let i = 2; i < reply.length; i += 2) effects[String(reply[i])] = reply[i + 1]
+    return { message, duplicate: false, effects }
   }
 
   /** The first message of a repeated clientId, as it is now; rebuilt from the sent key when trimmed. */
@@ -126,8 +240,13 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     return toRecord(id, await redis.hgetall(roomKeys(id).room))
   }
 
+  async function changedSince (room: string, since: number): Promise<Message[]> {
+    if (since === 0) return []
+    const keys = roomKeys(room)
+    return (await redis.chatChangedSince(keys.changes, keys.messages, String(since))).map(parseMessage).sort((a, b) => a.seq - b.seq)
+  }
+
   return {
-    ...chatState,
     async createRoom (input: RoomInput) {
       const record = newRoomRecord(input)
       await redis.zadd(globalKeys.rooms, 0, record.id)
@@ -155,23 +274,20 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     },
     async updateRoom (id, patch: RoomPatch) {
       const flag = (value: unknown) => (value === undefined ? '0' : '1')
-      const keys = roomKeys(id)
-      const result = await redis.chatUpdateRoom(keys.room, keys.messages, keys.presence, keys.outbox,
+      const result = await updateRoom(id, [
         flag(patch.name), patch.name ?? '',
         flag(patch.private), patch.private === true ? '1' : '0',
         flag(patch.historyLimit), patch.historyLimit === undefined || patch.historyLimit === null ? '' : String(patch.historyLimit),
-        defaultLimit, eventIdFor(outbox, 'room.updated'), new Date().toISOString(), id)
+        eventIdFor(outbox, 'room.updated'), new Date().toISOString()])
       if (result === null) return undefined
       const [name, priv, historyLimit, createdAt] = result
       return toRecord(id, { name, private: priv, historyLimit, createdAt })
     },
     async deleteRoom (id) {
-      const keys = roomKeys(id)
       // Appends still queued for this room fail with NotFoundError when their batch runs.
-      const deleted = await redis.chatDeleteRoom(keys.room, keys.messages, keys.grants, keys.presence,
-        keys.changes, keys.reads, keys.typing, keys.outbox, eventIdFor(outbox, 'room.deleted'), new Date().toISOString(), id) === 1
+      const deleted = await deleteRoom(id, [eventIdFor(outbox, 'room.deleted'), new Date().toISOString()]) === 1
       await redis.zrem(globalKeys.rooms, id)
-      if (await redis.exists(keys.room) === 1) await redis.zadd(globalKeys.rooms, 0, id)
+      if (await redis.exists(roomKeys(id).room) === 1) await redis.zadd(globalKeys.rooms, 0, id)
       return deleted
     },
     async setGrant (roomId, user) {
@@ -187,15 +303,19 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     async hasGrant (roomId, user) {
       return await redis.sismember(roomKeys(roomId).grants, user) === 1
     },
-    append (roomId, user, text, clientId, moveSenderRead) {
+    append (roomId, user, text, appendOptions = {}) {
       if (closed) return Promise.reject(new Error('store is closed'))
-      return batcher.append(roomId, user, text, clientId, moveSenderRead)
+      return batcher.append(roomId, user, text, appendOptions)
     },
     async latestSeq (roomId) {
       const seq = await redis.hget(roomKeys(roomId).room, 'lastSeq')
       const latest = seq === null ? 0 : Number(seq)
       await feeds.caughtUp(roomId, latest)
       return latest
+    },
+    async message (roomId, seq) {
+      const [member] = await redis.zrangebyscore(roomKeys(roomId).messages, seq, seq)
+      return member === undefined ? undefined : parseMessage(member)
     },
     async history (roomId, limit, before) {
       const max = before === undefined ? '+inf' : `(${before}`
@@ -215,6 +335,9 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       const oldest = Number(reply[1])
       const messages = (reply.slice(2) as string[]).map(parseMessage)
       return { latestSeq, changed, messages, recovered: oldest > 0 && oldest <= since + 1 }
+    },
+    async publishUpdated (roomId, seqs) {
+      if (seqs.length > 0) await publishUpdated(roomId, seqs)
     },
     async ready () {
       return !closed && await answers(redis)

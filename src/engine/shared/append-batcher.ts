@@ -1,4 +1,4 @@
-import type { Appended } from '../types.ts'
+import type { Appended, AppendOptions } from '../types.ts'
 
 /** A message waiting for its batch, with the caller's promise to settle. */
 export interface PendingAppend {
@@ -6,8 +6,8 @@ export interface PendingAppend {
   user: string
   text: string
   clientId: string | undefined
-  /** Move the sender's read seq to the message in the same step. */
-  moveSenderRead: boolean
+  /** The features' fields of the message. */
+  fields: Record<string, unknown> | undefined
   resolve: (appended: Appended) => void
   reject: (error: Error) => void
 }
@@ -41,9 +41,9 @@ export function createAppendBatcher (write: (batch: PendingAppend[]) => void) {
   }
 
   return {
-    append (room: string, user: string, text: string, clientId: string | undefined, moveSenderRead = false): Promise<Appended> {
+    append (room: string, user: string, text: string, options: AppendOptions): Promise<Appended> {
       return new Promise<Appended>((resolve, reject) => {
-        queue.push({ room, user, text, clientId, moveSenderRead, resolve, reject })
+        queue.push({ room, user, text, clientId: options.clientId, fields: options.fields, resolve, reject })
         schedule()
       })
     },

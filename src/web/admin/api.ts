@@ -1,5 +1,6 @@
 import type { Static } from 'typebox'
-import type { Message, MessageList, OnlineList, Room, RoomList } from '../../schemas/rest.ts'
+import type { Message } from '../../client/protocol.ts'
+import type { OnlineList, Room, RoomList } from '../../schemas/rest.ts'
 import type { FailedEvent, FailedList } from '../../schemas/webhooks.ts'
 
 export type { FailedEvent, Message, Room }
@@ -111,7 +112,7 @@ export class AdminApi {
   async messages (id: string, limit: number, before?: number): Promise<Message[]> {
     const query = new URLSearchParams({ limit: String(limit) })
     if (before !== undefined) query.set('before', String(before))
-    return (await this.json<Static<typeof MessageList>>('GET', `${path('rooms', id, 'messages')}?${query}`)).messages
+    return (await this.json<{ messages: Message[] }>('GET', `${path('rooms', id, 'messages')}?${query}`)).messages
   }
 
   async deleteMessage (id: string, seq: number): Promise<void> {

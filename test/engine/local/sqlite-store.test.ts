@@ -7,8 +7,9 @@ import BetterSqlite3 from 'better-sqlite3'
 import type { ChatStore } from '../../../src/engine/types.ts'
 import { SCHEMA_VERSION } from '../../../src/engine/local/migrations.ts'
 import { createSqliteStore } from '../../../src/engine/local/sqlite-store.ts'
+import { editsStorage } from '../../../src/features/message-edits/storage.ts'
 import { tempDir } from '../../helper.ts'
-import { appendMany, range, seqs, storeContract } from '../store-contract.ts'
+import { appendMany, range, seqs } from '../store-engines.ts'
 
 /** A store on a fresh file in a temporary directory, closed when the test ends. */
 function openStore (t: TestContext, path = join(tempDir(t), 'chat.sqlite'), defaultHistoryLimit = 1000, clientIdTtlMs?: number): ChatStore {
@@ -16,8 +17,6 @@ function openStore (t: TestContext, path = join(tempDir(t), 'chat.sqlite'), defa
   t.after(() => store.close())
   return store
 }
-
-storeContract('sqlite', async (t, options = {}) => openStore(t, undefined, options.defaultHistoryLimit, options.clientIdTtlMs))
 
 test('seq is per room', async (t) => {
   const store = openStore(t)
@@ -85,26 +84,68 @@ test('reopening an existing file keeps rooms, grants, messages, seq and user_ver
   check.close()
 })
 
-test('a file of the release before, with the index on send times, upgrades in place and keeps its clientIds', async (t) => {
+/**
+ * Turns a file of this release back into the schema of an earlier one: the core's version
+ * `version` (messages with the edit columns, no features' fields, no feature versions), and
+ * optionally the index on send times that version 6 dropped.
+ */
+function rewind (path: string, version: number, options: { sendsIndex?: boolean } = {}): void {
+  const db = new BetterSqlite3(path)
+  db.exec('ALTER TABLE messages DROP COLUMN fields; DROP TABLE feature_versions')
+  const columns = (db.prepare('PRAGMA table_info(messages)').all() as { name: string }[]).map((column) => column.name)
+  // A file the store wrote without the edits feature still has its columns.
+  for (const [column, type] of [['version', 'INTEGER'], ['edited_at', 'TEXT'], ['deleted_at', 'TEXT']]) {
+    if (!columns.includes(column!)) db.exec(`ALTER TABLE messages ADD COLUMN ${column} ${type}`)
+  }
+  if (options.sendsIndex === true) db.exec('CREATE INDEX sends_by_time ON sends (time)')
+  db.pragma(`user_version = ${version}`)
+  db.close()
+}
+
+test('a file of the release with the index on send times upgrades in place and keeps its clientIds', async (t) => {
   const path = join(tempDir(t), 'chat.sqlite')
   const first = createSqliteStore({ path, defaultHistoryLimit: 100 })
   await first.createRoom({ id: 'kept' })
-  const sent = await first.append('kept', 'alice', 'hello', 'key-1')
+  const sent = await first.append('kept', 'alice', 'hello', { clientId: 'key-1' })
   await first.close()
-  // Back to the schema before the sweep: the time index, one version down.
-  const db = new BetterSqlite3(path)
-  db.exec('CREATE INDEX sends_by_time ON sends (time)')
-  db.pragma(`user_version = ${SCHEMA_VERSION - 1}`)
-  db.close()
+  rewind(path, 5, { sendsIndex: true })
 
   const second = openStore(t, path, 100)
-  const repeat = await second.append('kept', 'alice', 'hello', 'key-1')
+  const repeat = await second.append('kept', 'alice', 'hello', { clientId: 'key-1' })
   assert.equal(repeat.duplicate, true, 'the clientId is still remembered')
   assert.equal(repeat.message.id, sent.message.id)
   const check = new BetterSqlite3(path, { readonly: true })
   t.after(() => check.close())
   assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION)
   assert.equal(check.prepare("SELECT name FROM sqlite_master WHERE name = 'sends_by_time'").get(), undefined)
+})
+
+test('a file of the release before feature modules keeps its edits and deletes: their columns move into the message\'s fields', async (t) => {
+  const path = join(tempDir(t), 'chat.sqlite')
+  const first = createSqliteStore({ path, defaultHistoryLimit: 100 })
+  await first.createRoom({ id: 'kept' })
+  for (const text of ['one', 'two', 'three']) await first.append('kept', 'alice', text)
+  await first.close()
+  rewind(path, 6)
+  const db = new BetterSqlite3(path)
+  db.prepare("UPDATE messages SET text = 'one, fixed', version = 2, edited_at = '2026-01-02T03:04:05.000Z', changed_seq = 3 WHERE seq = 1").run()
+  db.prepare("UPDATE messages SET text = '', deleted_at = '2026-01-02T03:04:06.000Z', changed_seq = 3 WHERE seq = 2").run()
+  db.close()
+
+  const second = createSqliteStore({ path, defaultHistoryLimit: 100 })
+  t.after(() => second.close())
+  editsStorage.local(second.storage)
+  assert.deepEqual((await second.history('kept', 10)).map(({ seq, text, version, editedAt, deleted, deletedAt }: Record<string, unknown>) =>
+    ({ seq, text, version, editedAt, deleted, deletedAt })), [
+    { seq: 1, text: 'one, fixed', version: 2, editedAt: '2026-01-02T03:04:05.000Z', deleted: undefined, deletedAt: undefined },
+    { seq: 2, text: '', version: undefined, editedAt: undefined, deleted: true, deletedAt: '2026-01-02T03:04:06.000Z' },
+    { seq: 3, text: 'three', version: undefined, editedAt: undefined, deleted: undefined, deletedAt: undefined }
+  ])
+  assert.deepEqual((await second.recover('kept', 3)).changed.map((m) => m.seq), [1, 2], 'the changes are still replayed')
+  const columns = new BetterSqlite3(path, { readonly: true })
+  t.after(() => columns.close())
+  const names = (columns.prepare('PRAGMA table_info(messages)').all() as { name: string }[]).map((column) => column.name)
+  assert.ok(!names.includes('version') && !names.includes('edited_at') && !names.includes('deleted_at'), names.join(', '))
 })
 
 test('a file written by a newer release is refused with a message naming CHAT_DB', async (t) => {
@@ -146,28 +187,28 @@ test('expired clientIds are swept from the table a few per new one, with no inde
   t.after(() => reader.close())
   const remembered = () => reader.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM sends').get()!.n
   assert.equal(reader.prepare("SELECT name FROM sqlite_master WHERE name = 'sends_by_time'").get(), undefined)
-  for (let i = 0; i < 6; i++) await store.append('keys', 'alice', `early ${i}`, `early-${i}`)
+  for (let i = 0; i < 6; i++) await store.append('keys', 'alice', `early ${i}`, { clientId: `early-${i}` })
   assert.equal(remembered(), 6, 'nothing was due: every clientId is kept')
   await sleep(250)
-  await store.append('keys', 'alice', 'late 0', 'late-0')
+  await store.append('keys', 'alice', 'late 0', { clientId: 'late-0' })
   assert.equal(remembered(), 3, 'the first new clientId after the expiry looks at four rows and forgets them')
-  await store.append('keys', 'alice', 'late 1', 'late-1')
+  await store.append('keys', 'alice', 'late 1', { clientId: 'late-1' })
   assert.equal(remembered(), 2, 'the next one forgets the last two expired ones')
-  assert.equal((await store.append('keys', 'alice', 'again', 'early-0')).duplicate, false, 'an expired clientId is a new message')
-  assert.equal((await store.append('keys', 'alice', 'again', 'late-0')).duplicate, true, 'a live one is still a repeat')
+  assert.equal((await store.append('keys', 'alice', 'again', { clientId: 'early-0' })).duplicate, false, 'an expired clientId is a new message')
+  assert.equal((await store.append('keys', 'alice', 'again', { clientId: 'late-0' })).duplicate, true, 'a live one is still a repeat')
 })
 
 test('a clientId past its time to live that the sweep has not reached is a new message', async (t) => {
   const store = openStore(t, undefined, 1000, 200)
   await store.createRoom({ id: 'keys' })
   const first = []
-  for (let i = 0; i < 10; i++) first.push(await store.append('keys', 'alice', `a ${i}`, `a-${i}`))
+  for (let i = 0; i < 10; i++) first.push(await store.append('keys', 'alice', `a ${i}`, { clientId: `a-${i}` }))
   await sleep(250)
-  await store.append('keys', 'alice', 'z', 'z-0') // sweeps a-0 to a-3 only
-  const again = await store.append('keys', 'alice', 'a 9 again', 'a-9')
+  await store.append('keys', 'alice', 'z', { clientId: 'z-0' }) // sweeps a-0 to a-3 only
+  const again = await store.append('keys', 'alice', 'a 9 again', { clientId: 'a-9' })
   assert.equal(again.duplicate, false)
   assert.equal(again.message.seq, 12)
-  const repeat = await store.append('keys', 'alice', 'a 9 again', 'a-9')
+  const repeat = await store.append('keys', 'alice', 'a 9 again', { clientId: 'a-9' })
   assert.equal(repeat.duplicate, true, 'the key remembered again answers for the new message')
   assert.equal(repeat.message.seq, 12)
   assert.notEqual(repeat.message.id, first[9]!.message.id)

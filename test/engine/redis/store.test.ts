@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { test, type TestContext } from 'node:test'
 import pino from 'pino'
 import { createRedisEngine } from '../../../src/engine/redis/engine.ts'
-import { type ChatEngine, type ChatStore, type RoomEvent } from '../../../src/engine/types.ts'
+import { type ChatEngine, type RoomEvent } from '../../../src/engine/types.ts'
 import { eventually } from '../../helper.ts'
-import { layoutTest, LAYOUTS, type Layout, type RedisTarget, startRedisTarget } from '../../redis-layouts.ts'
-import { appendMany, range, seqs, storeContract, type StoreOptions } from '../store-contract.ts'
+import { layoutTest, type RedisTarget, startRedisTarget } from '../../redis-layouts.ts'
+import { appendMany, range, seqs } from '../store-engines.ts'
 
 const silent = pino({ level: 'silent' })
 
@@ -18,14 +18,6 @@ async function openEngine (t: TestContext, redis: RedisTarget, defaultHistoryLim
   })
   return engine
 }
-
-/** A store on a fresh Redis of the layout; undefined (test skipped) without one. */
-const openStore = (layout: Layout) => async (t: TestContext, options: StoreOptions = {}): Promise<ChatStore | undefined> => {
-  const redis = await startRedisTarget(t, layout)
-  return redis === undefined ? undefined : (await openEngine(t, redis, options.defaultHistoryLimit, options.clientIdTtlMs)).store
-}
-
-for (const layout of LAYOUTS) storeContract(`redis ${layout}`, openStore(layout))
 
 layoutTest('two engines appending to one room share one gap-free seq', async (t, redis) => {
   const a = (await openEngine(t, redis)).store

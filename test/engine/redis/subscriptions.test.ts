@@ -8,14 +8,15 @@ import type { RedisBroker } from '../../../src/engine/redis/broker.ts'
 import { createRedisEngine } from '../../../src/engine/redis/engine.ts'
 import { roomKeys } from '../../../src/engine/redis/keys.ts'
 import type { ChatEngine } from '../../../src/engine/types.ts'
+import { editsStorage } from '../../../src/features/message-edits/storage.ts'
 import { connect, eventually, type Frame, spawnServer } from '../../helper.ts'
 import { layoutTest, type RedisTarget } from '../../redis-layouts.ts'
-import { range } from '../store-contract.ts'
+import { range } from '../store-engines.ts'
 
 const silent = pino({ level: 'silent' })
 
 async function openEngine (t: TestContext, redis: RedisTarget): Promise<ChatEngine> {
-  const engine = await createRedisEngine({ url: redis.url, cluster: redis.cluster, defaultHistoryLimit: 1000, log: silent })
+  const engine = await createRedisEngine({ url: redis.url, cluster: redis.cluster, defaultHistoryLimit: 1000, log: silent, extensions: [editsStorage] })
   t.after(async () => {
     await engine.broker.close()
     await engine.store.close()
@@ -76,7 +77,7 @@ layoutTest('an edit made while a node\'s subscription is cut reaches it when the
   await eventually(() => events.length === 3, 5000, 'the messages')
   await killSubscriptions(redis)
   // The subscriber reconnects after 100 ms at the soonest: this edit is published meanwhile.
-  assert.equal((await writer.store.editMessage('edits', 2, 'm2 edited', { user: 'alice' })).outcome, 'changed')
+  assert.equal((await writer.port(editsStorage).edit('edits', 2, 'm2 edited', {}, { user: 'alice' }, true)).outcome, 'changed')
   await eventually(() => events.includes('updated 2: m2 edited'), 10_000, 'the edit after the cut')
   await writer.store.append('edits', 'alice', 'm4')
   await eventually(() => events.includes('message 4'), 5000, 'the next message')

@@ -1,0 +1,330 @@
+/* The wire protocol's types for the client SDK, written by scripts/client-protocol.ts from the
+ * schemas that validate frames (npm run generate). Do not edit by hand. */
+/**
+ * A stored chat message, the same object over WebSocket, REST and webhooks
+ */
+export interface Message {
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  seq: number
+  id: string
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  user: string
+  text: string
+  time: string
+  /**
+   * the sender's idempotency key: a repeat by the same user in the same room within 24 hours is not stored again
+   */
+  clientId?: string
+  /**
+   * 1 for a message never edited, one more per edit
+   */
+  version?: number
+  editedAt?: string
+  deleted?: true
+  deletedAt?: string
+}
+export interface JoinFrame {
+  type: 'join'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  since?: number
+  ref?: string
+}
+export interface LeaveFrame {
+  type: 'leave'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  ref?: string
+}
+export interface MessageFrame {
+  type: 'message'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  text: string
+  /**
+   * the sender's idempotency key: a repeat by the same user in the same room within 24 hours is not stored again
+   */
+  clientId?: string
+  ref?: string
+}
+export interface HistoryFrame {
+  type: 'history'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  before?: number
+  limit?: number
+  ref?: string
+}
+export interface PingFrame {
+  type: 'ping'
+  ref?: string
+}
+export interface RefreshFrame {
+  type: 'refresh'
+  token: string
+  ref?: string
+}
+export interface EditFrame {
+  type: 'edit'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  seq: number
+  text: string
+  ref?: string
+}
+export interface DeleteFrame {
+  type: 'delete'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  seq: number
+  ref?: string
+}
+export interface TypingFrame {
+  type: 'typing'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  active?: boolean
+  ref?: string
+}
+export interface ReadFrame {
+  type: 'read'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  seq: number
+  ref?: string
+}
+export interface UnreadFrame {
+  type: 'unread'
+  ref?: string
+}
+export interface ReadsFrame {
+  type: 'reads'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  ref?: string
+}
+export interface WelcomeFrame {
+  type: 'welcome'
+  connectionId: string
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  user: string
+  heartbeatMs: number
+}
+export interface JoinedFrame {
+  type: 'joined'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  seq: number
+  /**
+   * Items: matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  members: string[]
+  recovered?: boolean
+  ref?: string
+  /**
+   * the user's read seq in the room
+   */
+  readSeq?: number
+}
+export interface LeftFrame {
+  type: 'left'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  ref?: string
+}
+export interface MessageOutFrame {
+  type: 'message'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  seq: number
+  id: string
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  user: string
+  text: string
+  time: string
+  /**
+   * the sender's idempotency key: a repeat by the same user in the same room within 24 hours is not stored again
+   */
+  clientId?: string
+  /**
+   * 1 for a message never edited, one more per edit
+   */
+  version?: number
+  editedAt?: string
+  deleted?: true
+  deletedAt?: string
+}
+export interface AckFrame {
+  type: 'ack'
+  ref?: string
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  seq: number
+  id: string
+  duplicate?: true
+}
+export interface PresenceFrame {
+  type: 'presence'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  event: 'join' | 'leave'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  user: string
+  time: string
+}
+export interface HistoryOutFrame {
+  type: 'history'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  messages: Message[]
+  ref?: string
+}
+export interface PongFrame {
+  type: 'pong'
+  ref?: string
+}
+export interface KickedFrame {
+  type: 'kicked'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  reason: string
+}
+export interface RoomDeletedFrame {
+  type: 'room_deleted'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+}
+export interface RefreshedFrame {
+  type: 'refreshed'
+  expiresAt?: string
+  ref?: string
+}
+export interface ErrorFrame {
+  type: 'error'
+  code: 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'not_member' | 'rate_limited' | 'internal'
+  message: string
+  ref?: string
+}
+export interface UpdatedFrame {
+  type: 'updated'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  message: Message
+}
+export interface TypingOutFrame {
+  type: 'typing'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  /**
+   * Items: matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  users: string[]
+}
+export interface ReadOutFrame {
+  type: 'read'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  user: string
+  seq: number
+}
+export interface UnreadOutFrame {
+  type: 'unread'
+  rooms: RoomUnread[]
+  ref?: string
+}
+export interface RoomUnread {
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  /**
+   * the room's latest seq
+   */
+  seq: number
+  /**
+   * the user's read seq in the room
+   */
+  readSeq: number
+  /**
+   * seq - readSeq
+   */
+  unread: number
+}
+export interface ReadsOutFrame {
+  type: 'reads'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  reads: {
+    /**
+     * matches ^[A-Za-z0-9_.-]{1,64}$
+     */
+    user: string
+    seq: number
+  }[]
+  ref?: string
+}
+
+/** Any frame the client sends. */
+export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame
+
+/** Any frame the server sends. */
+export type ServerFrame = WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame | HistoryOutFrame | PongFrame | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame | UpdatedFrame | TypingOutFrame | ReadOutFrame | UnreadOutFrame | ReadsOutFrame
+
+/** The code of an error frame. */
+export type ErrorCode = ErrorFrame['code']

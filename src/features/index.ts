@@ -1,0 +1,14 @@
+import type { ChatFeature } from './feature.ts'
+import { messageEdits } from './message-edits/index.ts'
+import { readState } from './read-state/index.ts'
+import { typing } from './typing/index.ts'
+
+/**
+ * Every chat feature of the service, in the order they are registered: a feature that builds on
+ * another (mentions on read state) comes after it. Adding a feature is one line here.
+ */
+export const features: ChatFeature[] = [
+  messageEdits,
+  typing,
+  readState
+]
