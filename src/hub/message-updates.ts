@@ -36,6 +36,7 @@ export class MessageUpdates {
   private readonly windows = new Map<string, Window>()
   /** Messages whose state is to go out on the next turn, by room: one storage call per room. */
   private due = new Map<string, Set<number>>()
+  private readonly listeners: ((message: Message) => void)[] = []
   private closed = false
 
   constructor (store: ChatStore, log: EngineLog, options: { windowMs?: number } = {}) {
@@ -51,15 +52,24 @@ export class MessageUpdates {
    */
   async change<M extends Message> (room: string, seq: number, make: (publish: boolean) => Promise<Change<M>>,
     options: { coalesce?: boolean } = {}): Promise<Change<M>> {
-    if (options.coalesce === false) return make(true)
     const key = `${room}\u0000${seq}`
-    const publish = !this.windows.has(key)
-    if (publish) this.open(key, room, seq)
+    const publish = options.coalesce === false || !this.windows.has(key)
+    if (publish && options.coalesce !== false) this.open(key, room, seq)
     const result = await make(publish)
+    if (result.outcome !== 'changed') return result
     // Not published with its step: it goes out with the window it falls in (one opened now if
     // the window it began in has ended meanwhile).
-    if (result.outcome === 'changed' && !publish) this.changed(room, seq)
+    if (!publish) this.changed(room, seq)
+    for (const listener of this.listeners) listener(result.message)
     return result
+  }
+
+  /**
+   * Told of every change made on this node through `change`, once stored: a feature keeps what
+   * depends on another feature's change in step (a deleted reply changes its thread's root).
+   */
+  onChange (listener: (message: Message) => void): void {
+    this.listeners.push(listener)
   }
 
   /** A change storage made already (a root's thread, in the step that stored its reply): published now or at the window's end. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { NotFoundError, type ChatStore } from '../../src/engine/types.ts'
+import { eventually } from '../helper.ts'
 import { appendMany, contractTest, range, seqs, type StoreOptions } from './store-engines.ts'
 
 /** The ChatStore contract every engine keeps: each test runs on SQLite and Redis in both layouts, named after the engine. */
@@ -267,3 +268,30 @@ storeTest('a clientId is forgotten after its time to live', async (store) => {
   assert.equal(later.duplicate, false, 'an expired clientId is a new message')
   assert.equal(later.message.seq, first.message.seq + 2)
 }, { clientIdTtlMs: 150 })
+
+storeTest('a message\'s features\' fields are stored, read and replayed with it; message() reads one', async (store) => {
+  await store.createRoom({ id: 'f' })
+  const plain = (await store.append('f', 'alice', 'plain')).message
+  const fields = { tags: ['a', 'b'], note: 'x', nested: { n: 1 } }
+  const rich = await store.append('f', 'bob', 'rich', { clientId: 'r-1', fields })
+  assert.deepEqual(rich.message, { ...rich.message, ...fields }, 'the append resolves with the fields')
+  assert.deepEqual(await store.history('f', 10), [plain, rich.message])
+  assert.deepEqual(await store.message('f', 2), rich.message)
+  assert.equal(await store.message('f', 3), undefined)
+  assert.equal(await store.message('nowhere', 1), undefined)
+  assert.deepEqual((await store.recover('f', 1)).messages, [rich.message])
+  const again = await store.append('f', 'bob', 'rich', { clientId: 'r-1', fields })
+  assert.deepEqual([again.duplicate, again.message], [true, rich.message], 'a repeat answers with the stored fields')
+})
+
+contractTest('publishUpdated publishes retained messages as they now are, and skips those not retained', async ({ store, events, follow }) => {
+  await store.createRoom({ id: 'u', historyLimit: 2 })
+  await follow('u')
+  await appendMany(store, 'u', 3)
+  events.length = 0
+  await store.publishUpdated('u', [1, 3])
+  await eventually(() => events.some((event) => event.kind === 'updated'), 5000, 'the updated event')
+  await sleep(100)
+  const updated = events.filter((event) => event.kind === 'updated').map((event) => event.kind === 'updated' ? event.message : undefined)
+  assert.deepEqual(updated, [await store.message('u', 3)], 'seq 1 is trimmed: only 3 goes out')
+})

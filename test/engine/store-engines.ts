@@ -23,6 +23,8 @@ export interface TestStore {
   port: <P>(extension: StorageExtension<P>) => P
   /** Events the store (and the ports) published, as a member here would receive them (Redis: once the room is followed). */
   events: RoomEvent[]
+  /** Has this node follow the room, as a member joining it would: its events then reach `events`. */
+  follow: (room: string) => Promise<void>
 }
 
 /** Opens a store for one test and closes it when the test ends; undefined when the engine cannot run here. */
@@ -41,7 +43,7 @@ export const openSqlite: OpenStore = async (t, options = {}) => {
   })
   t.after(() => store.close())
   const ports = new Map((options.extensions ?? []).map((extension) => [extension, extension.local(store.storage)]))
-  return { store, port: <P>(extension: StorageExtension<P>) => ports.get(extension) as P, events }
+  return { store, port: <P>(extension: StorageExtension<P>) => ports.get(extension) as P, events, follow: async () => {} }
 }
 
 /** An engine on the given Redis, closed when the test ends. */
@@ -68,7 +70,12 @@ const openRedis = (layout: typeof LAYOUTS[number]): OpenStore => async (t, optio
   const engine = await openRedisEngine(t, redis, options)
   const events: RoomEvent[] = []
   engine.broker.subscribe((event) => events.push(event))
-  return { store: engine.store, port: (extension) => engine.port(extension), events }
+  return {
+    store: engine.store,
+    port: (extension) => engine.port(extension),
+    events,
+    follow: async (room) => { await engine.broker.presenceAdd(room, 'watcher', `watching-${room}`) }
+  }
 }
 
 /** Every engine a store contract runs on, by name. */
