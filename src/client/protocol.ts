@@ -27,6 +27,14 @@ export interface Message {
   editedAt?: string
   deleted?: true
   deletedAt?: string
+  /**
+   * the users the text mentions (`@id` at its start or after whitespace), once each, in order of first appearance
+   *
+   * @minItems 1
+   *
+   * Items: matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  mentions?: [string, ...string[]]
 }
 export interface JoinFrame {
   type: 'join'
@@ -186,6 +194,14 @@ export interface MessageOutFrame {
   editedAt?: string
   deleted?: true
   deletedAt?: string
+  /**
+   * the users the text mentions (`@id` at its start or after whitespace), once each, in order of first appearance
+   *
+   * @minItems 1
+   *
+   * Items: matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  mentions?: [string, ...string[]]
 }
 export interface AckFrame {
   type: 'ack'
@@ -303,6 +319,10 @@ export interface RoomUnread {
    * seq - readSeq
    */
   unread: number
+  /**
+   * retained messages after readSeq that mention the user
+   */
+  mentions: number
 }
 export interface ReadsOutFrame {
   type: 'reads'

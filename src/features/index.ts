@@ -1,4 +1,5 @@
 import type { ChatFeature } from './feature.ts'
+import { mentions } from './mentions/index.ts'
 import { messageEdits } from './message-edits/index.ts'
 import { readState } from './read-state/index.ts'
 import { typing } from './typing/index.ts'
@@ -10,5 +11,6 @@ import { typing } from './typing/index.ts'
 export const features: ChatFeature[] = [
   messageEdits,
   typing,
-  readState
+  readState,
+  mentions
 ]
