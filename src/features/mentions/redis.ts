@@ -13,7 +13,7 @@ const ADD = `local function add_mentions (message)
   end
 end`
 
-const STORED = `function (m) add_mentions(m.message()) end`
+const STORED = 'function (m) add_mentions(m.message()) end'
 
 const CHANGED = `function (before, after)
   if cjson.encode(before.mentions or false) == cjson.encode(after.mentions or false) then return end
@@ -23,7 +23,7 @@ const CHANGED = `function (before, after)
   add_mentions(after)
 end`
 
-const TRIMMED = `function (keep_from) redis.call('ZREMRANGEBYSCORE', K.mentions, '-inf', '(' .. keep_from) end`
+const TRIMMED = 'function (keep_from) redis.call(\'ZREMRANGEBYSCORE\', K.mentions, \'-inf\', \'(\' .. keep_from) end'
 
 /**
  * ARGV after the room: user, seq. How many retained messages after seq mention the user: the
