@@ -35,6 +35,45 @@ export interface Message {
    * Items: matches ^[A-Za-z0-9_.-]{1,64}$
    */
   mentions?: [string, ...string[]]
+  /**
+   * one entry per emoji, ordered by the time of its earliest current reaction
+   *
+   * @minItems 1
+   */
+  reactions?: [
+    {
+      /**
+       * 1 to 32 characters, no whitespace
+       */
+      emoji: string
+      /**
+       * how many users reacted with it
+       */
+      count: number
+      /**
+       * the first 25 users, in the order they reacted
+       *
+       * Items: matches ^[A-Za-z0-9_.-]{1,64}$
+       */
+      users: string[]
+    },
+    ...{
+      /**
+       * 1 to 32 characters, no whitespace
+       */
+      emoji: string
+      /**
+       * how many users reacted with it
+       */
+      count: number
+      /**
+       * the first 25 users, in the order they reacted
+       *
+       * Items: matches ^[A-Za-z0-9_.-]{1,64}$
+       */
+      users: string[]
+    }[]
+  ]
 }
 export interface JoinFrame {
   type: 'join'
@@ -134,6 +173,20 @@ export interface ReadsFrame {
   room: string
   ref?: string
 }
+export interface ReactFrame {
+  type: 'react'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  seq: number
+  /**
+   * 1 to 32 characters, no whitespace
+   */
+  emoji: string
+  active?: boolean
+  ref?: string
+}
 export interface WelcomeFrame {
   type: 'welcome'
   connectionId: string
@@ -202,6 +255,45 @@ export interface MessageOutFrame {
    * Items: matches ^[A-Za-z0-9_.-]{1,64}$
    */
   mentions?: [string, ...string[]]
+  /**
+   * one entry per emoji, ordered by the time of its earliest current reaction
+   *
+   * @minItems 1
+   */
+  reactions?: [
+    {
+      /**
+       * 1 to 32 characters, no whitespace
+       */
+      emoji: string
+      /**
+       * how many users reacted with it
+       */
+      count: number
+      /**
+       * the first 25 users, in the order they reacted
+       *
+       * Items: matches ^[A-Za-z0-9_.-]{1,64}$
+       */
+      users: string[]
+    },
+    ...{
+      /**
+       * 1 to 32 characters, no whitespace
+       */
+      emoji: string
+      /**
+       * how many users reacted with it
+       */
+      count: number
+      /**
+       * the first 25 users, in the order they reacted
+       *
+       * Items: matches ^[A-Za-z0-9_.-]{1,64}$
+       */
+      users: string[]
+    }[]
+  ]
 }
 export interface AckFrame {
   type: 'ack'
@@ -341,7 +433,7 @@ export interface ReadsOutFrame {
 }
 
 /** Any frame the client sends. */
-export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame
+export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame
 
 /** Any frame the server sends. */
 export type ServerFrame = WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame | HistoryOutFrame | PongFrame | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame | UpdatedFrame | TypingOutFrame | ReadOutFrame | UnreadOutFrame | ReadsOutFrame

@@ -1,6 +1,7 @@
 import type { ChatFeature } from './feature.ts'
 import { mentions } from './mentions/index.ts'
 import { messageEdits } from './message-edits/index.ts'
+import { reactions } from './reactions/index.ts'
 import { readState } from './read-state/index.ts'
 import { typing } from './typing/index.ts'
 
@@ -12,5 +13,6 @@ export const features: ChatFeature[] = [
   messageEdits,
   typing,
   readState,
-  mentions
+  mentions,
+  reactions
 ]

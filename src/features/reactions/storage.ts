@@ -1,0 +1,6 @@
+import type { StorageExtension } from '../../engine/extension.ts'
+import { redisReactions } from './redis.ts'
+import { sqliteReactions } from './sqlite.ts'
+import type { ReactionsStore } from './store.ts'
+
+export const reactionsStorage: StorageExtension<ReactionsStore> = { name: 'reactions', local: sqliteReactions, redis: redisReactions }
