@@ -130,6 +130,9 @@ export interface EditFrame {
    * matches ^[A-Za-z0-9_.-]{1,64}$
    */
   room: string
+  /**
+   * a message's seq
+   */
   seq: number
   text: string
   ref?: string
@@ -140,6 +143,9 @@ export interface DeleteFrame {
    * matches ^[A-Za-z0-9_.-]{1,64}$
    */
   room: string
+  /**
+   * a message's seq
+   */
   seq: number
   ref?: string
 }
@@ -179,6 +185,9 @@ export interface ReactFrame {
    * matches ^[A-Za-z0-9_.-]{1,64}$
    */
   room: string
+  /**
+   * a message's seq
+   */
   seq: number
   /**
    * 1 to 32 characters, no whitespace

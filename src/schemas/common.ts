@@ -23,8 +23,11 @@ export const ERROR_CODES = [
 ] as const
 export type ErrorCode = typeof ERROR_CODES[number]
 
-/** A retained message's place in its room. */
-export const MessageSeq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+/**
+ * The seq of the message a frame or a call is about. Any integer from 0 is well formed; one that
+ * names no retained message (0 never does) is answered not_found, not bad_request.
+ */
+export const MessageSeq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "a message's seq" })
 
 /**
  * The core's fields of a stored chat message. Features add theirs (edits, reactions, replies…):

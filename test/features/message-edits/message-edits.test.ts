@@ -83,7 +83,8 @@ engineTest('edit and delete refusals: forbidden for others, not_found, bad_reque
   await expectError(alice, { type: 'edit', room: 'nowhere', seq: 1, text: 'x' }, 'not_found')
   await expectError(alice, { type: 'edit', room: 'lobby', seq, text: '' }, 'bad_request')
   await expectError(alice, { type: 'edit', room: 'lobby', seq, text: 'x'.repeat(11) }, 'bad_request', /at most 10/)
-  await expectError(alice, { type: 'edit', room: 'lobby', seq: 0, text: 'x' }, 'bad_request')
+  await expectError(alice, { type: 'edit', room: 'lobby', seq: 0, text: 'x' }, 'not_found', /not retained/)
+  await expectError(alice, { type: 'edit', room: 'lobby', seq: -1, text: 'x' }, 'bad_request')
   await expectError(alice, { type: 'delete', room: 'lobby', seq: 'one' }, 'bad_request')
   await bob.nothing('updated', 200)
   assert.equal((await alice.request({ type: 'ping' })).type, 'pong')
@@ -146,12 +147,12 @@ engineTest('an operator edits and deletes any message over REST', async (start, 
   assert.equal((await http(server.url, 'DELETE', `/rooms/lobby/messages/${seq}`, undefined, auth)).status, 204, 'again: 204')
   await alice.nothing('updated', 200)
   assert.equal((await http(server.url, 'PATCH', `/rooms/lobby/messages/${seq}`, { text: 'x' }, auth)).status, 404)
-  for (const path of ['/rooms/lobby/messages/99', '/rooms/nowhere/messages/1']) {
+  for (const path of ['/rooms/lobby/messages/99', '/rooms/lobby/messages/0', '/rooms/nowhere/messages/1']) {
     const missing = await http(server.url, 'DELETE', path, undefined, auth)
     assert.equal(missing.status, 404, path)
     assert.match(missing.body.message, /not retained|does not exist/)
   }
-  for (const path of ['/rooms/lobby/messages/0', '/rooms/lobby/messages/x', '/rooms/lobby/messages/1.5']) {
+  for (const path of ['/rooms/lobby/messages/-1', '/rooms/lobby/messages/x', '/rooms/lobby/messages/1.5']) {
     assert.equal((await http(server.url, 'DELETE', path, undefined, auth)).status, 400, path)
   }
 })

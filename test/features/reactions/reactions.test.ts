@@ -82,7 +82,8 @@ engineTest('react: members only; not retained or deleted is not_found; a bad emo
     assert.equal(refused.code, 'bad_request', JSON.stringify(emoji))
   }
   assert.equal((await bob!.request({ type: 'react', room: 'lobby', seq, emoji: '👍'.repeat(32) })).type, 'ack', '32 characters, 64 code units')
-  for (const bad of [0, -1, 1.5, '1']) assert.equal((await bob!.request({ type: 'react', room: 'lobby', seq: bad, emoji: 'x' })).code, 'bad_request')
+  for (const bad of [-1, 1.5, '1']) assert.equal((await bob!.request({ type: 'react', room: 'lobby', seq: bad, emoji: 'x' })).code, 'bad_request')
+  assert.equal((await bob!.request({ type: 'react', room: 'lobby', seq: 0, emoji: 'x' })).code, 'not_found', 'a well-formed seq naming no message')
   await alice!.request({ type: 'delete', room: 'lobby', seq })
   assert.equal((await bob!.request({ type: 'react', room: 'lobby', seq, emoji: '🙂' })).code, 'not_found', 'a deleted message')
   await bob!.join('short')
