@@ -74,6 +74,24 @@ export interface Message {
       users: string[]
     }[]
   ]
+  /**
+   * the seq of the thread's root this message replies to
+   */
+  replyTo?: number
+  /**
+   * the thread of this root, while it has undeleted replies
+   */
+  thread?: {
+    /**
+     * undeleted replies
+     */
+    replies: number
+    /**
+     * the seq of the newest undeleted reply
+     */
+    lastSeq: number
+    lastTime: string
+  }
 }
 export interface JoinFrame {
   type: 'join'
@@ -104,6 +122,10 @@ export interface MessageFrame {
    */
   clientId?: string
   ref?: string
+  /**
+   * reply to this message (a reply to a reply goes to its root)
+   */
+  replyTo?: number
 }
 export interface HistoryFrame {
   type: 'history'
@@ -114,6 +136,10 @@ export interface HistoryFrame {
   before?: number
   limit?: number
   ref?: string
+  /**
+   * the thread's root: its replies (not the root), with the paging of history
+   */
+  thread?: number
 }
 export interface PingFrame {
   type: 'ping'
@@ -303,6 +329,24 @@ export interface MessageOutFrame {
       users: string[]
     }[]
   ]
+  /**
+   * the seq of the thread's root this message replies to
+   */
+  replyTo?: number
+  /**
+   * the thread of this root, while it has undeleted replies
+   */
+  thread?: {
+    /**
+     * undeleted replies
+     */
+    replies: number
+    /**
+     * the seq of the newest undeleted reply
+     */
+    lastSeq: number
+    lastTime: string
+  }
 }
 export interface AckFrame {
   type: 'ack'

@@ -3,6 +3,7 @@ import { mentions } from './mentions/index.ts'
 import { messageEdits } from './message-edits/index.ts'
 import { reactions } from './reactions/index.ts'
 import { readState } from './read-state/index.ts'
+import { replies } from './replies/index.ts'
 import { typing } from './typing/index.ts'
 
 /**
@@ -14,5 +15,6 @@ export const features: ChatFeature[] = [
   typing,
   readState,
   mentions,
-  reactions
+  reactions,
+  replies
 ]

@@ -1,0 +1,6 @@
+import type { StorageExtension } from '../../engine/extension.ts'
+import { redisReplies } from './redis.ts'
+import { sqliteReplies } from './sqlite.ts'
+import type { RepliesStore } from './store.ts'
+
+export const repliesStorage: StorageExtension<RepliesStore> = { name: 'replies', local: sqliteReplies, redis: redisReplies }
