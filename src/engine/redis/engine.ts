@@ -3,7 +3,7 @@
  * later) or on a Redis Cluster (CHAT_REDIS_CLUSTER=true, Redis 7 or later) and keeps the same
  * contract. docs/scaling.md is the operator's view of what follows.
  *
- * Keys (redis-keys.ts makes every name). Rooms are spread over PARTITIONS = 128 partitions,
+ * Keys (keys.ts makes every name). Rooms are spread over PARTITIONS = 128 partitions,
  * p = CRC16(room id) mod 128, and every key of a room carries its partition's hash tag:
  * - `chat:{p}:room:<id>`     hash: name, private ('1'/'0'), historyLimit ('' = CHAT_HISTORY_LIMIT),
  *                            createdAt, lastSeq
@@ -12,22 +12,21 @@
  * - `chat:{p}:presence:<id>` hash: user → number of connections online in the room, over all nodes
  * - `chat:{p}:sent:<id>:<user>:<clientId>` "seq id time" of a message sent with that clientId,
  *                            set by the append script, expiring after CLIENT_ID_TTL_MS (25 h)
- * - `chat:{p}:changes:<id>`  sorted set of edited or deleted seqs, scored by the room's lastSeq then
- * - `chat:{p}:reads:<id>`    hash: user → read seq
- * - `chat:{p}:typing:<id>`   sorted set of the users typing, scored by when that expires
+ * - `chat:{p}:changes:<id>`  sorted set of changed messages' seqs, scored by the room's lastSeq then
+ * - `chat:{p}:<name>:<id>`   each feature's keys of the room (reads, typing, reactions, replies,
+ *                            mentions: see each feature's redis.ts), named by RoomScripts.roomKey
  * - `chat:{p}:events:<id>`   the room's channel (a shard channel on a cluster)
  * Per partition, with the same tag:
  * - `chat:{p}:node:<owner>`  set of "room NUL user NUL connectionId": one node's presence in the
  *                            partition's rooms
  * - `chat:{p}:outbox`       stream of the partition's events out (with CHAT_WEBHOOK_URLS), appended by
  *                            the script of each change; `…:hook:<urlKey>:lease`, `…:hook-attempts`,
- *                            `…:hooks-failed(-order)`: its delivery (redis-webhooks.ts)
+ *                            `…:hooks-failed(-order)`: its delivery (webhooks.ts)
  * Spanning rooms, each in a slot of its own and never in a script with a room's keys:
  * - `chat:rooms`             sorted set of room ids, all scores 0, listed with ZRANGEBYLEX
  * - `chat:nodes`             sorted set of presence owners scored by their last heartbeat
  *                            (Redis clock, ms); 0 once taken for dead
- * - `chat:user:<user>:rooms` set of the rooms where the user has a read seq (written before the
- *                            read seq; rooms without one are skipped when read)
+ * - `chat:user:<user>:rooms` set of the rooms where the user has a read seq (the read state's)
  * - `chat:layout`            "2": the data is in this layout
  * - `chat:node-events`       the channel of node-level events
  * On a cluster a room's keys, its channel and its partition's keys are in one slot, so every
@@ -37,13 +36,18 @@
  * slot with every room of the partition; 128 partitions spread over the primaries, and a slot
  * moves (resharding) with its rooms whole.
  *
- * Seq: append is one script (redis-scripts.ts) that fails on a missing room, HINCRBY lastSeq,
+ * Room scripts (room-scripts.ts): every script that changes a room gets all of the room's keys,
+ * the core's and each feature's, and a Lua library shared by the core and the features, with
+ * the features' hooks composed in when the engine starts: a feature's step runs inside the
+ * core's append or change, in the same script.
+ *
+ * Seq: append is one script (store.ts) that fails on a missing room, HINCRBY lastSeq,
  * ZADD, trims to the room's history limit and publishes the message event on the room's
  * channel. Seq is therefore per room, gap-free and the same on every node, and a message is on
  * the channel exactly when it is in history. The appends gathered in one event-loop turn go
  * out in one write (pipelined per node on a cluster).
  *
- * Per-room subscriptions (redis-subscriber.ts, redis-room-feeds.ts): a node subscribes to a
+ * Per-room subscriptions (subscriber.ts, room-feeds.ts): a node subscribes to a
  * room's channel when its first member here joins (presenceAdd) and unsubscribes 2 s after its
  * last one left; subscriptions of one turn go out as one command (one per slot on a cluster).
  * A node with no member in a room receives none of its traffic. Node-level events (a presence

@@ -7,7 +7,7 @@ import { webhookScripts } from './webhook-scripts.ts'
 /**
  * Every multi-step change is one script, so it is atomic and a node that dies half-way leaves
  * nothing half-done. Each script touches the keys of one room or one partition only (one hash
- * tag, so one slot on a cluster; see redis-keys.ts); keys that span rooms are written in steps
+ * tag, so one slot on a cluster; see keys.ts); keys that span rooms are written in steps
  * of their own. Scripts that publish do so in the same step as the change they announce, on
  * the room's channel, which carries the same tag: an event is on the channel exactly when its
  * change is visible. The publishing command is an argument: PUBLISH on a single Redis (any
