@@ -70,9 +70,9 @@ export const METRICS: Record<Scenario, MetricInfo[]> = {
     { key: 'seconds', label: 'window', unit: 's' }
   ],
   rooms: ROOMS_METRICS,
-  // The rooms figures, where deliveries count messages only (typing, read and edit frames are extra work).
+  // The rooms figures, where deliveries count messages only (typing, read, edit and reaction frames are extra work).
   chat: ROOMS_METRICS.map((metric) => metric.key === 'cpuUsPerDelivery'
-    ? { ...metric, label: 'server CPU per message delivery (typing, reads, edits included)' }
+    ? { ...metric, label: 'server CPU per message delivery (typing, reads, edits, reactions included)' }
     : metric.key === 'deliveriesPerSec' ? { ...metric, label: 'message deliveries/s' } : metric),
   idle: CONNECTION_METRICS,
   connect: CONNECTION_METRICS,

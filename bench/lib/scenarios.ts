@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
 import { addCounts, type LoadWorker, split } from '../load/pool.ts'
-import { type ClientSpec, type Counts, type SendResult, type Wire, now } from '../load/protocol.ts'
+import { type ChatMix, type ClientSpec, type Counts, type SendResult, type Wire, now } from '../load/protocol.ts'
 import { collectGarbage } from './inspector.ts'
 import type { ServerHandle } from './servers.ts'
 import { percentile, sortedLatencies } from './stats.ts'
@@ -30,8 +30,11 @@ export interface Load {
 export interface Params {
   fanout: { clients: number, messages: number, window: number, timeoutMs: number }
   rooms: { rooms: number, perRoom: number, durationMs: number, intervalMs: number }
-  /** rooms plus typing every `typingMs`, a read of every message received, and every `editEvery`-th send an edit. */
-  chat: { rooms: number, perRoom: number, durationMs: number, intervalMs: number, typingMs: number, editEvery: number }
+  /**
+   * rooms plus typing every `typingMs`, a read of every message received, and in place of every
+   * `editEvery`-th send an edit, of every `reactEvery`-th a reaction, of every `replyEvery`-th a reply.
+   */
+  chat: { rooms: number, perRoom: number, durationMs: number, intervalMs: number } & ChatMix
   idle: { connections: number, rooms: number, warmup: number, settleMs: number }
   /** The connect scenario: idle's measure with rooms of 20, the fixed cost of a connection and join where presence fan-out is small. */
   connectJoin: { connections: number, rooms: number, warmup: number, settleMs: number }
@@ -44,7 +47,7 @@ export interface Params {
 export const FULL: Params = {
   fanout: { clients: 1000, messages: 2000, window: 1, timeoutMs: 180_000 },
   rooms: { rooms: 100, perRoom: 10, durationMs: 20_000, intervalMs: 1000 },
-  chat: { rooms: 100, perRoom: 10, durationMs: 20_000, intervalMs: 1000, typingMs: 2000, editEvery: 10 },
+  chat: { rooms: 100, perRoom: 10, durationMs: 20_000, intervalMs: 1000, typingMs: 2000, editEvery: 10, reactEvery: 4, replyEvery: 5 },
   idle: { connections: 10_000, rooms: 100, warmup: 50, settleMs: 3000 },
   connectJoin: { connections: 2000, rooms: 100, warmup: 50, settleMs: 3000 },
   rest: { durationS: 10, connections: 10, seed: 100 },
@@ -55,7 +58,7 @@ export const FULL: Params = {
 export const SMOKE: Params = {
   fanout: { clients: 100, messages: 200, window: 1, timeoutMs: 30_000 },
   rooms: { rooms: 10, perRoom: 10, durationMs: 3000, intervalMs: 1000 },
-  chat: { rooms: 10, perRoom: 10, durationMs: 3000, intervalMs: 1000, typingMs: 2000, editEvery: 10 },
+  chat: { rooms: 10, perRoom: 10, durationMs: 3000, intervalMs: 1000, typingMs: 2000, editEvery: 10, reactEvery: 4, replyEvery: 5 },
   idle: { connections: 500, rooms: 10, warmup: 10, settleMs: 1000 },
   connectJoin: { connections: 200, rooms: 10, warmup: 10, settleMs: 1000 },
   rest: { durationS: 2, connections: 10, seed: 100 },
@@ -174,13 +177,15 @@ export function rooms (server: ServerHandle, load: Load, params: Params): Promis
 
 /**
  * chat: the rooms load as chat apps make it: every client also signals typing every 2 s,
- * marks every message it receives read, and edits its previous message every tenth send.
- * Deliveries and latencies count messages only; the CPU per delivery pays for all of it.
+ * marks every message it receives read, and of every 20 sends makes 2 edits of its previous
+ * message, 4 reactions to the newest message it received and 2 replies to its previous message
+ * (a reply is a message, so a delivery). Deliveries and latencies count messages only; the CPU
+ * per delivery pays for all of it.
  */
 export function chat (server: ServerHandle, load: Load, params: Params): Promise<Metrics> {
-  const { durationMs, intervalMs, typingMs, editEvery } = params.chat
+  const { durationMs, intervalMs, typingMs, editEvery, reactEvery, replyEvery } = params.chat
   return roomTraffic(server, load, params, params.chat, (worker, startAt, phases) =>
-    worker.chat(startAt, durationMs, intervalMs, phases, 10_000, typingMs, editEvery))
+    worker.chat(startAt, durationMs, intervalMs, phases, 10_000, { typingMs, editEvery, reactEvery, replyEvery }))
 }
 
 type Sending = (worker: LoadWorker, startAt: number, phases: number[]) => Promise<SendResult>
@@ -202,8 +207,10 @@ async function roomTraffic (server: ServerHandle, load: Load, params: Params, sh
   await sleep(startAt - now() - 5)
   const measured = new Window(server.pid)
   const sendResults = await Promise.all(load.receivers.map((worker, index) => sending(worker, startAt, phases[index]!)))
-  const sent = sendResults.reduce((sum, result) => sum + result.sent - (result.edits ?? 0), 0)
-  const acked = sendResults.reduce((sum, result) => sum + result.acked, 0) - sendResults.reduce((sum, result) => sum + (result.edits ?? 0), 0)
+  // Edits and reactions are acknowledged but not delivered as messages.
+  const notMessages = (result: SendResult) => (result.edits ?? 0) + (result.reactions ?? 0)
+  const sent = sendResults.reduce((sum, result) => sum + result.sent - notMessages(result), 0)
+  const acked = sendResults.reduce((sum, result) => sum + result.acked - notMessages(result), 0)
   const expected = sent * perRoom
   const final = await drain(load.receivers, expected, 3000, Date.now() + 15_000)
   const end = measured.end()

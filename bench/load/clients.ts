@@ -72,8 +72,17 @@ export class ChatClient implements BenchClient {
     return this.request({ type: 'join', room }, timeoutMs).then(() => { this.joined = true })
   }
 
-  send (room: string, text: string, timeoutMs: number): Promise<number | undefined> {
-    return this.request({ type: 'message', room, text }, timeoutMs).then((reply) => reply.seq)
+  /** The newest message seq this client received (a chat run reacts to it). */
+  lastSeen = 0
+
+  send (room: string, text: string, timeoutMs: number, replyTo?: number): Promise<number | undefined> {
+    const frame = replyTo === undefined ? { type: 'message', room, text } : { type: 'message', room, text, replyTo }
+    return this.request(frame, timeoutMs).then((reply) => reply.seq)
+  }
+
+  /** Adds this client's reaction to a message; resolves on the ack. */
+  react (room: string, seq: number, emoji: string, timeoutMs: number): Promise<void> {
+    return this.request({ type: 'react', room, seq, emoji }, timeoutMs).then(() => {})
   }
 
   /** Edits one of this client's messages; resolves on the ack. */

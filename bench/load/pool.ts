@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import type {
-  ClientSpec, Collected, Command, ConnectResult, Counts, Reply, Request, SendResult, Wire
+  ChatMix, ClientSpec, Collected, Command, ConnectResult, Counts, Reply, Request, SendResult, Wire
 } from './protocol.ts'
 
 /** The orchestrator's handle on one load-generator thread. */
@@ -54,8 +54,8 @@ export class LoadWorker {
     return this.call({ cmd: 'steady', startAt, durationMs, intervalMs, phases, ackTimeoutMs })
   }
 
-  chat (startAt: number, durationMs: number, intervalMs: number, phases: number[], ackTimeoutMs: number, typingMs: number, editEvery: number): Promise<SendResult> {
-    return this.call({ cmd: 'chat', startAt, durationMs, intervalMs, phases, ackTimeoutMs, typingMs, editEvery })
+  chat (startAt: number, durationMs: number, intervalMs: number, phases: number[], ackTimeoutMs: number, mix: ChatMix): Promise<SendResult> {
+    return this.call({ cmd: 'chat', startAt, durationMs, intervalMs, phases, ackTimeoutMs, ...mix })
   }
 
   counts (): Promise<Counts> {

@@ -22,16 +22,20 @@ export type Command =
   | { cmd: 'steady', startAt: number, durationMs: number, intervalMs: number, phases: number[], ackTimeoutMs: number }
   /**
    * `steady`, plus what chat apps do around it: every client signals typing every `typingMs`
-   * (at its own phase), marks every message it receives read, and edits its previous message
-   * instead of sending every `editEvery`-th time (0: never).
+   * (at its own phase), marks every message it receives read, and instead of sending, edits its
+   * previous message every `editEvery`-th time, reacts to the newest message it received every
+   * `reactEvery`-th time, and replies to its previous message every `replyEvery`-th time (0: never).
    */
-  | { cmd: 'chat', startAt: number, durationMs: number, intervalMs: number, phases: number[], ackTimeoutMs: number, typingMs: number, editEvery: number }
+  | { cmd: 'chat', startAt: number, durationMs: number, intervalMs: number, phases: number[], ackTimeoutMs: number } & ChatMix
   /** Deliveries so far (cheap: no latencies). */
   | { cmd: 'counts' }
   /** Deliveries and every latency sample, then forgets them. */
   | { cmd: 'collect' }
   /** Closes every client. */
   | { cmd: 'close' }
+
+/** What a chat run mixes into its messages; each `…Every` of 0 means never. */
+export interface ChatMix { typingMs: number, editEvery: number, reactEvery: number, replyEvery: number }
 
 export interface Request { id: number, command: Command }
 
@@ -46,10 +50,13 @@ export interface ConnectResult {
 }
 
 export interface SendResult {
-  /** Frames sent that wait for an ack: messages, and in a chat run edits too. */
+  /** Frames sent that wait for an ack: messages, and in a chat run edits and reactions too. */
   sent: number
-  /** Of those, edits (a chat run), which are not delivered as messages. */
+  /** Of those, edits and reactions (a chat run), which are not delivered as messages. */
   edits?: number
+  reactions?: number
+  /** Of the messages, replies (a chat run). */
+  replies?: number
   acked: number
   errors: number
   firstError?: string

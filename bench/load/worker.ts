@@ -62,7 +62,9 @@ async function createClient (wire: Wire, url: string, user: string, room: string
         sink.delivery(stamp, frame)
         if (!reading) return
         const seq = SEQ.exec(frame)?.[1]
-        if (seq !== undefined) client?.signal({ type: 'read', room, seq: Number(seq) })
+        if (seq === undefined || client === undefined) return
+        client.lastSeen = Number(seq)
+        client.signal({ type: 'read', room, seq: Number(seq) })
       },
       dropped: sink.dropped
     }
@@ -186,9 +188,12 @@ function steady (startAt: number, durationMs: number, intervalMs: number, phases
   })
 }
 
-/** `steady` with typing signals, reads of every received message and edits (see Command 'chat'). */
+/** Emojis a chat run reacts with, in turn. */
+const EMOJIS = ['👍', '🎉', '❤️', '😂']
+
+/** `steady` with typing signals, reads of every received message, edits, reactions and replies (see Command 'chat'). */
 async function chat (command: Extract<Command, { cmd: 'chat' }>): Promise<SendResult> {
-  const { startAt, durationMs, intervalMs, phases, ackTimeoutMs, typingMs, editEvery } = command
+  const { startAt, durationMs, intervalMs, phases, ackTimeoutMs, typingMs, editEvery, reactEvery, replyEvery } = command
   const timers: NodeJS.Timeout[] = []
   members.forEach((member, index) => {
     const client = member.client
@@ -202,20 +207,35 @@ async function chat (command: Extract<Command, { cmd: 'chat' }>): Promise<SendRe
   })
   const own = new Map<Member, { seq: number | undefined, count: number }>()
   let edits = 0
+  let reactions = 0
+  let replies = 0
+  const every = (n: number, count: number) => n > 0 && count % n === 0
   const send: SendFn = (member, text, timeoutMs) => {
     let state = own.get(member)
     if (state === undefined) own.set(member, state = { seq: undefined, count: 0 })
     const mine = state
-    if (editEvery > 0 && ++mine.count % editEvery === 0 && mine.seq !== undefined && member.client instanceof ChatClient) {
-      // An edit is not a delivery: its text carries no stamp.
-      edits++
-      return member.client.edit(member.room, mine.seq, 'edited: the quick brown fox', timeoutMs).then(() => mine.seq)
+    const client = member.client
+    const count = ++mine.count
+    if (client instanceof ChatClient) {
+      // Edits and reactions are not deliveries: their frames carry no stamp.
+      if (every(editEvery, count) && mine.seq !== undefined) {
+        edits++
+        return client.edit(member.room, mine.seq, 'edited: the quick brown fox', timeoutMs).then(() => mine.seq)
+      }
+      if (every(reactEvery, count) && client.lastSeen > 0) {
+        reactions++
+        return client.react(member.room, client.lastSeen, EMOJIS[count % EMOJIS.length]!, timeoutMs).then(() => mine.seq)
+      }
+      if (every(replyEvery, count) && mine.seq !== undefined) {
+        replies++
+        return client.send(member.room, text, timeoutMs, mine.seq).then((seq) => (mine.seq = seq))
+      }
     }
-    return member.client.send(member.room, text, timeoutMs).then((seq) => (mine.seq = seq))
+    return client.send(member.room, text, timeoutMs).then((seq) => (mine.seq = seq))
   }
   reading = true
   try {
-    return { ...await steady(startAt, durationMs, intervalMs, phases, ackTimeoutMs, send), edits }
+    return { ...await steady(startAt, durationMs, intervalMs, phases, ackTimeoutMs, send), edits, reactions, replies }
   } finally {
     reading = false
     for (const timer of timers) clearTimeout(timer)

@@ -11,7 +11,9 @@ import type { Redis as RedisClient } from 'ioredis'
  * exercises (welcome; join → joined with the members online, presence to the others on a
  * user's first join and last leave; message → broadcast to the room + ack; for the chat
  * scenario typing sets with a 5 s expiry, forward-only read seqs announced at most once a
- * second per user, and edits broadcast as `updated`), all in memory. Each broadcast is
+ * second per user, edits broadcast as `updated`, reactions kept on the message and each one
+ * broadcast as `updated`, replies stored with `replyTo` and their root's thread broadcast as
+ * `updated`), all in memory. It coalesces nothing: each change goes out as it is made. Each broadcast is
  * serialized and framed once and the same bytes are written to every member's socket: the
  * ceiling of any Node + ws chat stack doing this job.
  *
@@ -35,7 +37,19 @@ const Sender = (wsModule as unknown as { Sender: { frame: (data: Buffer, options
 const FRAME_OPTIONS: FrameOptions = { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: true }
 
 interface Member { ws: WebSocket, user: string }
-interface StoredMessage { room: string, seq: number, id: string, user: string, text: string, time: string, version?: number, editedAt?: string }
+interface StoredMessage {
+  room: string
+  seq: number
+  id: string
+  user: string
+  text: string
+  time: string
+  version?: number
+  editedAt?: string
+  replyTo?: number
+  thread?: { replies: number, lastSeq: number, lastTime: string }
+  reactions?: { emoji: string, count: number, users: string[] }[]
+}
 interface Room {
   name: string
   seq: number
@@ -197,7 +211,7 @@ function announceReads (room: Room): void {
 }
 
 function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void {
-  let frame: { type?: unknown, room?: unknown, text?: unknown, ref?: unknown, seq?: unknown, active?: unknown }
+  let frame: { type?: unknown, room?: unknown, text?: unknown, ref?: unknown, seq?: unknown, active?: unknown, replyTo?: unknown, emoji?: unknown }
   try {
     frame = JSON.parse(data.toString()) as typeof frame
   } catch {
@@ -231,6 +245,11 @@ function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void
       member.ws.send(JSON.stringify({ type: 'error', code: 'not_member', message: `join room ${name} first`, ref }))
       return
     }
+    const target = typeof frame.replyTo === 'number' ? room.messages.get(frame.replyTo) : undefined
+    if (typeof frame.replyTo === 'number' && target === undefined) {
+      member.ws.send(JSON.stringify({ type: 'error', code: 'not_found', message: 'no such message', ref }))
+      return
+    }
     if (shared !== undefined) {
       const id = randomUUID()
       shared.send(name, id, member.user, frame.text, new Date().toISOString()).then(
@@ -241,12 +260,18 @@ function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void
     const seq = ++room.seq
     const id = randomUUID()
     const message: StoredMessage = { room: name, seq, id, user: member.user, text: frame.text, time: new Date().toISOString() }
+    const root = target === undefined ? undefined : room.messages.get(target.replyTo ?? target.seq)
+    if (root !== undefined) message.replyTo = root.seq
     room.messages.set(seq, message)
     room.messages.delete(seq - KEPT)
     storeMessage?.(message)
     if (room.typing.has(member.user)) setTyping(room, member.user, false)
     broadcast(room, { type: 'message', ...message })
     member.ws.send(JSON.stringify({ type: 'ack', ref, room: name, seq, id }))
+    if (root !== undefined) {
+      root.thread = { replies: (root.thread?.replies ?? 0) + 1, lastSeq: seq, lastTime: message.time }
+      broadcast(room, { type: 'updated', room: name, message: root })
+    }
   } else if (frame.type === 'typing') {
     const room = joined.get(name)
     if (room !== undefined) setTyping(room, member.user, frame.active !== false)
@@ -267,6 +292,22 @@ function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void
     message.version = (message.version ?? 1) + 1
     message.editedAt = new Date().toISOString()
     broadcast(room, { type: 'updated', room: name, message })
+    member.ws.send(JSON.stringify({ type: 'ack', ref, room: name, seq: message.seq, id: message.id }))
+  } else if (frame.type === 'react' && typeof frame.seq === 'number' && typeof frame.emoji === 'string') {
+    const room = joined.get(name)
+    const message = room?.messages.get(frame.seq)
+    if (room === undefined || message === undefined) {
+      member.ws.send(JSON.stringify({ type: 'error', code: 'not_found', message: 'no such message', ref }))
+      return
+    }
+    const reactions = message.reactions ??= []
+    let entry = reactions.find((reaction) => reaction.emoji === frame.emoji)
+    if (entry === undefined) reactions.push(entry = { emoji: frame.emoji, count: 0, users: [] })
+    if (!entry.users.includes(member.user)) {
+      entry.count++
+      entry.users.push(member.user)
+      broadcast(room, { type: 'updated', room: name, message })
+    }
     member.ws.send(JSON.stringify({ type: 'ack', ref, room: name, seq: message.seq, id: message.id }))
   } else {
     member.ws.send(JSON.stringify({ type: 'error', code: 'bad_request', message: 'unsupported frame', ref }))
