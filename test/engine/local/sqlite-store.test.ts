@@ -148,6 +148,19 @@ test('a file of the release before feature modules keeps its edits and deletes: 
   assert.ok(!names.includes('version') && !names.includes('edited_at') && !names.includes('deleted_at'), names.join(', '))
 })
 
+test('a file whose schema of a feature is newer than this release knows is refused, naming CHAT_DB and the feature', async (t) => {
+  const path = join(tempDir(t), 'chat.sqlite')
+  const first = createSqliteStore({ path, defaultHistoryLimit: 10 })
+  editsStorage.local(first.storage)
+  await first.close()
+  const db = new BetterSqlite3(path)
+  db.prepare("UPDATE feature_versions SET version = version + 1 WHERE feature = 'message-edits'").run()
+  db.close()
+  const second = createSqliteStore({ path, defaultHistoryLimit: 10 })
+  t.after(() => second.close())
+  assert.throws(() => editsStorage.local(second.storage), (err: Error) => /CHAT_DB/.test(err.message) && /message-edits/.test(err.message))
+})
+
 test('a file written by a newer release is refused with a message naming CHAT_DB', async (t) => {
   const path = join(tempDir(t), 'future.sqlite')
   const db = new BetterSqlite3(path)
