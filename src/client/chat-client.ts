@@ -1,6 +1,6 @@
 import type {
   AckFrame, ClientFrame, ErrorFrame, HistoryFrame, HistoryOutFrame, JoinedFrame, JoinFrame, LeftFrame, Message, MessageFrame,
-  MessageOutFrame, ReadOutFrame, ReadsOutFrame, RoomUnread, ServerFrame, UnreadOutFrame, UpdatedFrame, WelcomeFrame
+  MessageOutFrame, ReactFrame, ReadOutFrame, ReadsOutFrame, RoomUnread, ServerFrame, UnreadOutFrame, UpdatedFrame, WelcomeFrame
 } from './protocol.ts'
 import { reconnectDelay } from './backoff.ts'
 import { Emitter } from './emitter.ts'
@@ -193,13 +193,40 @@ export class ChatClient extends Emitter<ChatEvents> {
   /**
    * Sends a message and resolves with its `ack` once it is stored. While disconnected it
    * waits for the connection; a message not acknowledged when a connection is lost is sent
-   * again with the same `clientId`, and the server stores it once.
+   * again with the same `clientId`, and the server stores it once. With `replyTo` it is a
+   * reply in that message's thread (see `reply`).
    */
   send (room: string, text: string, options: SendOptions = {}): Promise<AckFrame> {
     const frame: MessageFrame = { type: 'message', room, text, clientId: options.clientId ?? randomId() }
+    if (options.replyTo !== undefined) frame.replyTo = options.replyTo
     // The server ends the sender's typing when it stores the message.
     const state = this.rooms.get(room)
     if (state !== undefined) state.typingSentAt = undefined
+    return this.request<AckFrame>(frame, 'ack')
+  }
+
+  /**
+   * Sends a reply in the thread of message `replyTo` (a reply to a reply goes to its root) and
+   * resolves with its `ack`: `send` with the `replyTo` option, so it waits and is resent the
+   * same way and is stored once. The reply comes to `message` listeners with `replyTo` set to
+   * the root's seq, and the root's new `thread` summary to `updated` listeners. Rejects with
+   * `not_found` when `replyTo` is not retained or was deleted.
+   */
+  reply (room: string, replyTo: number, text: string, options: Omit<SendOptions, 'replyTo'> = {}): Promise<AckFrame> {
+    return this.send(room, text, { ...options, replyTo })
+  }
+
+  /**
+   * Adds the user's reaction `emoji` to a message, or with `active` false removes it, and
+   * resolves with the `ack` (the message's seq and id). Repeating one, or removing one that is
+   * not there, changes nothing and is acknowledged alike, so one cut off by a lost connection
+   * is simply sent again. Members get the message's new `reactions` as `updated` (changes of
+   * one message within a second may come as one). Rejects with `not_member`, `not_found` (a
+   * seq not retained or deleted) or `bad_request` (an emoji with whitespace or too long).
+   */
+  react (room: string, seq: number, emoji: string, active = true): Promise<AckFrame> {
+    const frame: ReactFrame = { type: 'react', room, seq, emoji }
+    if (!active) frame.active = false
     return this.request<AckFrame>(frame, 'ack')
   }
 
@@ -278,7 +305,10 @@ export class ChatClient extends Emitter<ChatEvents> {
     })
   }
 
-  /** The user's unread counts: `{room, seq, readSeq, unread}` for every room where it has a read seq. */
+  /**
+   * The user's unread counts: `{room, seq, readSeq, unread, mentions}` for every room where it
+   * has a read seq; `mentions` counts the messages after `readSeq` that mention the user.
+   */
   async unread (): Promise<RoomUnread[]> {
     const reply = await this.request<UnreadOutFrame>({ type: 'unread' }, 'unread')
     for (const { room, readSeq } of reply.rooms) {
@@ -295,12 +325,17 @@ export class ChatClient extends Emitter<ChatEvents> {
   }
 
   /** Older messages of a room, ascending: the newest `limit` ones, or those below `before`. */
-  async history (room: string, options: HistoryOptions = {}): Promise<Message[]> {
-    const frame: HistoryFrame = { type: 'history', room }
-    if (options.before !== undefined) frame.before = options.before
-    if (options.limit !== undefined) frame.limit = options.limit
-    const reply = await this.request<HistoryOutFrame>(frame, 'history')
-    return reply.messages
+  history (room: string, options: HistoryOptions = {}): Promise<Message[]> {
+    return this.page({ type: 'history', room }, options)
+  }
+
+  /**
+   * The replies in the thread of root `root` (not the root itself), ascending and paged as
+   * `history` is: the newest `limit`, or those below `before`. Rejects with `not_found` when the
+   * root is not retained or was deleted.
+   */
+  thread (room: string, root: number, options: HistoryOptions = {}): Promise<Message[]> {
+    return this.page({ type: 'history', room, thread: root }, options)
   }
 
   /**
@@ -459,6 +494,13 @@ export class ChatClient extends Emitter<ChatEvents> {
   }
 
   // ---- requests ----------------------------------------------------------------------
+
+  private async page (frame: HistoryFrame, options: HistoryOptions): Promise<Message[]> {
+    if (options.before !== undefined) frame.before = options.before
+    if (options.limit !== undefined) frame.limit = options.limit
+    const reply = await this.request<HistoryOutFrame>(frame, 'history')
+    return reply.messages
+  }
 
   private nextRef (): string {
     return String(++this.refCounter)
@@ -649,8 +691,9 @@ export class ChatClient extends Emitter<ChatEvents> {
   }
 
   /**
-   * An edit or delete of a message already delivered. One of a message not delivered yet is
-   * dropped: that message will come (live or replayed) as it now is.
+   * A change of a message already delivered: an edit or delete, its reactions, or its thread's
+   * summary. One of a message not delivered yet is dropped: that message will come (live or
+   * replayed) as it now is.
    */
   private onUpdated (frame: UpdatedFrame): void {
     const state = this.rooms.get(frame.room)

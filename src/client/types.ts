@@ -62,10 +62,11 @@ type FrameEvents = { [F in ServerFrame as F['type']]: F }
  * The client's events. From the server: `welcome`, `joined` (also after every automatic
  * re-join), `presence`, `typing`, `read`, `kicked`, `room_deleted` and any broadcast frame
  * the server adds, each with its frame; `message` with the message object, once per seq and
- * in seq order per room; `updated` with the message as it now is (edited or deleted). From
- * the client: `state`, `disconnect`, and `error` for failures no promise can report (an
- * error frame without a pending request, a failed automatic re-join, a token function that
- * threw).
+ * in seq order per room (a reply is one too, with `replyTo` naming its thread's root);
+ * `updated` with the message as it now is: edited or deleted, its `reactions` changed, or, for
+ * a root, its `thread` summary changed by a reply. From the client: `state`, `disconnect`, and
+ * `error` for failures no promise can report (an error frame without a pending request, a
+ * failed automatic re-join, a token function that threw).
  */
 export interface ChatEvents extends Omit<FrameEvents, ReplyType | 'message' | 'updated'> {
   message: Message
@@ -88,4 +89,15 @@ export interface SendOptions {
    * to make a send that survives a reload of your program exactly once as well.
    */
   clientId?: string
+  /**
+   * Sends the message as a reply in the thread of this message (its seq); a reply to a reply
+   * goes to that reply's root. The message must be retained and not deleted (`not_found`).
+   */
+  replyTo?: number
 }
+
+/** One emoji's reactions on a message: `{emoji, count, users}` (`users` the first 25). */
+export type Reaction = NonNullable<Message['reactions']>[number]
+
+/** A root's thread summary: `{replies, lastSeq, lastTime}`. */
+export type ThreadSummary = NonNullable<Message['thread']>

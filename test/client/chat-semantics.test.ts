@@ -140,7 +140,7 @@ test('edits, deletes and reads made while disconnected wait for the connection a
   await eventually(() => seen.messages.length === 3, 5000, 'alice has seen 3')
   // The server writes read seqs a second at a time; `unread` writes what is pending, so the
   // kill loses none (alice's stays at 2, her own last message, and the read of 3 moves it).
-  assert.deepEqual(await alice.unread(), [{ room: 'lobby', seq: 3, readSeq: 2, unread: 1 }])
+  assert.deepEqual(await alice.unread(), [{ room: 'lobby', seq: 3, readSeq: 2, unread: 1, mentions: 0 }])
 
   aliceHeld = true
   const joinsBefore = bobJoins
@@ -164,7 +164,7 @@ test('edits, deletes and reads made while disconnected wait for the connection a
   await eventually(() => reads.some((frame) => frame.user === 'alice' && frame.seq === 3), 20_000, 'bob sees alice read 3')
   assert.deepEqual((await storedMessages(server.url, 'lobby')).map(describe), ['1 v2 "typo"', '2 deleted', '3 v1 "what?"'])
   const unread = await http(server.url, 'GET', '/users/alice/unread')
-  assert.deepEqual(unread.body.rooms, [{ room: 'lobby', seq: 3, readSeq: 3, unread: 0 }])
+  assert.deepEqual(unread.body.rooms, [{ room: 'lobby', seq: 3, readSeq: 3, unread: 0, mentions: 0 }])
 })
 
 test('typing: calls on every keystroke send a frame at most every 2.5 s; a stop or a message ends it; members get the typing sets', { timeout: 60_000 }, async (t) => {
@@ -234,10 +234,10 @@ test('read: coalesced and forward only, announced to the user\'s other clients; 
   assert.equal(readFrames().length, 2, 'behind the read seq: nothing sent')
 
   const unread = await phone.unread()
-  assert.deepEqual(unread, [{ room: 'lobby', seq: 3, readSeq: 3, unread: 0 }])
+  assert.deepEqual(unread, [{ room: 'lobby', seq: 3, readSeq: 3, unread: 0, mentions: 0 }])
   assert.deepEqual((await http(server.url, 'GET', '/users/alice/unread')).body.rooms, unread)
   await bob.send('lobby', 'news 4')
-  assert.deepEqual(await laptop.unread(), [{ room: 'lobby', seq: 4, readSeq: 3, unread: 1 }])
+  assert.deepEqual(await laptop.unread(), [{ room: 'lobby', seq: 4, readSeq: 3, unread: 1, mentions: 0 }])
   const reads = await laptop.reads('lobby')
   assert.deepEqual(reads, [{ user: 'alice', seq: 3 }, { user: 'bob', seq: 4 }], 'a sender has read its own message')
   assert.deepEqual((await http(server.url, 'GET', '/rooms/lobby/reads')).body.reads, reads)
