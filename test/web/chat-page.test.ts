@@ -1,60 +1,12 @@
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { test, type TestContext } from 'node:test'
-import type { Browser, Page } from 'playwright-core'
+import { test } from 'node:test'
+import type { Page } from 'playwright-core'
 import { buildPagesOnce, launchBrowser, newPage, WAIT } from '../browser-helper.ts'
 import { client } from '../client/client-helper.ts'
-import { eventually, freePort, http, ROOT, spawnServer, startServer, tempDir } from '../helper.ts'
+import { eventually, freePort, http, spawnServer, startServer, tempDir } from '../helper.ts'
 import { signHs256 } from '../security/jwt.ts'
-
-const DESKTOP = { width: 1100, height: 700 }
-const PHONE = { width: 390, height: 760 }
-
-/** Screenshots go here (ignored by git); the path is printed with the test's diagnostics. */
-const OUTPUT = join(ROOT, 'test-output', 'chat-page')
-
-async function screenshot (t: TestContext, page: Page, name: string): Promise<void> {
-  mkdirSync(OUTPUT, { recursive: true })
-  const path = join(OUTPUT, `${name}.png`)
-  await page.screenshot({ path })
-  t.diagnostic(`screenshot: ${path}`)
-}
-
-/** Opens the page at `/`, signs in by name and joins `room`, using the keyboard only. */
-async function signIn (t: TestContext, browser: Browser, url: string, user: string, room: string, viewport = DESKTOP): Promise<Page> {
-  const page = await newPage(t, browser, viewport)
-  const errors: string[] = []
-  page.on('pageerror', (err) => errors.push(err.message))
-  t.after(() => assert.deepEqual(errors, [], 'no script error on the page'))
-  await page.goto(`${url}/`)
-  await page.getByRole('textbox', { name: 'Name' }).focus()
-  await page.keyboard.type(user)
-  await page.keyboard.press('Enter')
-  await status(page, `Connected as ${user}`)
-  // After signing in, focus is in the Room field.
-  await page.keyboard.type(room)
-  await page.keyboard.press('Enter')
-  await page.getByRole('heading', { name: room, exact: true }).waitFor()
-  return page
-}
-
-/** Writes a message and sends it with Enter, as a person would. */
-async function say (page: Page, text: string): Promise<void> {
-  const field = page.getByRole('textbox', { name: 'Message', exact: true })
-  await field.fill(text)
-  await field.press('Enter')
-}
-
-async function status (page: Page, text: string): Promise<void> {
-  await page.getByRole('status').filter({ hasText: text }).waitFor({ timeout: 30_000 })
-}
-
-/** The `Messages` list as `user: text` lines, in the order shown. */
-function shown (page: Page): Promise<string[]> {
-  return page.getByRole('list', { name: 'Messages' }).getByRole('listitem').evaluateAll((items) => items.map((item) =>
-    `${item.querySelector('.author')?.textContent ?? '?'}: ${item.querySelector('.text')?.textContent ?? '?'}`))
-}
+import { DESKTOP, item, PHONE, say, screenshot, shows, signIn, status } from './chat-page-helper.ts'
 
 /** The line that says who is typing (empty when nobody is). */
 function typingLine (page: Page): Promise<string> {
@@ -67,23 +19,9 @@ async function typingShows (page: Page, expected: string): Promise<void> {
   })
 }
 
-/** The list item of the message with this text. */
-function item (page: Page, text: string) {
-  return page.getByRole('list', { name: 'Messages' }).getByRole('listitem').filter({ hasText: text })
-}
-
 async function online (page: Page): Promise<string[]> {
   const names = await page.getByRole('list', { name: 'Online' }).getByRole('listitem').allTextContents()
   return names.map((name) => name.replace(/\s*\(you\)$/, '')).sort()
-}
-
-/** Waits until the page shows exactly `expected` (bounded), then checks it once more. */
-async function shows (page: Page, expected: string[]): Promise<void> {
-  await eventually(async () => JSON.stringify(await shown(page)) === JSON.stringify(expected), WAIT,
-    `the page to show ${expected.length} messages`).catch(async (err: Error) => {
-    assert.fail(`${err.message}; it shows ${JSON.stringify(await shown(page))}`)
-  })
-  assert.deepEqual(await shown(page), expected)
 }
 
 test('the chat page at / (Chromium)', { timeout: 180_000 }, async (t) => {
@@ -180,10 +118,11 @@ test('the chat page at / (Chromium)', { timeout: 180_000 }, async (t) => {
     const before = ['bob: Morning! Coffee anyone?', 'alice: Yes pleese, with milk', 'alice: Wrong room, sorry']
     await shows(bob, before)
 
-    // Only one's own messages have controls.
-    assert.equal(await item(bob, 'Yes pleese').getByRole('button').count(), 0, 'no controls on someone else\'s message')
-    assert.deepEqual(await item(bob, 'Coffee anyone').getByRole('button').allTextContents(), ['Edit', 'Delete'])
-    assert.deepEqual(await item(alice, 'Yes pleese').getByRole('button').allTextContents(), ['Edit', 'Delete'])
+    // Only one's own messages can be edited and deleted; anyone's can be replied to and reacted to.
+    const controls = (page: Page, text: string) => item(page, text).getByRole('button').allTextContents()
+    assert.deepEqual(await controls(bob, 'Yes pleese'), ['Reply', 'Add reaction'], 'no Edit or Delete on someone else\'s message')
+    assert.deepEqual(await controls(bob, 'Coffee anyone'), ['Reply', 'Add reaction', 'Edit', 'Delete'])
+    assert.deepEqual(await controls(alice, 'Yes pleese'), ['Reply', 'Add reaction', 'Edit', 'Delete'])
 
     // Edit by keyboard: Edit opens a field holding the text; Escape cancels, Enter saves.
     await item(alice, 'Yes pleese').getByRole('button', { name: 'Edit' }).focus()
@@ -262,7 +201,7 @@ test('the chat page at / (Chromium)', { timeout: 180_000 }, async (t) => {
     await eventually(async () => {
       const { body } = await http(server.url, 'GET', '/users/alice/unread')
       return JSON.stringify(body.rooms) === JSON.stringify([
-        { room: 'dev', seq: 3, readSeq: 0, unread: 3 }, { room: 'lobby', seq: 1, readSeq: 1, unread: 0 }])
+        { room: 'dev', seq: 3, readSeq: 0, unread: 3, mentions: 0 }, { room: 'lobby', seq: 1, readSeq: 1, unread: 0, mentions: 0 }])
     }, WAIT, 'the server agrees: lobby read, dev not')
     await screenshot(t, alice, 'desktop-unread')
     await alice.setViewportSize(PHONE)

@@ -1,19 +1,23 @@
 import {
-  ChatClient, type JoinedFrame, type Message, type PresenceFrame, type ReadOutFrame, type TypingOutFrame
+  ChatClient, type JoinedFrame, type Message, type PresenceFrame, type ReadOutFrame, type SendOptions, type TypingOutFrame
 } from '../../client/index.ts'
 import type { ClientConfig } from '../../schemas/client-config.ts'
+import { PendingReactions, SETTLE_MS, type ShownReaction, shownReactions } from './reactions.ts'
 import {
   atBottom, confirmDelete, type MessageActions, messageItem, openEditor, type PendingChange, placeMessage,
   renderConnection, renderMessages, renderOnline, renderRooms, typingText
 } from './render.ts'
 import { PAGE_SIZE, RoomModel } from './room-model.ts'
+import { ThreadPanel } from './thread-panel.ts'
 import { byId } from '../dom.ts'
 
 /**
  * The chat page: sign in (a name in dev mode, a token in JWT mode), join rooms, read and
- * write messages, edit and delete your own, see who is typing and what is unread.
- * Reconnects, re-joins, resends, typing pace and read coalescing are the client SDK's; the
- * page only shows what it reports, keyed by seq so nothing is shown twice.
+ * write messages, edit and delete your own, react, reply in threads, see who is typing, what
+ * is unread and where you are mentioned. Reconnects, re-joins, resends, typing pace and read
+ * coalescing are the client SDK's; the page only shows what it reports, keyed by seq so
+ * nothing is shown twice. Replies stay in the room's list (one item per message the room
+ * received, as the unread counts count them), marked as replies, and show in the thread panel.
  */
 
 const ID = /^[A-Za-z0-9_.-]{1,64}$/
@@ -61,6 +65,10 @@ let problem: string | undefined
 let editing: number | undefined
 /** Edits and deletes of the user's messages sent and not yet seen back, by `room seq`. */
 const changes = new Map<string, { kind: PendingChange, text: string, version: number }>()
+/** The user's reactions sent and not yet seen back. */
+const reacting = new PendingReactions()
+/** The control that opened the thread panel, in the room's list: the focus goes back to it. */
+let threadOpener: { seq: number, focus: string } | undefined
 
 /** The service's WebSocket URL, next to this page. */
 function socketUrl (): string {
@@ -199,6 +207,8 @@ ui.signOut.addEventListener('click', () => {
   chat?.close()
   chat = undefined
   me = undefined
+  thread.close()
+  reacting.clear()
   rooms.clear()
   active = undefined
   editing = undefined
@@ -253,6 +263,7 @@ function onJoined (frame: JoinedFrame): void {
     if (frame.recovered === false) {
       model.reset()
       if (frame.room === active) showMessages(model)
+      if (frame.room === thread.room) thread.reload()
     }
     void loadOlder(model, frame.seq + 1)
   }
@@ -272,6 +283,11 @@ async function loadOlder (model: RoomModel, before: number): Promise<void> {
     model.addPage(page, PAGE_SIZE)
     if (model.id === active) {
       for (const message of page) showMessage(model, model.messages.get(message.seq)!)
+      // Replies shown before their root was loaded can now name its author.
+      const loaded = new Set(page.map((message) => message.seq))
+      for (const message of model.messages.values()) {
+        if (message.replyTo !== undefined && loaded.has(message.replyTo) && !loaded.has(message.seq) && message.seq !== editing) showMessage(model, message)
+      }
       markRead()
     }
   } catch (err) {
@@ -298,12 +314,17 @@ function onMessage (message: Message): void {
     showMessage(model, message)
     markRead()
   }
+  thread.onMessage(message)
   showRooms()
 }
 
 function onUpdated (message: Message): void {
+  reacting.settle(message, me)
+  thread.onUpdated(message)
   const model = rooms.get(message.room)
   if (model === undefined || !model.update(message)) return
+  // An edit may add or remove a mention of the user.
+  showRooms()
   const key = changeKey(message.room, message.seq)
   const change = changes.get(key)
   if (change !== undefined && (message.deleted === true || (message.version ?? 1) > change.version)) changes.delete(key)
@@ -329,11 +350,15 @@ function onRead (frame: ReadOutFrame): void {
   showRooms()
 }
 
-/** Unread counts from the server: after sign-in and every reconnect, reads made elsewhere included. */
+/** Unread and mention counts from the server: after sign-in and every reconnect, reads made elsewhere included. */
 async function refreshUnread (): Promise<void> {
   if (chat === undefined) return
   try {
-    for (const { room, seq, readSeq } of await chat.unread()) rooms.get(room)?.note(seq, readSeq)
+    for (const entry of await chat.unread()) {
+      const model = rooms.get(entry.room)
+      model?.note(entry.seq, entry.readSeq)
+      model?.noteMentions(entry)
+    }
     showRooms()
   } catch {
     // The next welcome asks again; meanwhile the counts follow messages and read events.
@@ -356,6 +381,7 @@ function dropRoom (room: string, why: string): void {
 function removeRoom (room: string): void {
   rooms.delete(room)
   for (const key of changes.keys()) if (key.startsWith(`${room} `)) changes.delete(key)
+  reacting.dropRoom(room)
   if (active === room) active = undefined
   select(active ?? rooms.keys().next().value)
 }
@@ -370,6 +396,7 @@ ui.leave.addEventListener('click', () => {
 
 function select (room: string | undefined): void {
   if (active !== undefined && active !== room) stopTypingIn(active)
+  if (thread.room !== room) thread.close()
   active = room
   showRoom()
   markRead()
@@ -387,9 +414,9 @@ function showRoom (): void {
   showOlderButton()
 }
 
-/** The room list with unread counts, and the total in the window's title. */
+/** The room list with unread and mention counts, and the unread total in the window's title. */
 function showRooms (): void {
-  const list = [...rooms.values()].map((model) => ({ id: model.id, unread: model.unread }))
+  const list = [...rooms.values()].map((model) => ({ id: model.id, unread: model.unread, mentions: me === undefined ? 0 : model.mentionsOf(me) }))
   renderRooms(ui.rooms, list, active, select)
   const total = list.reduce((sum, room) => sum + room.unread, 0)
   const title = active === undefined ? 'Chat' : `${active} · Chat`
@@ -414,22 +441,28 @@ ui.composer.addEventListener('submit', (event) => {
   const text = ui.message.value
   if (chat === undefined || room === undefined || text.trim() === '') return
   ui.message.value = ''
+  sendText(room, text, {}, ui.message)
+})
+
+/** Sends a message or reply, counted as waiting until acknowledged; a refused one's text goes back in `field`. */
+function sendText (room: string, text: string, options: SendOptions, field: HTMLInputElement): void {
+  if (chat === undefined) return
   waiting++
   showConnection()
   const client = chat
   // After a sign-out (the send rejected by close()) its text and count belong to no session.
-  client.send(room, text)
+  client.send(room, text, options)
     .catch((err: Error) => {
       if (chat !== client) return
       notice(`Not sent to ${room}: ${err.message}`)
-      if (ui.message.value === '') ui.message.value = text
+      if (field.value === '') field.value = text
     })
     .finally(() => {
       if (chat !== client) return
       waiting--
       showConnection()
     })
-})
+}
 
 // ---- typing -------------------------------------------------------------------------
 
@@ -449,7 +482,7 @@ function stopTypingIn (room: string): void {
 
 // ---- edit and delete ----------------------------------------------------------------
 
-const actions: MessageActions = { edit: startEdit, remove: askDelete }
+const actions: MessageActions = { edit: startEdit, remove: askDelete, openThread, react }
 
 function changeKey (room: string, seq: number): string {
   return `${room} ${seq}`
@@ -459,7 +492,12 @@ function changeKey (room: string, seq: number): string {
 function itemFor (model: RoomModel, message: Message): HTMLLIElement {
   const change = changes.get(changeKey(model.id, message.seq))
   const shown = change?.kind === 'saving' ? { ...message, text: change.text } : message
-  return messageItem(shown, me, actions, change?.kind)
+  const replyingTo = message.replyTo === undefined ? undefined : model.messages.get(message.replyTo)?.user
+  return messageItem(shown, { me, actions, pending: change?.kind, place: 'room', reactions: reactionsOf(message), replyingTo })
+}
+
+function reactionsOf (message: Message): ShownReaction[] {
+  return shownReactions(message.reactions, me, reacting.forMessage(message.room, message.seq))
 }
 
 function showMessage (model: RoomModel, message: Message): void {
@@ -483,7 +521,7 @@ function closeEditor (focus: 'edit' | 'delete' | undefined): void {
   const message = seq === undefined ? undefined : model?.messages.get(seq)
   if (model === undefined || message === undefined) return
   showMessage(model, message)
-  if (focus !== undefined) itemOf(message.seq)?.querySelectorAll<HTMLButtonElement>('.actions button')[focus === 'edit' ? 0 : 1]?.focus()
+  if (focus !== undefined) itemOf(message.seq)?.querySelector<HTMLButtonElement>(`[data-focus="${focus}"]`)?.focus()
 }
 
 function startEdit (message: Message): void {
@@ -529,6 +567,63 @@ function change (message: Message, kind: PendingChange, text: string): void {
     const held = rooms.get(message.room)?.messages.get(message.seq)
     if (held !== undefined && message.room === active) showMessage(model, held)
   })
+}
+
+// ---- reactions ----------------------------------------------------------------------
+
+/** Adds or removes the user's reaction, shown at once and until the server's state shows it. */
+function react (message: Message, emoji: string, active: boolean): void {
+  const client = chat
+  if (client === undefined) return
+  const { room, seq } = message
+  const drop = reacting.want(room, seq, emoji, active)
+  showEverywhere(room, seq)
+  client.react(room, seq, emoji, active).then(() => {
+    setTimeout(() => { if (chat === client && drop()) showEverywhere(room, seq) }, SETTLE_MS)
+  }, (err: Error) => {
+    if (chat !== client) return
+    drop()
+    notice(`Could not react: ${err.message}`)
+    showEverywhere(room, seq)
+  })
+}
+
+/** Shows a message again wherever the page shows it: the room's list and the thread panel. */
+function showEverywhere (room: string, seq: number): void {
+  const model = rooms.get(room)
+  const held = model?.messages.get(seq)
+  if (model !== undefined && held !== undefined && room === active && editing !== seq) showMessage(model, held)
+  thread.refresh(room, seq)
+}
+
+// ---- threads ------------------------------------------------------------------------
+
+const thread = new ThreadPanel({
+  client: () => chat,
+  itemFor: (message) => messageItem(message, { me, actions, place: 'thread', reactions: reactionsOf(message) }),
+  held: (room, seq) => rooms.get(room)?.messages.get(seq),
+  send: (room, text, replyTo, field) => sendText(room, text, { replyTo }, field),
+  typing: (room, active) => {
+    if (active) chat?.typing(room).catch(() => {})
+    else stopTypingIn(room)
+  },
+  notice,
+  toggled: (open, byUser) => {
+    ui.chat.classList.toggle('with-thread', open)
+    if (open || !byUser) return
+    const opener = threadOpener
+    threadOpener = undefined
+    const back = opener === undefined ? null : itemOf(opener.seq)?.querySelector<HTMLElement>(`[data-focus="${opener.focus}"]`)
+    ;(back ?? ui.message).focus()
+  }
+})
+
+/** Opens the thread a message is in: its own, or its root's for a reply. */
+function openThread (message: Message): void {
+  const focused = document.activeElement
+  const focus = focused instanceof HTMLElement && ui.messages.contains(focused) ? focused.dataset.focus : undefined
+  threadOpener = focus === undefined ? undefined : { seq: message.seq, focus }
+  thread.open(message.room, message.replyTo ?? message.seq, config?.maxText)
 }
 
 // ---- read state ---------------------------------------------------------------------

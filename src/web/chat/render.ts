@@ -1,16 +1,36 @@
 import type { ConnectionState, Message } from '../../client/index.ts'
 import { element } from '../dom.ts'
+import { textWithMentions } from './mentions.ts'
+import { reactionPicker, reactionToggles, setPickerOpen, type ShownReaction } from './reactions.ts'
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 
-/** What the page does when the author asks to change one of its messages. */
+/** What the page does when the user acts on a message. */
 export interface MessageActions {
   edit: (message: Message) => void
   remove: (message: Message) => void
+  /** Opens the thread the message is in: its own, or its root's for a reply. */
+  openThread: (message: Message) => void
+  react: (message: Message, emoji: string, active: boolean) => void
 }
 
 /** A change of the user's own message on its way to the server. */
 export type PendingChange = 'saving' | 'deleting'
+
+/** How one message is shown. */
+export interface MessageView {
+  me: string | undefined
+  actions: MessageActions
+  reactions: ShownReaction[]
+  /**
+   * The room's list, or the thread panel: there the panel's own field replies, and edits and
+   * deletes are left to the room's list (one editor at a time).
+   */
+  place: 'room' | 'thread'
+  pending?: PendingChange
+  /** For a reply in the room's list: the author of its root, when the page holds the root. */
+  replyingTo?: string
+}
 
 function timeElement (iso: string, text: string, className?: string): HTMLTimeElement {
   const time = element('time', className, text)
@@ -20,16 +40,23 @@ function timeElement (iso: string, text: string, className?: string): HTMLTimeEl
 }
 
 /**
- * One message as a list item: author, time and text, "edited" once edited, and a tombstone
- * once deleted. The author's own messages get Edit and Delete buttons (`actions`). `data-seq`
- * finds the item again, so a change replaces it in place.
+ * One message as a list item: author, time and text (mentions marked), "edited" once edited,
+ * and a tombstone once deleted; its reactions as toggles; Reply (which opens the thread), the
+ * count of replies of a root, Add reaction, and Edit and Delete on the author's own. `data-seq`
+ * finds the item again, so a change replaces it in place; `data-focus` names each control,
+ * so the focus stays on it across the replacement.
  */
-export function messageItem (message: Message, me: string | undefined, actions?: MessageActions, pending?: PendingChange): HTMLLIElement {
+export function messageItem (message: Message, view: MessageView): HTMLLIElement {
+  const { me, actions, pending, place } = view
   const mine = message.user === me
   const item = element('li', mine ? 'message mine' : 'message')
   item.dataset.seq = String(message.seq)
   const meta = element('p', 'meta')
   meta.append(element('span', 'author', message.user), ' ', timeElement(message.time, timeFormat.format(new Date(message.time))))
+  if (message.replyTo !== undefined && place === 'room') {
+    item.classList.add('reply')
+    meta.append(' ', element('span', 'in-thread', view.replyingTo === undefined ? '↪ in a thread' : `↪ replying to ${view.replyingTo}`))
+  }
   if (message.deleted !== true && message.editedAt !== undefined) meta.append(' ', timeElement(message.editedAt, 'edited', 'edited'))
   if (pending !== undefined) meta.append(' ', element('span', 'pending', pending === 'saving' ? 'saving…' : 'deleting…'))
   if (message.deleted === true) {
@@ -37,20 +64,51 @@ export function messageItem (message: Message, me: string | undefined, actions?:
     item.append(meta, element('p', 'text', 'message deleted'))
     return item
   }
-  item.append(meta, element('p', 'text', message.text))
-  if (mine && actions !== undefined && pending === undefined) {
-    const bar = element('p', 'actions')
-    bar.append(button('Edit', () => actions.edit(message)), button('Delete', () => actions.remove(message)))
-    item.append(bar)
+  const text = element('p', 'text')
+  text.append(...textWithMentions(message.text, message.mentions, me))
+  item.append(meta, text)
+  const toggles = reactionToggles(view.reactions, (emoji, active) => actions.react(message, emoji, active))
+  if (toggles !== undefined) item.append(toggles)
+  if (pending !== undefined) return item
+  const bar = element('p', 'actions')
+  const replies = message.thread?.replies ?? 0
+  if (place === 'room') {
+    if (replies > 0) bar.append(button(replies === 1 ? '1 reply' : `${replies} replies`, () => actions.openThread(message), 'link', 'thread'))
+    bar.append(button('Reply', () => actions.openThread(message), 'link', 'reply'))
   }
+  const { opener, picker } = reactionPicker(`picker-${place}-${message.seq}`, (emoji) => {
+    const current = view.reactions.find((reaction) => reaction.emoji === emoji)
+    if (current?.mine !== true) actions.react(message, emoji, true)
+  })
+  bar.append(opener)
+  if (mine && place === 'room') {
+    bar.append(button('Edit', () => actions.edit(message), 'link', 'edit'), button('Delete', () => actions.remove(message), 'link', 'delete'))
+  }
+  item.append(bar, picker)
   return item
 }
 
-function button (label: string, onClick: () => void, className = 'link'): HTMLButtonElement {
+function button (label: string, onClick: () => void, className = 'link', focusKey?: string): HTMLButtonElement {
   const node = element('button', className, label)
   node.type = 'button'
+  if (focusKey !== undefined) node.dataset.focus = focusKey
   node.addEventListener('click', onClick)
   return node
+}
+
+/**
+ * What the user had in an item that is being replaced, put back in its successor: an open
+ * reaction picker, and the focus on the control with the same `data-focus` (or, when that
+ * control is gone, such as the toggle of a reaction just removed, on Add reaction).
+ */
+function carryOver (from: HTMLElement, to: HTMLElement, focused: Element | null): void {
+  const opener = to.querySelector<HTMLElement>('[data-focus="add-reaction"]')
+  const picker = to.querySelector<HTMLElement>('.picker')
+  if (from.querySelector('.picker:not([hidden])') !== null && opener !== null && picker !== null) setPickerOpen(opener, picker, true, false)
+  if (!(focused instanceof HTMLElement) || !from.contains(focused) || focused.dataset.focus === undefined) return
+  const key = focused.dataset.focus
+  const same = [...to.querySelectorAll<HTMLElement>('[data-focus]')].find((node) => node.dataset.focus === key)
+  ;(same ?? opener)?.focus()
 }
 
 /**
@@ -83,6 +141,7 @@ export function openEditor (item: HTMLLIElement, message: Message, save: (text: 
   form.append(label, input, saveButton, button('Cancel', cancel, 'quiet'))
   item.querySelector('.text')?.replaceWith(form)
   item.querySelector('.actions')?.remove()
+  item.querySelector('.picker')?.remove()
   input.focus()
   input.select()
 }
@@ -101,6 +160,7 @@ export function confirmDelete (item: HTMLLIElement, confirm: () => void, cancel:
     cancel()
   })
   item.querySelector('.actions')?.replaceWith(bar)
+  item.querySelector('.picker')?.remove()
   keep.focus()
 }
 
@@ -114,7 +174,9 @@ export function placeMessage (list: HTMLOListElement, scroller: HTMLElement, ite
   const heightBefore = scroller.scrollHeight
   const existing = list.querySelector<HTMLLIElement>(`li[data-seq="${seq}"]`)
   if (existing !== null) {
+    const focused = document.activeElement
     existing.replaceWith(item)
+    carryOver(existing, item, focused)
     return
   }
   const last = list.lastElementChild as HTMLLIElement | null
@@ -149,36 +211,49 @@ export function renderOnline (list: HTMLUListElement, members: Iterable<string>,
 }
 
 /**
- * The room list: one button per room, the active one marked, a badge with the unread count.
- * Buttons are kept and updated rather than made again, so focus stays where it is.
+ * The room list: one button per room, the active one marked, badges with the unread count and
+ * the count of unread messages that mention the user. Buttons are kept and updated rather than
+ * made again, so focus stays where it is.
  */
-export function renderRooms (list: HTMLUListElement, rooms: { id: string, unread: number }[], active: string | undefined, select: (room: string) => void): void {
+export function renderRooms (list: HTMLUListElement, rooms: { id: string, unread: number, mentions: number }[], active: string | undefined, select: (room: string) => void): void {
   const existing = new Map<string, HTMLLIElement>()
   for (const item of list.querySelectorAll<HTMLLIElement>('li[data-room]')) existing.set(item.dataset.room!, item)
-  const items = rooms.map(({ id, unread }) => {
+  const items = rooms.map(({ id, unread, mentions }) => {
     let item = existing.get(id)
     if (item === undefined) {
       item = element('li')
       item.dataset.room = id
       const node = button(id, () => select(id), 'room')
-      node.append(element('span', 'unread'))
+      node.append(element('span', 'badges'))
+      node.lastElementChild!.append(element('span', 'unread'), element('span', 'mentions'))
       item.append(node)
     }
     const node = item.querySelector('button')!
     if (id === active) node.setAttribute('aria-current', 'true')
     else node.removeAttribute('aria-current')
-    // The badge is for the eye; the name says it in words.
-    if (unread > 0) node.setAttribute('aria-label', `${id}, ${unread} unread`)
+    // The badges are for the eye; the name says it in words.
+    const counts = [unread > 0 ? `${unread} unread` : '', mentions === 1 ? '1 mention' : mentions > 1 ? `${mentions} mentions` : '']
+      .filter((count) => count !== '')
+    if (counts.length > 0) node.setAttribute('aria-label', [id, ...counts].join(', '))
     else node.removeAttribute('aria-label')
-    const badge = node.querySelector<HTMLElement>('.unread')!
-    badge.textContent = unread > 99 ? '99+' : String(unread)
-    badge.hidden = unread === 0
-    badge.setAttribute('aria-hidden', 'true')
+    badge(node.querySelector<HTMLElement>('.unread')!, unread, '')
+    badge(node.querySelector<HTMLElement>('.mentions')!, mentions, '@')
     return item
   })
   // Only when the rooms changed: moving the items would take the focus away.
   const unchanged = items.length === list.children.length && items.every((item, index) => list.children[index] === item)
   if (!unchanged) list.replaceChildren(...items)
+}
+
+/**
+ * A count for the eye, drawn by the style sheet from `data-count`: as text it would be part of
+ * the button's visible label, which must then be found word for word in its name ("dev 3 @2"
+ * in "dev, 3 unread, 2 mentions"), and the name is what a screen reader and voice control use.
+ */
+function badge (node: HTMLElement, count: number, prefix: string): void {
+  node.dataset.count = prefix + (count > 99 ? '99+' : String(count))
+  node.hidden = count === 0
+  node.setAttribute('aria-hidden', 'true')
 }
 
 /** "alice is typing…", "alice and bob are typing…", "4 people are typing…"; empty for nobody. */

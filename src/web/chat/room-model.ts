@@ -1,4 +1,4 @@
-import type { Message } from '../../client/index.ts'
+import type { Message, RoomUnread } from '../../client/index.ts'
 
 /** How many messages a history page asks for. */
 export const PAGE_SIZE = 50
@@ -24,6 +24,8 @@ export class RoomModel {
   /** The room's latest seq as far as the page knows, and the user's read seq. */
   latestSeq = 0
   readSeq = 0
+  /** What the server last said of the user's unread mentions here (`unread`), and as of which seqs. */
+  private serverMentions: { count: number, readSeq: number, seq: number } | undefined
 
   constructor (id: string) {
     this.id = id
@@ -41,9 +43,16 @@ export class RoomModel {
     return true
   }
 
-  /** Applies an `updated` message to one held; one not held comes from history as it now is. */
+  /**
+   * Applies an `updated` message to one held; one not held comes from history as it now is.
+   * Reactions and a root's thread change without a new version: an `updated` of the same
+   * version is the later state.
+   */
   update (message: Message): boolean {
-    return this.messages.has(message.seq) && this.put(message)
+    const held = this.messages.get(message.seq)
+    if (held === undefined || progress(held) > progress(message)) return false
+    this.messages.set(message.seq, message)
+    return true
   }
 
   /** The lowest seq held, the `before` of the next history page. */
@@ -74,6 +83,30 @@ export class RoomModel {
     if (readSeq !== undefined) this.readSeq = Math.max(this.readSeq, readSeq)
   }
 
+  /** Takes in the server's count of unread messages that mention the user. */
+  noteMentions ({ mentions, readSeq, seq }: RoomUnread): void {
+    this.serverMentions = { count: mentions, readSeq, seq }
+  }
+
+  /**
+   * Unread messages that mention `user`: counted on the messages held, so that new ones,
+   * edits and reads show at once, plus, while the page does not hold every unread message
+   * (history is loaded a page at a time), those of the server's last count it does not hold.
+   */
+  mentionsOf (user: string): number {
+    const server = this.serverMentions
+    let held = 0
+    let heldCountedByServer = 0
+    for (const message of this.messages.values()) {
+      if (message.mentions?.includes(user) !== true) continue
+      if (message.seq > this.readSeq) held++
+      if (server !== undefined && message.seq > server.readSeq && message.seq <= server.seq) heldCountedByServer++
+    }
+    const holdsEveryUnread = this.readSeq + 1 >= (this.oldestSeq() ?? Number.POSITIVE_INFINITY)
+    if (server === undefined || holdsEveryUnread || this.readSeq >= server.seq) return held
+    return held + Math.max(0, server.count - heldCountedByServer)
+  }
+
   /** Forgets the messages, when the server could not say what was missed. */
   reset (): void {
     this.messages.clear()
@@ -84,6 +117,7 @@ export class RoomModel {
   startOver (latestSeq: number, readSeq: number): void {
     this.latestSeq = latestSeq
     this.readSeq = readSeq
+    this.serverMentions = undefined
   }
 
   /** Takes in a page of history; a short page means the start of the room was reached. */
