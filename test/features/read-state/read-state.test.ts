@@ -76,9 +76,9 @@ engineTest('unread and reads agree over WebSocket and REST', async (start, t) =>
 
   const unread = await alice.request({ type: 'unread' })
   assert.deepEqual(unread.rooms, [
-    { room: 'a', seq: 4, readSeq: 1, unread: 3 },
-    { room: 'b', seq: 2, readSeq: 0, unread: 2 },
-    { room: 'c', seq: 0, readSeq: 0, unread: 0 }
+    { room: 'a', seq: 4, readSeq: 1, unread: 3, mentions: 0 },
+    { room: 'b', seq: 2, readSeq: 0, unread: 2, mentions: 0 },
+    { room: 'c', seq: 0, readSeq: 0, unread: 0, mentions: 0 }
   ])
   const rest = await http(server.url, 'GET', '/users/alice/unread')
   assert.equal(rest.status, 200)
@@ -95,7 +95,7 @@ engineTest('unread and reads agree over WebSocket and REST', async (start, t) =>
   // Sending moves the sender's read seq at once, as far as the sender can tell.
   await alice.request({ type: 'message', room: 'b', text: 'caught up' })
   const after = await http(server.url, 'GET', '/users/alice/unread')
-  assert.deepEqual(after.body.rooms.find((r: Frame) => r.room === 'b'), { room: 'b', seq: 3, readSeq: 3, unread: 0 })
+  assert.deepEqual(after.body.rooms.find((r: Frame) => r.room === 'b'), { room: 'b', seq: 3, readSeq: 3, unread: 0, mentions: 0 })
 })
 
 /** Alice and bob in the lobby, alice having received the `count` messages bob sent there. */
@@ -132,7 +132,7 @@ nodesTest('read seqs are shared: a read on one node reaches the other, and REST 
   const reads = await http(b.url, 'GET', '/rooms/lobby/reads')
   assert.deepEqual(reads.body.reads, [{ user: 'alice', seq: 2 }, { user: 'bob', seq: 3 }])
   const unread = await http(b.url, 'GET', '/users/alice/unread')
-  assert.deepEqual(unread.body.rooms, [{ room: 'lobby', seq: 3, readSeq: 2, unread: 1 }])
+  assert.deepEqual(unread.body.rooms, [{ room: 'lobby', seq: 3, readSeq: 2, unread: 1, mentions: 0 }])
 })
 
 engineTest('sending moves the sender\'s read seq silently; a read frame up to that message is still announced', async (start, t) => {
@@ -159,7 +159,7 @@ nodesTest('a sender\'s read seq is stored with its message: every node sees it o
   // Node b has nothing pending for alice: what it lists is what the store holds.
   const reads = await http(b.url, 'GET', '/rooms/lobby/reads')
   assert.deepEqual(reads.body.reads, [{ user: 'alice', seq }, { user: 'bob', seq: 0 }])
-  assert.deepEqual((await bob.request({ type: 'unread' })).rooms, [{ room: 'lobby', seq, readSeq: 0, unread: 1 }])
+  assert.deepEqual((await bob.request({ type: 'unread' })).rooms, [{ room: 'lobby', seq, readSeq: 0, unread: 1, mentions: 0 }])
 })
 
 test('a sender\'s read seq survives SIGKILL once its message is acknowledged', { timeout: 60_000 }, async (t) => {
@@ -176,7 +176,7 @@ test('a sender\'s read seq survives SIGKILL once its message is acknowledged', {
 
   const second = await spawnServer(t, { CHAT_DB: db })
   const { body } = await http(second.url, 'GET', '/users/alice/unread')
-  assert.deepEqual(body.rooms, [{ room: 'lobby', seq, readSeq: seq, unread: 0 }])
+  assert.deepEqual(body.rooms, [{ room: 'lobby', seq, readSeq: seq, unread: 0, mentions: 0 }])
 })
 
 test('read seqs survive SIGKILL once announced', { timeout: 60_000 }, async (t) => {
