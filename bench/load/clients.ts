@@ -2,6 +2,9 @@ import { WebSocket } from 'ws'
 import type { Socket } from 'socket.io-client'
 import { readStamp } from './protocol.ts'
 
+/** How every message frame starts, from the service and the bare hub alike. */
+const MESSAGE_FRAME = '{"type":"message",'
+
 /** What a client reports to its worker. */
 export interface Sink {
   /** A message frame arrived carrying the send time `stamp`; `frame` is its text, for clients that react to it. */
@@ -110,7 +113,9 @@ export class ChatClient implements BenchClient {
 
   private onFrame (data: Buffer): void {
     const text = data.toString('latin1')
-    const stamp = readStamp(text)
+    // Only message frames are deliveries: an `updated` frame (a reaction, a thread) carries a
+    // stamped text again, and must not count.
+    const stamp = text.startsWith(MESSAGE_FRAME) ? readStamp(text) : NaN
     // eslint-disable-next-line no-self-compare -- the NaN check: readStamp gives NaN for a frame without a stamp
     if (stamp === stamp) {
       this.sink.delivery(stamp, text)
