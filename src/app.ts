@@ -26,6 +26,7 @@ import roomRoutes from '../routes/rooms/index.ts'
 import webhookRoutes from '../routes/webhooks/index.ts'
 import wsRoutes from '../routes/ws/index.ts'
 import { type Config, resolveWebhookEvents } from './config.ts'
+import { OutcomeUnknown } from './engine/types.ts'
 import { features } from './features/index.ts'
 import { composeProtocol } from './protocol/compose.ts'
 import { MessageCore } from './schemas/common.ts'
@@ -90,7 +91,9 @@ export async function buildApp (givenConfig: Config, options: AppOptions = {}): 
     if (statusCode >= 500) {
       app.chatStats.storageErrors++
       request.log.error({ err: error }, 'request failed')
-      return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' })
+      // A write storage did not answer may have happened: the caller must know to repeat it with its clientId.
+      const message = error instanceof OutcomeUnknown ? `${error.message}; repeat the call with the same clientId, which stores it once` : 'internal error'
+      return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message })
     }
     return reply.code(statusCode).send({
       statusCode, error: reasonPhrase(statusCode), message: error.message

@@ -132,6 +132,10 @@ export interface EngineStats {
   gapRepairs: number
   /** Messages delivered from such reads rather than from the channel. */
   repairedMessages: number
+  /** Rooms whose seq in Redis was behind what this node had delivered (a failover to a lagging replica), raised rather than reused. */
+  seqRaises: number
+  /** Seqs found missing from history though never trimmed (lost with such a failover), skipped. */
+  lostSeqs: number
 }
 
 export interface ChatEngine {
@@ -209,4 +213,17 @@ export interface WebhookStore {
 
 export class NotFoundError extends Error {
   override name = 'NotFoundError'
+}
+
+/**
+ * A write whose outcome storage could not tell: sent, then no answer in time (a stalled Redis),
+ * or the connection lost while it was in flight. It may run, or have run: a message may be
+ * stored. Whoever sent it should send it again with the same clientId, which stores it once.
+ */
+export class OutcomeUnknown extends Error {
+  override name = 'OutcomeUnknown'
+
+  constructor (override readonly cause: Error) {
+    super(`no answer from storage (${cause.message}): it may have been stored`)
+  }
 }

@@ -1,6 +1,6 @@
 import { Refused } from '../engine/extension.ts'
 import type { Appended, ChatEngine } from '../engine/types.ts'
-import { NotFoundError } from '../engine/types.ts'
+import { NotFoundError, OutcomeUnknown } from '../engine/types.ts'
 import { LIMIT_DEFAULT, type Message } from '../schemas/common.ts'
 import type { AckFrame, HistoryFrame, MessageFrame } from '../schemas/frames.ts'
 import type { ChatHub } from './chat-hub.ts'
@@ -177,7 +177,10 @@ export class MessageService {
     if (err instanceof Refused) return this.hub.reply(connection, err.code, err.message, ref)
     this.hub.stats.storageErrors++
     connection.log.error({ err }, 'storing a message failed')
-    this.hub.reply(connection, 'internal', 'the message was not stored', ref)
+    // Say what is known: a write without an answer may have been stored.
+    this.hub.reply(connection, 'internal', err instanceof OutcomeUnknown
+      ? 'the message may have been stored (storage did not answer in time): send it again with the same clientId, which stores it once'
+      : 'the message was not stored; it may be sent again', ref)
   }
 
   private published (appended: Appended): void {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { EngineLog } from '../../shared/log.ts'
+import { OutcomeUnknown } from '../types.ts'
 
 export type { EngineLog }
 
@@ -175,4 +176,13 @@ export async function checkServer (server: Redis, cluster: boolean, outbox = fal
   if (outbox && (major < 6 || (major === 6 && minor < 2))) {
     throw new RedisSetupError(`CHAT_WEBHOOK_URLS on Redis needs Redis 6.2 or later (stream trimming by id); ${where} runs ${version}`)
   }
+}
+
+/**
+ * What a failed command says of its outcome. A timeout, or a connection lost while the command
+ * was in flight, leaves it unknown (the command may still run, or have run: a frozen Redis runs
+ * it when it wakes); any other failure (refused before it was sent, a script error) is definite.
+ */
+export function failure (err: Error): Error {
+  return /Command timed out|Connection is closed/.test(err.message) ? new OutcomeUnknown(err) : err
 }

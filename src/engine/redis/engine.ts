@@ -331,6 +331,12 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
       return ports.get(extension) as P
     },
     webhooks: createRedisWebhooks({ redis, log, nodeId, staleMs: options.staleMs ?? STALE_MS }),
-    stats: () => ({ roomsFollowed: feeds.rooms(), gapRepairs: feeds.stats.repairs, repairedMessages: feeds.stats.repaired })
+    stats: () => ({
+      roomsFollowed: feeds.rooms(),
+      gapRepairs: feeds.stats.repairs,
+      repairedMessages: feeds.stats.repaired,
+      seqRaises: feeds.stats.seqRaises,
+      lostSeqs: feeds.stats.lostSeqs
+    })
   }
 }

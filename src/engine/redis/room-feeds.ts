@@ -24,7 +24,14 @@ export interface RoomFeedStats {
   repairs: number
   /** Messages delivered from history rather than from the channel. */
   repaired: number
+  /** Rooms whose seq in Redis was found below what this node had delivered, and raised. */
+  seqRaises: number
+  /** Seqs this node found missing from history though they were never trimmed (lost with a failover). */
+  lostSeqs: number
 }
+
+/** What a node knows of a room it follows: the last seq it delivered, for the room of that createdAt. */
+export interface SeqFloor { seq: number, createdAt: string }
 
 /**
  * A room's events as this node receives them: message events go to the listeners in seq order,
@@ -49,6 +56,8 @@ export interface RoomFeeds {
   caughtUp (room: string, seq: number): Promise<void>
   /** Resolves once the room's events published before the call have arrived. */
   barrier (room: string): Promise<void>
+  /** The seq this node has delivered in a room it follows (live), which no new message may take again. */
+  floor (room: string): SeqFloor | undefined
   /** A message from the room channels' subscription. */
   message (channel: string, text: string): void
   /** Channels subscribed again after a cut: read what was missed. */
@@ -71,6 +80,8 @@ interface Feed {
   opening: Promise<void>
   /** The last seq handed to the listeners; -1 until live. */
   delivered: number
+  /** The room's createdAt when the feed opened: a room made again under its id is another room. */
+  createdAt: string
   /** Messages that came over the channel ahead of a gap, or while opening or repairing. */
   early: Map<number, MessageEvent>
   /** Other events that came meanwhile, delivered in order once the messages before them are. */
@@ -122,7 +133,7 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
   const lingerMs = options.lingerMs ?? LINGER_MS
   const byRoom = new Map<string, Feed>()
   const byChannel = new Map<string, Feed>()
-  const stats: RoomFeedStats = { repairs: 0, repaired: 0 }
+  const stats: RoomFeedStats = { repairs: 0, repaired: 0, seqRaises: 0, lostSeqs: 0 }
   let closed = false
 
   const current = (feed: Feed) => !closed && byRoom.get(feed.room) === feed
@@ -132,10 +143,11 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
     feed.delivered = -1
     feed.opening = (async () => {
       await withTimeout(subscriber.subscribe(feed.keys.channel), COMMAND_TIMEOUT_MS, `subscribing to room ${feed.room}`)
-      const seq = await redis.hget(feed.keys.room, 'lastSeq')
+      const [seq, createdAt] = await redis.hmget(feed.keys.room, 'lastSeq', 'createdAt')
       if (!current(feed)) return
-      if (seq === null) throw new NotFoundError(`room ${feed.room} does not exist`)
+      if (seq === null || createdAt === null) throw new NotFoundError(`room ${feed.room} does not exist`)
       feed.delivered = Number(seq)
+      feed.createdAt = createdAt
       feed.state = 'live'
       drain(feed)
       settle(feed)
@@ -218,11 +230,28 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
         for (const member of changed.map((text) => JSON.parse(text) as Message).sort((a, b) => a.seq - b.seq)) {
           options.deliver({ kind: 'updated', message: member })
         }
-        const latest = Number(reply[0])
-        // The room is gone (its room_deleted event is on its way) or was made again (seq restarted).
-        if (latest < 0 || latest < feed.delivered) {
+        let latest = Number(reply[0])
+        if (latest < 0) {
+          // The room is gone: its room_deleted event is on its way.
           feed.early.clear()
           break
+        }
+        if (latest < feed.delivered) {
+          // Redis says fewer seqs were given out than this node delivered: a replica that lacked
+          // the last writes was promoted (or the room was made again, and starts over). The seqs
+          // delivered here must not be given out again: raise the room's seq past them.
+          const behind = await redis.chatRaiseSeq(feed.keys.room, String(feed.delivered), feed.createdAt)
+          if (!current(feed) || feed.state !== 'live') return
+          if (behind < 0) {
+            feed.early.clear()
+            break
+          }
+          if (behind > 0) {
+            stats.seqRaises++
+            log.error({ room: feed.room, from: latest, to: feed.delivered },
+              'the room\'s seq in Redis was behind what this node delivered (a failover to a replica that lacked the last writes?): raised, not reused')
+          }
+          latest = feed.delivered
         }
         stats.repairs++
         // What came over the channel meanwhile, merged with history, in seq order.
@@ -233,9 +262,19 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
           if (!found.has(message.seq)) stats.repaired++
           found.set(message.seq, { kind: 'message', message, json: member })
         }
+        // Up to latest, history was complete when read: what is missing was trimmed, or, at or
+        // after the oldest message retained, lost (a failover to a replica that lacked it).
+        const oldest = Number(reply[1])
+        const from = Math.max(since + 1, oldest)
+        let present = 0
+        for (const seq of found.keys()) if (seq >= from && seq <= latest) present++
+        const missing = oldest > 0 && latest >= from ? latest - from + 1 - present : 0
+        if (missing > 0) {
+          stats.lostSeqs += missing
+          log.error({ room: feed.room, after: since, upTo: latest, missing }, 'messages missing from the room\'s history were skipped')
+        }
         for (const seq of [...found.keys()].sort((a, b) => a - b)) {
           if (seq <= feed.delivered) continue
-          // Up to latest, history was complete when read: what is missing was trimmed.
           if (seq <= latest || seq === feed.delivered + 1) emit(feed, found.get(seq)!)
           else feed.early.set(seq, found.get(seq)!)
         }
@@ -314,6 +353,7 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
         state: 'opening',
         opening: Promise.resolve(),
         delivered: -1,
+        createdAt: '',
         early: new Map(),
         queued: [],
         lost: false,
@@ -350,6 +390,10 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
     async barrier (room) {
       const feed = byRoom.get(room)
       if (feed !== undefined) await subscriber.barrier(feed.keys.channel)
+    },
+    floor (room) {
+      const feed = byRoom.get(room)
+      return feed === undefined || feed.state !== 'live' ? undefined : { seq: feed.delivered, createdAt: feed.createdAt }
     },
     message (channel, text) {
       const feed = byChannel.get(channel)

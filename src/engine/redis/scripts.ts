@@ -70,6 +70,23 @@ for i = 1, #messages do result[i + 2] = messages[i] end
 return result`
   },
   /**
+   * KEYS: room hash. ARGV: floor, the room's createdAt. Raises the room's lastSeq to floor when
+   * it is below it: a node that delivered up to floor has seen those seqs given out, and a
+   * primary promoted from a replica that lacked the last writes must not give them out again.
+   * Returns how far it was raised (0: not behind), -1 when the room is not the one of that
+   * createdAt (deleted, or made again: its seqs start over).
+   */
+  chatRaiseSeq: {
+    numberOfKeys: 1,
+    lua: `
+local state = redis.call('HMGET', KEYS[1], 'lastSeq', 'createdAt')
+if not state[1] or state[2] ~= ARGV[2] then return -1 end
+local behind = tonumber(ARGV[1]) - tonumber(state[1])
+if behind <= 0 then return 0 end
+redis.call('HSET', KEYS[1], 'lastSeq', ARGV[1])
+return behind`
+  },
+  /**
    * KEYS: changes, messages. ARGV: since. Retained messages up to since changed at or after
    * since (the score of a change is the room's latest seq when it was made).
    */
@@ -220,6 +237,7 @@ declare module 'ioredis' {
     chatSetGrant(room: string, grants: string, user: string): Result<number | null, Context>
     chatRecover(room: string, messages: string, since: string, defaultLimit: string): Result<(number | string)[], Context>
     chatChangedSince(changes: string, messages: string, since: string): Result<string[], Context>
+    chatRaiseSeq(room: string, floor: string, createdAt: string): Result<number, Context>
     chatPresenceAdd(presence: string, nodePresence: string, outbox: string, user: string, entry: string, eventId: string, time: string,
       room: string): Result<number, Context>
     chatPresenceRemove(presence: string, nodePresence: string, outbox: string, user: string, entry: string, eventId: string, time: string,

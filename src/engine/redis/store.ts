@@ -5,7 +5,7 @@ import { createAppendBatcher, type PendingAppend } from '../shared/append-batche
 import { newRoomRecord, roomObject } from '../shared/room-record.ts'
 import type { Appended, ChatStore, OutboxOptions, Recovery, RoomInput, RoomPatch, RoomRecord } from '../types.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError } from '../types.ts'
-import { answers, type EngineLog, inOneWrite, type RedisClient } from './connection.ts'
+import { answers, type EngineLog, failure, inOneWrite, type RedisClient } from './connection.ts'
 import { globalKeys, roomKeys } from './keys.ts'
 import { eventIdFor } from './outbox.ts'
 import type { RoomFeeds } from './room-feeds.ts'
@@ -34,10 +34,10 @@ export interface RedisStoreOptions {
 }
 
 /**
- * {1, seq, feature, effect, …} when stored; {0, "seq id time", the stored message or ''} when
+ * {1, seq, how far the room's seq was raised first (0: not), feature, effect, …} when stored; {0, "seq id time", the stored message or ''} when
  * the clientId was sent before; {-1, code, message} when a feature refused it; nil without the room.
  */
-type AppendReply = [1, number, ...(string | number)[]] | [0, string, string] | [-1, Refused['code'], string] | null
+type AppendReply = [1, number, number, ...(string | number)[]] | [0, string, string] | [-1, Refused['code'], string] | null
 
 const parseMessage = (member: string) => JSON.parse(member) as Message
 
@@ -55,10 +55,12 @@ function toRecord (id: string, hash: Record<string, string>): RoomRecord | undef
 /**
  * ARGV after the room: the message JSON before and after its seq, '1' when it has a clientId,
  * its TTL (ms), the message's id and time, the message.created event's id ('' = not recorded),
- * the append hooks that need the message (comma-separated), the sender. Extra key: the sent key
- * of (room, user, clientId). Checks (features may refuse), assigns the next seq, stores, trims,
- * records the clientId and the event, publishes the message, then runs the features' hooks,
- * all in one step.
+ * the append hooks that need the message (comma-separated), the sender, and the floor: the seq
+ * this node has delivered in the room and the room's createdAt ('' when it does not follow the
+ * room). Extra key: the sent key of (room, user, clientId). Checks (features may refuse), raises
+ * the room's seq to the floor when it is below it (a replica promoted without the last writes
+ * must not give out seqs members have seen), assigns the next seq, stores, trims, records the
+ * clientId and the event, publishes the message, then runs the features' hooks, all in one step.
  */
 const APPEND_LUA = `
 if redis.call('EXISTS', K.room) == 0 then return false end
@@ -83,6 +85,15 @@ for _, hook in ipairs(APPEND_HOOKS) do
     if refusal then return { -1, refusal[1], refusal[2] } end
   end
 end
+local raised = 0
+if ARGV[11] ~= '' then
+  local state = redis.call('HMGET', K.room, 'lastSeq', 'createdAt')
+  local behind = tonumber(ARGV[11]) - tonumber(state[1])
+  if state[2] == ARGV[12] and behind > 0 then
+    redis.call('HSET', K.room, 'lastSeq', ARGV[11])
+    raised = behind
+  end
+end
 local seq = redis.call('HINCRBY', K.room, 'lastSeq', 1)
 local member = ARGV[2] .. seq .. ARGV[3]
 redis.call('ZADD', K.msgs, seq, member)
@@ -94,7 +105,7 @@ end
 if ARGV[4] == '1' then redis.call('SET', sent_key, seq .. ' ' .. ARGV[6] .. ' ' .. ARGV[7], 'PX', ARGV[5]) end
 record_event(ARGV[8], 'message.created', ARGV[7], member)
 publish_event('{"kind":"message","message":' .. member .. '}')
-local result = { 1, seq }
+local result = { 1, seq, raised }
 local message
 local stored = { seq = seq, user = ARGV[10], time = ARGV[7], member = member, message = function ()
   if not message then message = cjson.decode(member) end
@@ -187,8 +198,9 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       const fields = extra === '{}' ? '' : ',' + extra.slice(1, -1)
       const tail = `,"id":${JSON.stringify(draft.id)},"user":${JSON.stringify(pending.user)},` +
         `"text":${JSON.stringify(pending.text)},"time":${JSON.stringify(draft.time)}${clientId}${fields}}`
+      const floor = feeds.floor(pending.room)
       return append(pending.room, [head, tail, pending.clientId === undefined ? '0' : '1', clientIdTtl, draft.id, draft.time,
-        eventIdFor(outbox, 'message.created'), scripts.flagsFor(pending.fields), pending.user],
+        eventIdFor(outbox, 'message.created'), scripts.flagsFor(pending.fields), pending.user, floor?.seq ?? '', floor?.createdAt ?? ''],
       [keys.sent(pending.user, pending.clientId ?? '')])
     })))
     // Senders here hear back after their message has reached this node's listeners, as with
@@ -203,7 +215,7 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       .catch((err: unknown) => log.warn({ err, room }, 'a stored message did not come back over its channel'))))
     batch.forEach((pending, i) => {
       const result = results[i]!
-      if (result.status === 'rejected') return pending.reject(result.reason as Error)
+      if (result.status === 'rejected') return pending.reject(failure(result.reason as Error))
       const reply = result.value
       if (reply === null) return pending.reject(new NotFoundError(`room ${pending.room} does not exist`))
       if (reply[0] === -1) return pending.reject(new Refused(reply[1], reply[2]))
@@ -211,13 +223,19 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     })
   }
 
-  function stored (pending: PendingAppend, draft: { id: string, time: string }, reply: [1, number, ...(string | number)[]]): Appended {
+  function stored (pending: PendingAppend, draft: { id: string, time: string }, reply: [1, number, number, ...(string | number)[]]): Appended {
     const message: Message = { room: pending.room, seq: Number(reply[1]), id: draft.id, user: pending.user, text: pending.text, time: draft.time }
     if (pending.clientId !== undefined) message.clientId = pending.clientId
     if (pending.fields !== undefined) Object.assign(message, pending.fields)
-    if (reply.length === 2) return { message, duplicate: false }
+    const raised = Number(reply[2])
+    if (raised > 0) {
+      feeds.stats.seqRaises++
+      log.error({ room: pending.room, raised, seq: message.seq },
+        'the room\'s seq in Redis was behind what this node delivered (a failover to a replica that lacked the last writes?): raised, not reused')
+    }
+    if (reply.length === 3) return { message, duplicate: false }
     const effects: Record<string, unknown> = {}
-    for (let i = 2; i < reply.length; i += 2) effects[String(reply[i])] = reply[i + 1]
+    for (let i = 3; i < reply.length; i += 2) effects[String(reply[i])] = reply[i + 1]
     return { message, duplicate: false, effects }
   }
 
@@ -334,7 +352,9 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       if (since >= latestSeq) return { latestSeq, changed, messages: [], recovered: since === latestSeq }
       const oldest = Number(reply[1])
       const messages = (reply.slice(2) as string[]).map(parseMessage)
-      return { latestSeq, changed, messages, recovered: oldest > 0 && oldest <= since + 1 }
+      // Every seq after since is there, with no hole a failover to a lagging replica could leave.
+      const whole = messages.every((message, i) => message.seq === since + 1 + i)
+      return { latestSeq, changed, messages, recovered: oldest > 0 && oldest <= since + 1 && whole }
     },
     async publishUpdated (roomId, seqs) {
       if (seqs.length > 0) await publishUpdated(roomId, seqs)
