@@ -25,7 +25,7 @@ const ENGINE_TOTALS: [name: string, help: string, field: 'gapRepairs' | 'repaire
   ['chat_redis_gap_repairs_total', 'History reads that filled a gap in a room\'s messages (a cut subscription, a seq jump, a slow message)', 'gapRepairs'],
   ['chat_redis_repaired_messages_total', 'Messages delivered from history rather than from their channel', 'repairedMessages'],
   ['chat_redis_seq_raises_total', 'Times a room\'s seq in Redis was behind what this node had delivered (a failover to a replica that lacked the last writes) and was raised rather than reused', 'seqRaises'],
-  ['chat_redis_lost_seqs_total', 'Seqs missing from a room\'s history though never trimmed (lost with such a failover), skipped by this node', 'lostSeqs']
+  ['chat_redis_lost_seqs_total', 'Messages lost with such a failover as this node saw it: seqs it delivered that Redis no longer had, or missing from history though never trimmed', 'lostSeqs']
 ]
 
 /** Counters with one label, following a plain object of counts of ChatStats. */

@@ -20,6 +20,14 @@ export const ConfigSchema = Type.Object({
   CHAT_DB: Type.String({ minLength: 1, default: './data/chat.sqlite', description: 'SQLite file; `:memory:` for ephemeral' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'redis:// URL of the Redis engine' })),
   CHAT_REDIS_CLUSTER: Type.Boolean({ default: false, description: 'REDIS_URL names a node of a Redis Cluster (7 or later)' }),
+  REDIS_SENTINELS: Type.Optional(Type.String({
+    pattern: '^\\s*[^\\s,:]+:\\d+\\s*(,\\s*[^\\s,:]+:\\d+\\s*)*$',
+    description: 'comma-separated host:port of Redis Sentinels: the Redis engine on the primary they monitor'
+  })),
+  REDIS_SENTINEL_NAME: Type.Optional(Type.String({ minLength: 1, description: 'the name the sentinels monitor the primary under' })),
+  CHAT_REDIS_ACK_REPLICAS: Type.Integer({
+    minimum: 0, maximum: 16, default: 0, description: 'Redis engine: acknowledge a message only once this many replicas hold it (WAIT); 0: once the primary does'
+  }),
   CHAT_JWT_SECRET: Type.Optional(Type.String({ minLength: 1, description: 'HS256 secret for WS JWTs' })),
   CHAT_JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1, description: 'PEM public key (RS256/ES256) for WS JWTs' })),
   CHAT_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'bearer token for /rooms' })),
@@ -46,6 +54,15 @@ export const ConfigSchema = Type.Object({
 })
 
 type RawConfig = Static<typeof ConfigSchema>
+
+/** The sentinels of REDIS_SENTINELS, parsed. */
+export function sentinelsOf (list: string): { host: string, port: number }[] {
+  return list.split(',').map((entry) => {
+    const text = entry.trim()
+    const colon = text.lastIndexOf(':')
+    return { host: text.slice(0, colon), port: Number(text.slice(colon + 1)) }
+  })
+}
 
 /** Events out, from the CHAT_WEBHOOK_ variables; absent when no URL is set. */
 export interface WebhookConfig {
@@ -223,6 +240,14 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (raw.CHAT_REDIS_CLUSTER && raw.REDIS_URL === undefined) {
     throw new ConfigError('CHAT_REDIS_CLUSTER: set to true, but REDIS_URL is not set; name a node of the cluster in REDIS_URL')
+  }
+  if ((raw.REDIS_SENTINELS === undefined) !== (raw.REDIS_SENTINEL_NAME === undefined)) {
+    throw new ConfigError(raw.REDIS_SENTINELS === undefined
+      ? 'REDIS_SENTINELS: REDIS_SENTINEL_NAME is set, but not the sentinels to ask (host:port,host:port)'
+      : 'REDIS_SENTINEL_NAME: REDIS_SENTINELS is set, but not the name the sentinels monitor the primary under')
+  }
+  if (raw.REDIS_SENTINELS !== undefined && raw.CHAT_REDIS_CLUSTER) {
+    throw new ConfigError('REDIS_SENTINELS: a Redis Cluster fails over by itself; unset REDIS_SENTINELS or CHAT_REDIS_CLUSTER')
   }
   const webhooks = webhookConfig(raw)
   const { CHAT_ALLOWED_ORIGINS, CHAT_TRUST_PROXY, ...rest } = raw

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { ConfigError, configFrom, loadConfig, resolveWebhookEvents } from '../src/config.ts'
+import { ConfigError, configFrom, loadConfig, resolveWebhookEvents, sentinelsOf } from '../src/config.ts'
 import { serviceProtocol } from '../src/features/protocol.ts'
 
 /** The configuration as the app resolves it: webhook event types checked against the service's. */
@@ -153,6 +153,18 @@ describe('invalid values throw a ConfigError naming the variable', () => {
     assert.match(refused({ CHAT_REDIS_CLUSTER: 'true' }, 'CHAT_REDIS_CLUSTER').message, /REDIS_URL/)
     const config = configFrom({ CHAT_REDIS_CLUSTER: 'true', REDIS_URL: 'redis://10.0.0.5:7000' })
     assert.equal(config.CHAT_REDIS_CLUSTER, true)
+  })
+
+  test('Sentinel: REDIS_SENTINELS and REDIS_SENTINEL_NAME go together, not with a cluster; CHAT_REDIS_ACK_REPLICAS counts replicas', () => {
+    const config = configFrom({ REDIS_SENTINELS: ' 10.0.0.1:26379, sentinel-b:26380 ', REDIS_SENTINEL_NAME: 'chat', CHAT_REDIS_ACK_REPLICAS: '1' })
+    assert.deepEqual(sentinelsOf(config.REDIS_SENTINELS!), [{ host: '10.0.0.1', port: 26379 }, { host: 'sentinel-b', port: 26380 }])
+    assert.equal(config.CHAT_REDIS_ACK_REPLICAS, 1)
+    assert.equal(configFrom().CHAT_REDIS_ACK_REPLICAS, 0)
+    assert.match(refused({ REDIS_SENTINELS: '10.0.0.1:26379' }, 'REDIS_SENTINEL_NAME').message, /REDIS_SENTINELS is set/)
+    assert.match(refused({ REDIS_SENTINEL_NAME: 'chat' }, 'REDIS_SENTINELS').message, /REDIS_SENTINEL_NAME is set/)
+    refused({ REDIS_SENTINELS: '10.0.0.1', REDIS_SENTINEL_NAME: 'chat' }, 'REDIS_SENTINELS')
+    refused({ REDIS_SENTINELS: '10.0.0.1:26379', REDIS_SENTINEL_NAME: 'chat', CHAT_REDIS_CLUSTER: 'true', REDIS_URL: 'redis://a:1' }, 'REDIS_SENTINELS')
+    refused({ CHAT_REDIS_ACK_REPLICAS: '-1' }, 'CHAT_REDIS_ACK_REPLICAS')
   })
 
   test('the first bad variable is named even when a valid one precedes it', () => {

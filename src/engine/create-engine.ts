@@ -1,5 +1,5 @@
 import pino from 'pino'
-import type { Config } from '../config.ts'
+import { type Config, sentinelsOf } from '../config.ts'
 import { EventKinds } from './events.ts'
 import type { StorageExtension } from './extension.ts'
 import { createLocalBroker } from './local/broker.ts'
@@ -13,13 +13,17 @@ export interface EngineOptions {
   extensions?: StorageExtension[]
 }
 
-/** Picks the engine the configuration asks for: Redis when REDIS_URL is set, else SQLite in this process. */
+/** Picks the engine the configuration asks for: Redis when REDIS_URL (or REDIS_SENTINELS) is set, else SQLite in this process. */
 export async function createEngine (config: Config, options: EngineOptions = {}): Promise<ChatEngine> {
   const extensions = options.extensions ?? []
-  if (config.REDIS_URL !== undefined) {
+  if (config.REDIS_URL !== undefined || config.REDIS_SENTINELS !== undefined) {
     return await createRedisEngine({
       url: config.REDIS_URL,
       cluster: config.CHAT_REDIS_CLUSTER,
+      sentinel: config.REDIS_SENTINELS === undefined
+        ? undefined
+        : { sentinels: sentinelsOf(config.REDIS_SENTINELS), name: config.REDIS_SENTINEL_NAME! },
+      ackReplicas: config.CHAT_REDIS_ACK_REPLICAS,
       defaultHistoryLimit: config.CHAT_HISTORY_LIMIT,
       log: options.log ?? pino({ level: config.LOG_LEVEL }),
       outbox: config.webhooks === undefined ? undefined : { events: config.webhooks.events },

@@ -134,7 +134,7 @@ export interface EngineStats {
   repairedMessages: number
   /** Rooms whose seq in Redis was behind what this node had delivered (a failover to a lagging replica), raised rather than reused. */
   seqRaises: number
-  /** Seqs found missing from history though never trimmed (lost with such a failover), skipped. */
+  /** Messages lost with such a failover: seqs this node delivered that Redis no longer had, or found missing from history though never trimmed. */
   lostSeqs: number
 }
 
@@ -224,6 +224,6 @@ export class OutcomeUnknown extends Error {
   override name = 'OutcomeUnknown'
 
   constructor (override readonly cause: Error) {
-    super(`no answer from storage (${cause.message}): it may have been stored`)
+    super(`storage could not confirm the write (${cause.message}): it may have been stored`)
   }
 }

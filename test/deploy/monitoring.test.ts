@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import { connectAs, http, ROOT, startServer, tempDir } from '../helper.ts'
 import { startReceiver, webhookConfig } from '../webhooks/receiver.ts'
 import { promtool, requirePromtool } from '../promtool-helper.ts'
+import { startRedis } from '../redis-helper.ts'
 
 const PROMETHEUS = join(ROOT, 'deploy/prometheus')
 const DASHBOARD = join(ROOT, 'deploy/grafana/dashboards/chat.json')
@@ -32,7 +33,7 @@ test('promtool: the scrape config and alert rules are valid, and the alerts fire
     assert.match(result.output, /SUCCESS/)
   }
   const rules = readFileSync(join(PROMETHEUS, 'alerts.yml'), 'utf8')
-  for (const alert of ['ChatNodeDown', 'ChatSlowConsumersRising', 'ChatStorageErrors', 'ChatRedisErrors', 'ChatWebhookBacklog']) {
+  for (const alert of ['ChatNodeDown', 'ChatSlowConsumersRising', 'ChatStorageErrors', 'ChatRedisErrors', 'ChatMessagesLost', 'ChatWebhookBacklog']) {
     assert.match(rules, new RegExp(`alert: ${alert}\\b`))
   }
   assert.match(rules, /chat_webhook_pending/)
@@ -66,7 +67,12 @@ test('the dashboard and the alerts name only metrics the service exports', async
   await alice.join('lobby')
   await alice.request({ type: 'message', room: 'lobby', text: 'for the scrape' })
   await receiver.waitFor(3)
-  const scrape = (await http(server.url, 'GET', '/metrics')).text
+  let scrape = (await http(server.url, 'GET', '/metrics')).text
+  // The Redis engine's own families (gap repairs, seq raises, lost seqs) come from a node on Redis.
+  const redis = await startRedis(t)
+  if (redis === undefined) return
+  const redisNode = await startServer(t, { REDIS_URL: redis.url })
+  scrape += (await http(redisNode.url, 'GET', '/metrics')).text
   const exported = new Set([...scrape.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/gm)].map((match) => match[1]!))
 
   const rules = readFileSync(join(PROMETHEUS, 'alerts.yml'), 'utf8')

@@ -55,6 +55,8 @@ test('the launcher gives the embedded engine a small young generation and become
 
 test('the launcher leaves the Redis engine on node\'s default young generation', async () => {
   assert.deepEqual((await launch({ REDIS_URL: 'redis://127.0.0.1:6379' }, '--no-warnings')).execArgv, ['--no-warnings'])
+  assert.deepEqual((await launch({ REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_NAME: 'main' }, '--no-warnings')).execArgv, ['--no-warnings'],
+    'Sentinel is the Redis engine too')
 })
 
 test('a young generation size given on the command line or in NODE_OPTIONS wins over the launcher\'s', async () => {

@@ -52,15 +52,46 @@ function logOutages (emitter: Redis | Cluster, name: string, log: EngineLog): vo
   })
 }
 
+/** A primary found through Redis Sentinel: the sentinels to ask, the name they monitor it under, and the primary's credentials. */
+export interface SentinelTarget {
+  sentinels: { host: string, port: number }[]
+  name: string
+  /** REDIS_URL, when given, for the primary's credentials and TLS. */
+  url?: string
+}
+
+/** Where a connection to one server goes: a URL, an address (a cluster node), or Sentinel's primary. */
+export type ServerTarget = string | { host: string, port: number, credentials: RedisOptions } | SentinelTarget
+
 /**
  * A connection to one server: the command connection of a single Redis, or a subscriber. Each
  * command is written as it is issued; a batch goes out in one write through inOneWrite.
+ *
+ * With Sentinel, the connection asks the sentinels for the primary each time it connects. A
+ * failover closes it: the dead primary's socket, or the sentinels' CLIENT KILL when they demote
+ * a primary that comes back; a write answered READONLY (a demoted primary) reconnects too.
+ * ioredis' `failoverDetector` (reconnect on +switch-master) is left off: its disconnect, when it
+ * lands while the connection is between attempts, ends the connection for good (seen in
+ * test/faults/sentinel.test.ts: the subscriber stayed down).
  */
-export function serverConnection (target: string | { host: string, port: number, credentials: RedisOptions }, name: string, log: EngineLog): Redis {
+export function serverConnection (target: ServerTarget, name: string, log: EngineLog): Redis {
   const options = serverOptions(name)
-  const redis = typeof target === 'string'
-    ? new Redis(target, options)
-    : new Redis({ host: target.host, port: target.port, ...target.credentials, ...options })
+  let redis: Redis
+  if (typeof target === 'string') {
+    redis = new Redis(target, options)
+  } else if ('sentinels' in target) {
+    const credentials = target.url === undefined ? {} : addressOf(target.url).credentials
+    redis = new Redis({
+      sentinels: target.sentinels,
+      name: target.name,
+      role: 'master',
+      reconnectOnError: (err) => err.message.startsWith('READONLY') ? 1 : false,
+      ...credentials,
+      ...options
+    })
+  } else {
+    redis = new Redis({ host: target.host, port: target.port, ...target.credentials, ...options })
+  }
   logOutages(redis, name, log)
   return redis
 }

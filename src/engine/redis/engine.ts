@@ -96,7 +96,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { Cluster, Redis } from 'ioredis'
 import { createRedisBroker, type EngineLog } from './broker.ts'
-import { checkServer, type RedisClient, serverConnection, shutdown, clusterClient } from './connection.ts'
+import { checkServer, type RedisClient, serverConnection, type ServerTarget, shutdown, clusterClient } from './connection.ts'
 import { globalKeys, legacyKeys, roomKeys } from './keys.ts'
 import { defineScripts } from './scripts.ts'
 import { createRedisStore } from './store.ts'
@@ -112,9 +112,14 @@ import type { RedisStorage } from './storage.ts'
 export type { EngineLog } from './broker.ts'
 
 export interface RedisEngineOptions {
-  url: string
+  /** REDIS_URL: the server, or a node of a cluster; with Sentinel, only its credentials count. */
+  url?: string
   /** REDIS_URL names a node of a Redis Cluster (CHAT_REDIS_CLUSTER). */
   cluster?: boolean
+  /** REDIS_SENTINELS and REDIS_SENTINEL_NAME: the primary is the one these sentinels name. */
+  sentinel?: { sentinels: { host: string, port: number }[], name: string }
+  /** CHAT_REDIS_ACK_REPLICAS: a message is acknowledged once this many replicas hold it (WAIT). */
+  ackReplicas?: number
   defaultHistoryLimit: number
   log: EngineLog
   /** Unique per process; defaults to host, pid and a random suffix. */
@@ -215,20 +220,22 @@ async function checkServers (redis: RedisClient, cluster: boolean, outbox: boole
  * and catches up once it is.
  */
 export async function createRedisEngine (options: RedisEngineOptions): Promise<ChatEngine> {
-  const { log, url } = options
+  const { log } = options
+  const url = options.url ?? ''
   const cluster = options.cluster === true
   const waitMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
   const nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
   const name = `chat:${nodeId}`
   if (cluster) await probeClusterSeed(url, waitMs)
 
-  const redis: RedisClient = cluster ? clusterClient(url, name, log) : serverConnection(url, name, log)
+  const server: ServerTarget = options.sentinel === undefined ? url : { ...options.sentinel, url: options.url }
+  const redis: RedisClient = cluster ? clusterClient(url, name, log) : serverConnection(server, name, log)
   defineScripts(redis)
   const publish = cluster ? 'spublish' : 'publish'
   const scripts = new RoomScripts()
   const events = new EventKinds()
   let route: SubscriberHandlers | undefined
-  const target: SubscriberTarget = redis instanceof Cluster ? { kind: 'cluster', url, cluster: redis } : { kind: 'single', url }
+  const target: SubscriberTarget = redis instanceof Cluster ? { kind: 'cluster', url, cluster: redis } : { kind: 'single', server }
   const subscriber = createSubscriber(target, {
     message: (channel, text) => route?.message(channel, text),
     restored: (channels) => route?.restored(channels)
@@ -283,7 +290,8 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
     log,
     onClose: release,
     clientIdTtlMs: options.clientIdTtlMs,
-    outbox: options.outbox
+    outbox: options.outbox,
+    ackReplicas: options.ackReplicas
   })
   // The features' storage adds its keys, hooks and scripts; then every room script is put together.
   const storage: RedisStorage = {

@@ -247,7 +247,9 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
             break
           }
           if (behind > 0) {
+            // The seqs skipped were delivered here and are gone from Redis: lost.
             stats.seqRaises++
+            stats.lostSeqs += behind
             log.error({ room: feed.room, from: latest, to: feed.delivered },
               'the room\'s seq in Redis was behind what this node delivered (a failover to a replica that lacked the last writes?): raised, not reused')
           }

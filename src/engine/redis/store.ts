@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto'
+import calculateSlot from 'cluster-key-slot'
+import { Cluster, type Redis } from 'ioredis'
 import type { Message } from '../../schemas/common.ts'
 import { Refused } from '../extension.ts'
 import { createAppendBatcher, type PendingAppend } from '../shared/append-batcher.ts'
 import { newRoomRecord, roomObject } from '../shared/room-record.ts'
 import type { Appended, ChatStore, OutboxOptions, Recovery, RoomInput, RoomPatch, RoomRecord } from '../types.ts'
-import { CLIENT_ID_TTL_MS, NotFoundError } from '../types.ts'
+import { CLIENT_ID_TTL_MS, NotFoundError, OutcomeUnknown } from '../types.ts'
 import { answers, type EngineLog, failure, inOneWrite, type RedisClient } from './connection.ts'
 import { globalKeys, roomKeys } from './keys.ts'
 import { eventIdFor } from './outbox.ts'
@@ -31,7 +33,12 @@ export interface RedisStoreOptions {
   clientIdTtlMs?: number
   /** Event types each change records in its partition's outbox; none when absent. */
   outbox?: OutboxOptions
+  /** CHAT_REDIS_ACK_REPLICAS: a message is acknowledged only once this many replicas hold it; 0 or absent: once the primary does. */
+  ackReplicas?: number
 }
+
+/** How long an append waits for its replicas (WAIT) before it is answered as unconfirmed. */
+export const ACK_REPLICAS_TIMEOUT_MS = 2000
 
 /**
  * {1, seq, how far the room's seq was raised first (0: not), feature, effect, …} when stored; {0, "seq id time", the stored message or ''} when
@@ -178,7 +185,37 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
   const defaultLimit = String(options.defaultHistoryLimit)
   const clientIdTtl = String(options.clientIdTtlMs ?? CLIENT_ID_TTL_MS)
   const outbox = options.outbox
+  const ackReplicas = options.ackReplicas ?? 0
   const append = scripts.script<AppendReply>('chatAppend', APPEND_LUA, { extraKeys: 1 })
+
+  /**
+   * WAIT on each primary the batch wrote to; an error to answer its appends with when fewer
+   * replicas than asked confirmed them in time (or WAIT failed), else undefined.
+   */
+  async function replicasMissing (written: PendingAppend[]): Promise<Error | undefined> {
+    if (written.length === 0) return undefined
+    try {
+      const counts = await Promise.all(primariesOf(written.map((pending) => pending.room)).map((node) => node.wait(ackReplicas, ACK_REPLICAS_TIMEOUT_MS)))
+      const fewest = Math.min(...counts)
+      if (fewest >= ackReplicas) return undefined
+      return new OutcomeUnknown(new Error(`${fewest} of the ${ackReplicas} replicas asked for confirmed it within ${ACK_REPLICAS_TIMEOUT_MS} ms`))
+    } catch (err) {
+      return new OutcomeUnknown(err as Error)
+    }
+  }
+
+  /** The connections to the primaries that hold these rooms (the one Redis, or each owner on a cluster). */
+  function primariesOf (rooms: string[]): Redis[] {
+    if (!(redis instanceof Cluster)) return [redis]
+    const masters = new Map(redis.nodes('master').map((node) => [`${node.options.host ?? ''}:${node.options.port ?? ''}`, node]))
+    const found = new Set<Redis>()
+    for (const room of new Set(rooms)) {
+      const owner = redis.slots[calculateSlot(roomKeys(room).room)]?.[0]
+      const node = owner === undefined ? undefined : masters.get(owner)
+      if (node !== undefined) found.add(node)
+    }
+    return [...found]
+  }
   const updateRoom = scripts.script<[string, string, string, string] | null>('chatUpdateRoom', UPDATE_ROOM_LUA)
   const deleteRoom = scripts.script<number>('chatDeleteRoom', DELETE_ROOM_LUA)
   const publishUpdated = scripts.script<number>('chatPublishUpdated', PUBLISH_UPDATED_LUA)
@@ -213,9 +250,13 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     })
     await Promise.all([...highest].map(([room, seq]) => feeds.caughtUp(room, seq)
       .catch((err: unknown) => log.warn({ err, room }, 'a stored message did not come back over its channel'))))
+    // With CHAT_REDIS_ACK_REPLICAS, nothing is acknowledged (a repeat included) before that many
+    // replicas hold it: WAIT counts the replicas that have every write of the connection so far.
+    const unconfirmed = ackReplicas > 0 ? await replicasMissing(batch.filter((_pending, i) => results[i]!.status === 'fulfilled')) : undefined
     batch.forEach((pending, i) => {
       const result = results[i]!
       if (result.status === 'rejected') return pending.reject(failure(result.reason as Error))
+      if (unconfirmed !== undefined && result.value !== null && result.value[0] !== -1) return pending.reject(unconfirmed)
       const reply = result.value
       if (reply === null) return pending.reject(new NotFoundError(`room ${pending.room} does not exist`))
       if (reply[0] === -1) return pending.reject(new Refused(reply[1], reply[2]))
@@ -229,7 +270,9 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     if (pending.fields !== undefined) Object.assign(message, pending.fields)
     const raised = Number(reply[2])
     if (raised > 0) {
+      // The seqs skipped were delivered by this node and are gone from Redis: lost.
       feeds.stats.seqRaises++
+      feeds.stats.lostSeqs += raised
       log.error({ room: pending.room, raised, seq: message.seq },
         'the room\'s seq in Redis was behind what this node delivered (a failover to a replica that lacked the last writes?): raised, not reused')
     }

@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
-import { addressOf, type EngineLog, serverConnection, shutdown } from './connection.ts'
+import { addressOf, type EngineLog, serverConnection, type ServerTarget, shutdown } from './connection.ts'
 
 export interface SubscriberHandlers {
   message (channel: string, text: string): void
@@ -30,7 +30,7 @@ export interface Subscriber {
 }
 
 export type SubscriberTarget =
-  | { kind: 'single', url: string }
+  | { kind: 'single', server: ServerTarget }
   | { kind: 'cluster', url: string, cluster: Cluster }
 
 interface Shard { key: string, conn: Redis }
@@ -97,10 +97,12 @@ export function createSubscriber (target: SubscriberTarget, handlers: Subscriber
   }
 
   function openShard (key: string): Shard {
-    let address: Parameters<typeof serverConnection>[0] = target.url
+    let address: ServerTarget
     if (target.kind === 'cluster') {
       const colon = key.lastIndexOf(':')
       address = { ...addressOf(target.url), host: key.slice(0, colon), port: Number(key.slice(colon + 1)) }
+    } else {
+      address = target.server
     }
     const conn = serverConnection(address, `${name}:events`, log)
     const shard: Shard = { key, conn }
