@@ -21,6 +21,8 @@ export interface SenderStats {
   unanswered: number
   /** The longest time between two acks: how long sends stalled. */
   longestStallMs: number
+  /** The longest time one send waited for its answer (an ack or an error). */
+  longestWaitMs: number
   /** When the first ack after `since` came (ms since epoch), for "sends resume within". */
   firstAckAfter: (since: number) => number | undefined
 }
@@ -40,7 +42,7 @@ export async function startSender (t: TestContext, node: Node, user: string, roo
   await client.join(room)
   const acked = new Map<string, number>()
   const ackTimes: number[] = []
-  const stats = { errors: 0, unanswered: 0, longestStallMs: 0 }
+  const stats = { errors: 0, unanswered: 0, longestStallMs: 0, longestWaitMs: 0 }
   const control = { stopping: false }
   const started = Date.now()
   const loop = (async () => {
@@ -48,8 +50,10 @@ export async function startSender (t: TestContext, node: Node, user: string, roo
     for (let n = 1; n <= limit && !control.stopping && Date.now() - started < maxMs;) {
       const clientId = `${user}-${n}`
       // A send is answered within 10 s (COMMAND_TIMEOUT_MS, WAIT's 2 s); 20 s only bounds a hang.
+      const sentAt = Date.now()
       const reply = await client.request({ type: 'message', room, text: clientId, clientId }, 20_000)
         .catch(() => ({ type: 'unanswered' }) as Frame)
+      stats.longestWaitMs = Math.max(stats.longestWaitMs, Date.now() - sentAt)
       if (reply.type === 'unanswered') stats.unanswered++
       if (reply.type === 'ack') {
         acked.set(clientId, reply.seq as number)
@@ -71,6 +75,7 @@ export async function startSender (t: TestContext, node: Node, user: string, roo
     get errors () { return stats.errors },
     get unanswered () { return stats.unanswered },
     get longestStallMs () { return stats.longestStallMs },
+    get longestWaitMs () { return stats.longestWaitMs },
     firstAckAfter: (since) => ackTimes.find((time) => time > since),
     async stop () {
       control.stopping = true
