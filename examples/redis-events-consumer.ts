@@ -5,8 +5,9 @@
  *   REDIS_URL=redis://localhost:6379 GROUP=search-indexer node --import tsx examples/redis-events-consumer.ts
  *   (on a Redis Cluster, add CHAT_REDIS_CLUSTER=true and name any node in REDIS_URL)
  *
- * The events live in 128 streams, one per partition of rooms, `chat:{p0}:outbox` … `chat:{p127}:outbox`
- * (a room is always in the same one), while CHAT_WEBHOOK_URLS is set on the service. Each entry has
+ * The events live in 256 streams, one per partition of rooms (a room is always in the same one),
+ * while CHAT_WEBHOOK_URLS is set on the service; the service lists their names, in partition
+ * order, in the Redis list `chat:outboxes` when it starts. Each entry has
  * the fields `r` (the room) and `e` (the event JSON, the body a webhook receives); an entry with a
  * `to` field is a parked event retried for some webhook URLs, already seen once: skip it.
  *
@@ -20,8 +21,6 @@
  */
 import { Cluster, Redis } from 'ioredis'
 
-const PARTITIONS = 128
-const streams = Array.from({ length: PARTITIONS }, (_, p) => `chat:{p${p}}:outbox`)
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const group = process.env.GROUP ?? 'my-team'
 const consumer = process.env.CONSUMER ?? 'worker-1'
@@ -53,6 +52,11 @@ async function drain (stream: string, from: string): Promise<{ count: number, ne
   return { count: entries.length, next: from === '>' || entries.length === 0 ? '>' : entries.at(-1)![0] }
 }
 
+const streams = await redis.lrange('chat:outboxes', 0, -1)
+if (streams.length === 0) {
+  process.stderr.write('chat:outboxes is empty: start the chat service on this Redis first\n')
+  process.exit(1)
+}
 for (const stream of streams) {
   try {
     await redis.xgroup('CREATE', stream, group, '$', 'MKSTREAM')
@@ -60,7 +64,7 @@ for (const stream of streams) {
     if (!String(err).includes('BUSYGROUP')) throw err
   }
 }
-process.stderr.write(`reading ${PARTITIONS} streams as ${group}/${consumer}\n`)
+process.stderr.write(`reading ${streams.length} streams as ${group}/${consumer}\n`)
 
 let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { stopping = true })

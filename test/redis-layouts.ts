@@ -89,6 +89,8 @@ async function launchCluster (): Promise<RedisClusterServer> {
       const exited = processes.map((child) => child.exitCode !== null || child.signalCode !== null
         ? Promise.resolve()
         : new Promise((resolve) => child.once('exit', resolve)))
+      // Held while they exit: with nothing else left, an unref'd child's exit would not be awaited.
+      for (const child of processes) child.ref()
       killNow(processes)
       await Promise.all(exited)
       process.removeListener('exit', onExit)

@@ -17,7 +17,7 @@ layoutTest('examples/redis-events-consumer.ts reads every event from the outbox 
   child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
   child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString() })
   t.after(() => { child.kill('SIGKILL') })
-  await eventually(() => err.includes('reading 128 streams'), 30_000, `the consumer starts: ${err}`)
+  await eventually(() => err.includes('reading 256 streams'), 30_000, `the consumer starts: ${err}`)
 
   const alice = await connectAs(t, server, 'alice')
   await alice.join('lobby')

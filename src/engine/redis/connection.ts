@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import calculateSlot from 'cluster-key-slot'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { EngineLog } from '../../shared/log.ts'
 import { OutcomeUnknown } from '../types.ts'
@@ -115,6 +116,17 @@ export function clusterClient (url: string, name: string, log: EngineLog): Clust
   })
   logOutages(cluster, name, log)
   return cluster
+}
+
+/**
+ * The connection to the primary that holds `key` (the one Redis, or its slot's owner on a
+ * cluster as the client last saw the slots). For commands whose key is not their first
+ * argument (XGROUP, XINFO): the cluster client's auto-pipelining routes by the first argument.
+ */
+export function primaryOf (redis: RedisClient, key: string): Redis | undefined {
+  if (redis instanceof Redis) return redis
+  const owner = redis.slots[calculateSlot(key)]?.[0]
+  return redis.nodes('master').find((node) => `${node.options.host ?? ''}:${node.options.port ?? ''}` === owner)
 }
 
 /**

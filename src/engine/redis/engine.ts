@@ -3,8 +3,9 @@
  * later) or on a Redis Cluster (CHAT_REDIS_CLUSTER=true, Redis 7 or later) and keeps the same
  * contract. docs/scaling.md is the operator's view of what follows.
  *
- * Keys (keys.ts makes every name). Rooms are spread over PARTITIONS = 128 partitions,
- * p = CRC16(room id) mod 128, and every key of a room carries its partition's hash tag:
+ * Keys (keys.ts makes every name). Rooms are spread over PARTITIONS = 256 partitions,
+ * p = CRC16(room id) mod 256, and every key of a room carries its partition's hash tag `{p}`
+ * (`p<N>` and a few letters, chosen so that partition N sits in slot N × 64 + 32):
  * - `chat:{p}:room:<id>`     hash: name, private ('1'/'0'), historyLimit ('' = CHAT_HISTORY_LIMIT),
  *                            createdAt, lastSeq
  * - `chat:{p}:msgs:<id>`     sorted set of messages: score = seq, member = the message JSON
@@ -27,14 +28,16 @@
  * - `chat:nodes`             sorted set of presence owners scored by their last heartbeat
  *                            (Redis clock, ms); 0 once taken for dead
  * - `chat:user:<user>:rooms` set of the rooms where the user has a read seq (the read state's)
- * - `chat:layout`            "2": the data is in this layout
+ * - `chat:layout`            "3": the data is in this layout (layout.ts moves the data of earlier ones)
+ * - `chat:layout-lock`       the node moving the data to this layout, expiring
+ * - `chat:outboxes`          list of the partitions' outbox streams, for direct consumers
  * - `chat:node-events`       the channel of node-level events
  * On a cluster a room's keys, its channel and its partition's keys are in one slot, so every
  * script touches one slot; data that a later feature keeps per room (or per partition, such as
  * an event outbox) takes the same tag and can be written in the same script as the change it
  * belongs to. The tag is the partition, not the room, so that per-partition keys can share a
- * slot with every room of the partition; 128 partitions spread over the primaries, and a slot
- * moves (resharding) with its rooms whole.
+ * slot with every room of the partition; 256 partitions in evenly spaced slots spread evenly over
+ * primaries that hold even slot ranges, and a slot moves (resharding) with its rooms whole.
  *
  * Room scripts (room-scripts.ts): every script that changes a room gets all of the room's keys,
  * the core's and each feature's, and a Lua library shared by the core and the features, with
@@ -89,15 +92,17 @@
  * keeps retrying; a server that does not fit the layout (a cluster node without
  * CHAT_REDIS_CLUSTER, a cluster below Redis 7) refuses the start.
  *
- * Older data: a single Redis that holds rooms of the earlier single-channel layout (no
- * `chat:layout`) has them moved to their partitions' keys at start-up, once.
+ * Older data: a Redis that holds data of an earlier key layout (layout "2", 128 unevenly spread
+ * partitions; or the single-channel layout, with no `chat:layout`) has it moved to this one at
+ * start-up, once, by one node while the others wait (layout.ts).
  */
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { Cluster, Redis } from 'ioredis'
 import { createRedisBroker, type EngineLog } from './broker.ts'
 import { checkServer, type RedisClient, serverConnection, type ServerTarget, shutdown, clusterClient } from './connection.ts'
-import { globalKeys, legacyKeys, roomKeys } from './keys.ts'
+import { globalKeys } from './keys.ts'
+import { bringToLayout } from './layout.ts'
 import { defineScripts } from './scripts.ts'
 import { createRedisStore } from './store.ts'
 import { createSubscriber, type SubscriberHandlers, type SubscriberTarget } from './subscriber.ts'
@@ -141,7 +146,6 @@ export interface RedisEngineOptions {
 const HEARTBEAT_MS = 2000
 const STALE_MS = 8000
 const CONNECT_TIMEOUT_MS = 5000
-const LAYOUT = '2'
 
 /** Resolves true once the client is ready, false after `ms`. */
 function readyWithin (redis: RedisClient, ms: number): Promise<boolean> {
@@ -177,34 +181,6 @@ async function probeClusterSeed (url: string, ms: number): Promise<void> {
   } finally {
     probe.disconnect()
   }
-}
-
-/** Moves rooms of the single-channel layout to their partitions' keys, once per Redis. */
-async function moveLegacyLayout (redis: RedisClient, cluster: boolean, log: EngineLog): Promise<void> {
-  if (await redis.get(globalKeys.layout) !== null) return
-  let moved = 0
-  if (!cluster) {
-    let after = '-'
-    for (;;) {
-      const ids = await redis.zrangebylex(globalKeys.rooms, after, '+', 'LIMIT', 0, 500)
-      for (const id of ids) {
-        const keys = roomKeys(id)
-        moved += await redis.chatMoveLegacyRoom(legacyKeys.room(id), legacyKeys.messages(id), legacyKeys.grants(id),
-          legacyKeys.presence(id), keys.room, keys.messages, keys.grants)
-      }
-      if (ids.length < 500) break
-      after = `(${ids[ids.length - 1]!}`
-    }
-    // Presence of nodes that ran the old layout (they are deregistered by the dead-node cleanup).
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', legacyKeys.nodePresence('*'), 'COUNT', 1000)
-      if (keys.length > 0) await redis.del(...keys)
-      cursor = next
-    } while (cursor !== '0')
-  }
-  await redis.set(globalKeys.layout, LAYOUT)
-  if (moved > 0) log.info({ moved }, 'rooms moved to the partitioned key layout')
 }
 
 /** All primaries fit the layout (a cluster: each one, as a mixed cluster would half work). */
@@ -247,7 +223,7 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
   const prepare = (): Promise<void> => {
     preparing ??= (async () => {
       await checkServers(redis, cluster, options.outbox !== undefined)
-      await moveLegacyLayout(redis, cluster, log)
+      await bringToLayout({ redis, cluster, nodeId, roomKeyNames: scripts.roomKeyNames(), log })
       prepared = true
     })().catch((err: unknown) => {
       preparing = undefined

@@ -1,4 +1,5 @@
 import calculateSlot from 'cluster-key-slot'
+import { PARTITION_TAGS } from './partition-tags.ts'
 
 /**
  * Every key and channel name of the Redis engine is made here, so that a feature adding per-room
@@ -6,15 +7,29 @@ import calculateSlot from 'cluster-key-slot'
  *
  * Rooms are spread over PARTITIONS partitions. Every key of a room, its pub/sub channel and the
  * per-partition keys (each node's presence entries, the event outbox) carry the partition's
- * hash tag `{pN}`, so on a Redis Cluster they all live in one slot and any script may touch a
- * room and its partition's keys together. Changing PARTITIONS (or the hash) moves every room to
- * other keys: never change it on a deployment that holds data.
+ * hash tag, so on a Redis Cluster they all live in one slot and any script may touch a room and
+ * its partition's keys together. Partition i's tag (partition-tags.ts, `p<i>` and a few letters)
+ * puts it in slot i × 64 + 32: evenly spaced slots, so primaries that hold even slot ranges hold
+ * as many partitions each, within one (max/min 1.25 at worst, for 3 to 64 primaries). Changing
+ * PARTITIONS, the tags or the hash moves every room to other keys: a new key layout, with its
+ * migration (layout.ts).
  *
  * Ids match the contract's id pattern, so they contain neither braces (no second hash tag) nor
  * the NUL that separates the parts of a presence entry.
  */
-export const PARTITIONS = 128
+export const PARTITIONS = PARTITION_TAGS.length
 export const PREFIX = 'chat:'
+
+/** How a layout names its partitions: how many, and the hash tag of each. */
+interface Partitioning {
+  partitions: number
+  tag: (partition: number) => string
+}
+
+const CURRENT: Partitioning = { partitions: PARTITIONS, tag: (partition) => PARTITION_TAGS[partition]! }
+
+/** Layout "2": 128 partitions tagged `{p0}` … `{p127}`, whose slots fall unevenly; kept to move its data. */
+const LAYOUT_2: Partitioning = { partitions: 128, tag: (partition) => `p${partition}` }
 
 /**
  * A room's partition: CRC16 of its id (the function Redis Cluster uses for slots, from the
@@ -22,7 +37,7 @@ export const PREFIX = 'chat:'
  */
 export const partitionOf = (room: string): number => calculateSlot(room) % PARTITIONS
 
-const tagged = (partition: number) => `${PREFIX}{p${partition}}:`
+const prefixOf = (layout: Partitioning, partition: number) => `${PREFIX}{${layout.tag(partition)}}:`
 
 export interface PartitionKeys {
   partition: number
@@ -47,8 +62,8 @@ export interface PartitionKeys {
   hooksFailedOrder: string
 }
 
-export function partitionKeys (partition: number): PartitionKeys {
-  const base = tagged(partition)
+export function partitionKeys (partition: number, layout: Partitioning = CURRENT): PartitionKeys {
+  const base = prefixOf(layout, partition)
   return {
     partition,
     nodePresence: (owner) => `${base}node:${owner}`,
@@ -86,11 +101,12 @@ export interface RoomKeys {
  * A room's key of the kind `name` (`chat:{pN}:<name>:<room>`): features name theirs this way
  * (RedisStorage.roomKey), with the room's hash tag.
  */
-export const roomKey = (name: string, room: string): string => `${tagged(partitionOf(room))}${name}:${room}`
+export const roomKey = (name: string, room: string, layout: Partitioning = CURRENT): string =>
+  `${prefixOf(layout, calculateSlot(room) % layout.partitions)}${name}:${room}`
 
-export function roomKeys (id: string): RoomKeys {
-  const partition = partitionOf(id)
-  const base = tagged(partition)
+export function roomKeys (id: string, layout: Partitioning = CURRENT): RoomKeys {
+  const partition = calculateSlot(id) % layout.partitions
+  const base = prefixOf(layout, partition)
   return {
     partition,
     room: `${base}room:${id}`,
@@ -110,8 +126,12 @@ export const globalKeys = {
   rooms: `${PREFIX}rooms`,
   /** sorted set of presence owners (node incarnations) scored by their last heartbeat, 0 once taken for dead */
   nodes: `${PREFIX}nodes`,
-  /** the key layout version ("2"), written once the data is in this layout */
+  /** the key layout version (LAYOUT in layout.ts), written once the data is in this layout */
   layout: `${PREFIX}layout`,
+  /** "node id" of the node moving the data to this layout, expiring (layout.ts) */
+  layoutLock: `${PREFIX}layout-lock`,
+  /** list of the partitions' outbox streams, in partition order, for direct consumers (docs/events.md) */
+  outboxes: `${PREFIX}outboxes`,
   /** the channel of node-level events */
   nodeChannel: `${PREFIX}node-events`
 }
@@ -119,6 +139,15 @@ export const globalKeys = {
 /** One connection of a user in a room, as held in its node's presence set. */
 export const presenceEntry = (room: string, user: string, connectionId: string) =>
   `${room}\u0000${user}\u0000${connectionId}`
+
+/** Layout "2", for the move of its data to this one: its partitions, and each partition's and room's keys. */
+export const layout2 = {
+  partitions: LAYOUT_2.partitions,
+  partitionKeys: (partition: number) => partitionKeys(partition, LAYOUT_2),
+  roomKeys: (id: string) => roomKeys(id, LAYOUT_2),
+  roomKey: (name: string, room: string) => roomKey(name, room, LAYOUT_2),
+  partitionOf: (room: string) => calculateSlot(room) % LAYOUT_2.partitions
+}
 
 /** The single-channel layout that came before partitions, for the one-time move of its data. */
 export const legacyKeys = {

@@ -39,9 +39,14 @@ export class RoomScripts {
     return (room) => roomKey(name, room)
   }
 
+  /** The kinds of key every room has, the core's and the features' (not the partition's outbox). */
+  roomKeyNames (): string[] {
+    return this.names.filter((name) => name !== 'outbox')
+  }
+
   /** The keys to delete with a room: all of its own, not its partition's outbox. */
   deletable (room: string): string[] {
-    return this.names.filter((name) => name !== 'outbox').map((name) => this.keyOf(name, room))
+    return this.roomKeyNames().map((name) => this.keyOf(name, room))
   }
 
   script<R> (name: string, lua: string, options: { extraKeys?: number } = {}): RoomScript<R> {

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import calculateSlot from 'cluster-key-slot'
-import { Cluster, type Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Message } from '../../schemas/common.ts'
 import { Refused } from '../extension.ts'
 import { createAppendBatcher, type PendingAppend } from '../shared/append-batcher.ts'
 import { newRoomRecord, roomObject } from '../shared/room-record.ts'
 import type { Appended, ChatStore, OutboxOptions, Recovery, RoomInput, RoomPatch, RoomRecord } from '../types.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError, OutcomeUnknown } from '../types.ts'
-import { answers, type EngineLog, failure, inOneWrite, type RedisClient } from './connection.ts'
+import { answers, type EngineLog, failure, inOneWrite, primaryOf, type RedisClient } from './connection.ts'
 import { globalKeys, roomKeys } from './keys.ts'
 import { eventIdFor } from './outbox.ts'
 import type { RoomFeeds } from './room-feeds.ts'
@@ -206,12 +205,9 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
 
   /** The connections to the primaries that hold these rooms (the one Redis, or each owner on a cluster). */
   function primariesOf (rooms: string[]): Redis[] {
-    if (!(redis instanceof Cluster)) return [redis]
-    const masters = new Map(redis.nodes('master').map((node) => [`${node.options.host ?? ''}:${node.options.port ?? ''}`, node]))
     const found = new Set<Redis>()
     for (const room of new Set(rooms)) {
-      const owner = redis.slots[calculateSlot(roomKeys(room).room)]?.[0]
-      const node = owner === undefined ? undefined : masters.get(owner)
+      const node = primaryOf(redis, roomKeys(room).room)
       if (node !== undefined) found.add(node)
     }
     return [...found]

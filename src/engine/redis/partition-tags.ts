@@ -1,0 +1,37 @@
+// Written by scripts/partition-tags.ts (npm run generate); do not edit.
+
+/** The hash tag of each partition: partition i's keys live in slot i × 64 + 32. */
+export const PARTITION_TAGS: readonly string[] = [
+  'p0pkp', 'p1noc', 'p2fno', 'p3aat', 'p4gnf', 'p5hhe', 'p6qky', 'p7gfr',
+  'p8enu', 'p9ban', 'p10cvh', 'p11dys', 'p12bfdx', 'p13baob', 'p14eqn', 'p15jwm',
+  'p16acv', 'p17flm', 'p18aezg', 'p19ajxe', 'p20bhvj', 'p21zf', 'p22boyg', 'p23bqyu',
+  'p24bgzq', 'p25bhxs', 'p26bqwl', 'p27eckm', 'p28afiv', 'p29aabl', 'p30bku', 'p31edn',
+  'p32swp', 'p33msc', 'p34bash', 'p35bfxr', 'p36drf', 'p37kte', 'p38ahiw', 'p39agku',
+  'p40aatd', 'p41kzg', 'p42krs', 'p43dtp', 'p44jrz', 'p45ety', 'p46muu', 'p47cu',
+  'p48avuk', 'p49ahuy', 'p50bxp', 'p51ewk', 'p52bflp', 'p53bagj', 'p54lvn', 'p55vf',
+  'p56bais', 'p57bfbi', 'p58begt', 'p59k', 'p60eay', 'p61bnb', 'p62bfv', 'p63eim',
+  'p64bcov', 'p65bddl', 'p66blic', 'p67bcka', 'p68ajui', 'p69aewk', 'p70gxb', 'p71qui',
+  'p72bswk', 'p73bmwy', 'p74qou', 'p75okf', 'p76bdby', 'p77bcic', 'p78kvo', 'p79dpl',
+  'p80beuj', 'p81bjwh', 'p82bbzg', 'p83bmxe', 'p84bcbh', 'p85bdir', 'p86bdme', 'p87bkog',
+  'p88accn', 'p89adht', 'p90dvt', 'p91cyo', 'p92bbxe', 'p93bmzg', 'p94bqr', 'p95mwq',
+  'p96hy', 'p97mid', 'p98aejw', 'p99abam', 'p100fyf', 'p101ptm', 'p102iwq', 'p103fqr',
+  'p104ala', 'p105fcz', 'p106fkn', 'p107adu', 'p108jwk', 'p109eqh', 'p110abas', 'p111aeji',
+  'p112anrq', 'p113aaps', 'p114ghu', 'p115hnv', 'p116bt', 'p117aggq', 'p118dzg', 'p119rwl',
+  'p120fvz', 'p121aya', 'p122aqu', 'p123nwv', 'p124hxd', 'p125bpkp', 'p126gvs', 'p127xa',
+  'p128djf', 'p129kle', 'p130alwf', 'p131qm', 'p132rkn', 'p133dfe', 'p134askl', 'p135aebf',
+  'p136lua', 'p137csb', 'p138bbhz', 'p139bmjx', 'p140mib', 'p141boa', 'p142yx', 'p143ehn',
+  'p144amwp', 'p145abur', 'p146abqe', 'p147amsg', 'p148bdmo', 'p149bcfu', 'p150lk', 'p151dku',
+  'p152adde', 'p153ds', 'p154dqi', 'p155kwj', 'p156absg', 'p157amqe', 'p158ojc', 'p159hex',
+  'p160afsb', 'p161aaxx', 'p162aiuw', 'p163afwu', 'p164ahmx', 'p165agoz', 'p166agkm', 'p167ahio',
+  'p168bqgv', 'p169bogd', 'p170ong', 'p171qjt', 'p172aiwu', 'p173afuw', 'p174iia', 'p175fob',
+  'p176era', 'p177jtb', 'p178bjij', 'p179th', 'p180anwd', 'p181aauf', 'p182aaqq', 'p183afzk',
+  'p184airg', 'p185zh', 'p186aftr', 'p187aivp', 'p188bqjh', 'p189bgcb', 'p190mrp', 'p191bts',
+  'p192tvo', 'p193rt', 'p194agcd', 'p195ahaf', 'p196csy', 'p197luz', 'p198bfpc', 'p199bira',
+  'p200bchd', 'p201bljf', 'p202bdgi', 'p203bcls', 'p204eajm', 'p205bsvl', 'p206qr', 'p207bmri',
+  'p208cro', 'p209ltl', 'p210bamp', 'p211bffj', 'p212dqw', 'p213kwt', 'p214da', 'p215bhxp',
+  'p216cdp', 'p217ly', 'p218aorl', 'p219ahyv', 'p220bjwy', 'p221btwk', 'p222beql', 'p223bbzv',
+  'p224eqm', 'p225jwn', 'p226bvb', 'p227eyy', 'p228njg', 'p229ald', 'p230bdwx', 'p231bkuz',
+  'p232qpv', 'p233ote', 'p234brpk', 'p235bdya', 'p236wwp', 'p237isc', 'p238ajhd', 'p239aejf',
+  'p240bkit', 'p241bdkv', 'p242bdoa', 'p243bkmc', 'p244bewn', 'p245bjul', 'p246bbxc', 'p247besy',
+  'p248aevh', 'p249ajtj', 'p250hvn', 'p251gpm', 'p252bdmc', 'p253bcfy', 'p254fxp', 'p255awk'
+]
