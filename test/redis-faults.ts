@@ -34,6 +34,11 @@ export interface RedisNode {
   cli: (...args: string[]) => string
 }
 
+/** What owns the processes: a test, or a soak run; `after` registers what to do when it ends. */
+export interface Scope {
+  after: (fn: () => unknown) => void
+}
+
 const everyProcess = new Set<ChildProcess>()
 process.once('exit', () => { for (const child of everyProcess) child.kill('SIGKILL') })
 
@@ -42,7 +47,7 @@ function exited (child: ChildProcess): boolean {
 }
 
 /** A node on `port`, started now; it is killed when the test ends. `config` is a file's text to start from (a sentinel's), else arguments only. */
-async function launchNode (t: TestContext, dir: string, port: number, args: string[], config?: string): Promise<RedisNode> {
+async function launchNode (t: Scope, dir: string, port: number, args: string[], config?: string): Promise<RedisNode> {
   mkdirSync(dir, { recursive: true })
   const configFile = join(dir, 'redis.conf')
   if (config !== undefined) writeFileSync(configFile, config)
@@ -198,7 +203,11 @@ function slotOwners (node: RedisNode): Map<number, number> {
  */
 export async function startReplicatedCluster (t: TestContext, primaries = 3, replicasEach = 1): Promise<ReplicatedCluster | undefined> {
   if (!requireCommand(t, 'redis-server', 'REQUIRE_REDIS', 'apt-get install redis-server')) return undefined
-  const root = tempDir(t)
+  return await launchReplicatedCluster(t, tempDir(t), primaries, replicasEach)
+}
+
+/** The same cluster under any scope (the soak's too), its nodes' directories under `root`. */
+export async function launchReplicatedCluster (t: Scope, root: string, primaries = 3, replicasEach = 1): Promise<ReplicatedCluster> {
   const nodes: RedisNode[] = []
   for (let i = 0; i < primaries * (1 + replicasEach); i++) {
     let port = await clusterNodePort()
