@@ -50,10 +50,21 @@ export const ConfigSchema = Type.Object({
   CHAT_WEBHOOK_URLS: Type.Optional(Type.String({ description: 'comma-separated http(s) URLs that receive every event' })),
   CHAT_WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^whsec_', description: 'signing secret whsec_<base64>; required with URLs' })),
   CHAT_WEBHOOK_EVENTS: Type.Optional(Type.String({ description: 'comma-separated event types to send; all when unset' })),
-  CHAT_WEBHOOK_MAX_ATTEMPTS: PositiveInt(10, 'attempts per event and URL before it is parked')
+  CHAT_WEBHOOK_MAX_ATTEMPTS: PositiveInt(10, 'attempts per event and URL before it is parked'),
+  CHAT_BLOCKED_WORDS: Type.Optional(Type.String({ description: 'comma-separated words (case-insensitive, whole words) that refuse a message or an edit' })),
+  CHAT_PRESEND_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'http(s) URL asked to allow, replace or reject each message and edit before it is stored' })),
+  CHAT_PRESEND_TIMEOUT_MS: PositiveInt(1500, 'how long a message waits for the pre-send hook\'s answer', 10),
+  CHAT_PRESEND_FAIL: Type.Union([Type.Literal('open'), Type.Literal('closed')], {
+    default: 'open', description: 'no valid answer in time: open stores the message, closed refuses it'
+  })
 })
 
 type RawConfig = Static<typeof ConfigSchema>
+
+/** The words of CHAT_BLOCKED_WORDS: trimmed, lower-cased, once each. */
+export function blockedWordsOf (list: string): string[] {
+  return [...new Set(list.split(',').map((word) => word.trim().toLowerCase()).filter((word) => word !== ''))]
+}
 
 /** The sentinels of REDIS_SENTINELS, parsed. */
 export function sentinelsOf (list: string): { host: string, port: number }[] {
@@ -98,6 +109,7 @@ const keys = Object.keys(ConfigSchema.properties) as (keyof RawConfig)[]
 function expectedForm (key: keyof RawConfig): string {
   const schema = ConfigSchema.properties[key] as unknown as Record<string, unknown>
   if (key === 'LOG_LEVEL') return 'one of fatal, error, warn, info, debug, trace, silent'
+  if (key === 'CHAT_PRESEND_FAIL') return 'open or closed'
   if (schema.type === 'integer') {
     const max = schema.maximum === undefined ? '' : ` and at most ${String(schema.maximum)}`
     return `an integer of at least ${String(schema.minimum)}${max}`
@@ -250,6 +262,12 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('REDIS_SENTINELS: a Redis Cluster fails over by itself; unset REDIS_SENTINELS or CHAT_REDIS_CLUSTER')
   }
   const webhooks = webhookConfig(raw)
+  if (raw.CHAT_PRESEND_URL !== undefined && raw.CHAT_WEBHOOK_SECRET === undefined) {
+    throw new ConfigError('CHAT_WEBHOOK_SECRET: required when CHAT_PRESEND_URL is set (the hook\'s requests are signed with it, as webhooks are)')
+  }
+  if (raw.CHAT_BLOCKED_WORDS !== undefined && blockedWordsOf(raw.CHAT_BLOCKED_WORDS).length === 0) {
+    throw new ConfigError('CHAT_BLOCKED_WORDS: no word in it; expected comma-separated words such as spam,scam')
+  }
   const { CHAT_ALLOWED_ORIGINS, CHAT_TRUST_PROXY, ...rest } = raw
   const allowedOrigins = CHAT_ALLOWED_ORIGINS === undefined || CHAT_ALLOWED_ORIGINS.trim() === ''
     ? undefined

@@ -1,10 +1,12 @@
 import type { ChatFeature } from './feature.ts'
 import { mentions } from './mentions/index.ts'
 import { messageEdits } from './message-edits/index.ts'
+import { presendHook } from './presend-hook/index.ts'
 import { reactions } from './reactions/index.ts'
 import { readState } from './read-state/index.ts'
 import { replies } from './replies/index.ts'
 import { typing } from './typing/index.ts'
+import { wordFilter } from './word-filter/index.ts'
 
 /**
  * Every chat feature of the service, in the order they are registered: a feature that builds on
@@ -16,5 +18,9 @@ export const features: ChatFeature[] = [
   readState,
   mentions,
   reactions,
-  replies
+  replies,
+  // Text checks run in this order, after every composer (a reply's root is known): the word
+  // filter, which waits for nothing, then the hook, which asks a service.
+  wordFilter,
+  presendHook
 ]

@@ -24,6 +24,21 @@ export interface Draft {
  */
 export type Composer = (draft: Draft) => void | Promise<void>
 
+/** A text on its way to storage: a new message's (with its thread root), or an edit's (`edit`: the seq). */
+export interface TextInput {
+  room: string
+  user: string
+  text: string
+  replyTo?: number
+  edit?: number
+}
+
+/**
+ * A check of a user's text before it is stored, for new messages and edits alike (a word filter,
+ * a moderation service): nothing keeps the text, a string replaces it, Refused refuses it.
+ */
+export type TextCheck = (input: TextInput) => void | string | Promise<void | string>
+
 /** Fields a feature derives from a text (mentions): for new messages and for edits alike. */
 export type TextFields = (text: string) => Record<string, unknown>
 
@@ -56,6 +71,13 @@ export class MessageService {
   private readonly hub: ChatHub
   private readonly engine: ChatEngine
   private readonly composers: Composer[] = []
+  private readonly textChecks: TextCheck[] = []
+  /**
+   * Per connection and room, the last message still being prepared (an async composer or text
+   * check: a moderation service's answer). Later messages of that connection to that room wait
+   * behind it, so they keep their order; its other rooms and the connection's other frames do not.
+   */
+  private readonly lanes = new WeakMap<Connection, Map<string, Promise<void>>>()
   private readonly textFields: TextFields[] = []
   private readonly sources: HistorySource[] = []
   private readonly listeners: { [K in keyof MessageListeners]: MessageListeners[K][] } = { sent: [], stored: [] }
@@ -67,6 +89,15 @@ export class MessageService {
 
   compose (composer: Composer): void {
     this.composers.push(composer)
+  }
+
+  checkText (check: TextCheck): void {
+    this.textChecks.push(check)
+  }
+
+  /** A user's text after every check (edits): the text to store; rejects with Refused. */
+  async checkedText (input: TextInput): Promise<string> {
+    return await this.runTextChecks(input)
   }
 
   deriveFromText (fields: TextFields): void {
@@ -88,25 +119,84 @@ export class MessageService {
     return fields
   }
 
-  /** The `message` frame: stores the message, publishes it, and acknowledges it. */
-  send (connection: Connection, frame: MessageFrame): void | Promise<void> {
+  /**
+   * The `message` frame: stores the message, publishes it, and acknowledges it. A message whose
+   * preparation waits (a composer or a check that reads or asks something) does not hold the
+   * connection's other frames: it waits in its room's lane. Preparations run at once, side by
+   * side; the lane only keeps the stores in the order the messages were sent, so a check that
+   * hangs delays its room by its own wait, not by the sum of the waits before it.
+   */
+  send (connection: Connection, frame: MessageFrame): void {
     const { room, text, ref } = frame
     if (!connection.rooms.has(room)) return this.hub.reply(connection, 'not_member', `join room ${room} before sending to it`, ref)
     const draft = this.draft(room, connection.user, text, frame)
-    const composed = this.runComposers(draft)
-    if (composed instanceof Promise) {
-      return composed.then(() => this.store(connection, draft, frame), (err: unknown) => this.refused(connection, err, ref))
+    const ahead = this.lanes.get(connection)?.get(room)
+    let prepared: void | Promise<void>
+    try {
+      prepared = this.prepare(draft)
+    } catch (err) {
+      // A composer or check that refuses at once (the word filter).
+      return this.refused(connection, err, ref)
     }
-    this.store(connection, draft, frame)
+    if (ahead === undefined && !(prepared instanceof Promise)) return this.store(connection, draft, frame)
+    // The outcome of the preparation, as a value: settled now or later, it is handled in the lane's order.
+    const outcome = prepared instanceof Promise ? prepared.then(() => undefined, (err: unknown) => ({ err })) : undefined
+    this.queue(connection, room, (ahead ?? Promise.resolve()).then(() => outcome).then((failed) => {
+      if (failed === undefined) this.store(connection, draft, frame)
+      else this.refused(connection, failed.err, ref)
+    }))
+  }
+
+  private queue (connection: Connection, room: string, work: Promise<void>): void {
+    let lanes = this.lanes.get(connection)
+    if (lanes === undefined) this.lanes.set(connection, lanes = new Map())
+    const tail: Promise<void> = work.then(() => {
+      if (lanes.get(room) === tail) lanes.delete(room)
+    })
+    lanes.set(room, tail)
+  }
+
+  /** Composers, then text checks; a promise only once one of them returns one. */
+  private prepare (draft: Draft): void | Promise<void> {
+    const composed = this.runComposers(draft)
+    if (composed instanceof Promise) return composed.then(() => this.checkDraft(draft))
+    return this.checkDraft(draft)
+  }
+
+  /** The text checks on a new message; a replaced text brings its own derived fields. */
+  private checkDraft (draft: Draft): void | Promise<void> {
+    if (this.textChecks.length === 0) return
+    const replyTo = typeof draft.fields.replyTo === 'number' ? draft.fields.replyTo : undefined
+    const checked = this.runTextChecks({ room: draft.room, user: draft.user, text: draft.text, replyTo })
+    const apply = (text: string) => {
+      if (text === draft.text) return
+      draft.text = text
+      Object.assign(draft.fields, this.fieldsOfText(text))
+    }
+    if (checked instanceof Promise) return checked.then(apply)
+    apply(checked)
+  }
+
+  /** Runs the text checks in order, each on the text the one before left; a promise only once one returns one. */
+  private runTextChecks (input: TextInput, from = 0): string | Promise<string> {
+    let text = input.text
+    for (let i = from; i < this.textChecks.length; i++) {
+      const result = this.textChecks[i]!({ ...input, text })
+      if (result instanceof Promise) {
+        return result.then((replaced) => this.runTextChecks({ ...input, text: replaced ?? text }, i + 1))
+      }
+      if (result !== undefined) text = result
+    }
+    return text
   }
 
   /** Stores and publishes a message posted over REST; undefined when the room does not exist. Rejects with Refused. */
   async post (room: string, user: string, text: string, input: Record<string, unknown>): Promise<Appended | undefined> {
     const draft = this.draft(room, user, text, input)
-    await this.runComposers(draft)
+    await this.prepare(draft)
     const clientId = typeof input.clientId === 'string' ? input.clientId : undefined
     try {
-      const appended = await this.engine.store.append(room, user, text, { clientId, fields: fieldsOrNone(draft.fields) })
+      const appended = await this.engine.store.append(room, user, draft.text, { clientId, fields: fieldsOrNone(draft.fields) })
       if (!appended.duplicate) this.published(appended)
       return appended
     } catch (err) {

@@ -1,3 +1,4 @@
+import { Refused } from '../../engine/extension.ts'
 import type { ChatHub } from '../../hub/chat-hub.ts'
 import type { Connection } from '../../hub/connection.ts'
 import type { MessageUpdates } from '../../hub/message-updates.ts'
@@ -34,7 +35,14 @@ export class MessageEdits {
 
   async edit (connection: Connection, frame: EditFrame): Promise<void> {
     if (!await this.allowed(connection, frame.room, frame.ref)) return
-    this.answer(connection, 'edit', frame, await this.editAs({ user: connection.user }, frame.room, frame.seq, frame.text))
+    let change: EditChange
+    try {
+      change = await this.editAs({ user: connection.user }, frame.room, frame.seq, frame.text)
+    } catch (err) {
+      if (err instanceof Refused) return this.hub.reply(connection, err.code, err.message, frame.ref)
+      throw err
+    }
+    this.answer(connection, 'edit', frame, change)
   }
 
   async delete (connection: Connection, frame: DeleteFrame): Promise<void> {
@@ -42,10 +50,15 @@ export class MessageEdits {
     this.answer(connection, 'delete', frame, await this.deleteAs({ user: connection.user }, frame.room, frame.seq))
   }
 
-  /** An edit by `by` (a user: its own messages; an operator: any). */
-  editAs (by: Changer, room: string, seq: number, text: string): Promise<EditChange> {
-    const fields = this.messages.fieldsOfText(text)
-    return this.updates.change(room, seq, (publish) => this.store.edit(room, seq, text, fields, by, publish), { coalesce: false })
+  /**
+   * An edit by `by` (a user: its own messages; an operator: any). A user's new text goes through
+   * the text checks first (word filter, pre-send hook), as a new message's does; rejects with
+   * Refused when one refuses it. An operator's is trusted.
+   */
+  async editAs (by: Changer, room: string, seq: number, text: string): Promise<EditChange> {
+    const checked = 'user' in by ? await this.messages.checkedText({ room, user: by.user, text, edit: seq }) : text
+    const fields = this.messages.fieldsOfText(checked)
+    return await this.updates.change(room, seq, (publish) => this.store.edit(room, seq, checked, fields, by, publish), { coalesce: false })
   }
 
   /** A delete by `by` (a user: its own messages; an operator or a moderator: any). */
