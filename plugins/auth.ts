@@ -7,6 +7,8 @@ import { idRegExp } from '../src/schemas/common.ts'
 export interface Identity {
   user: string
   name?: string
+  /** A JWT's `roles` claim holding "moderator": a moderator of every room. */
+  moderator?: boolean
   /** Unix ms at which the token expires, when it has an `exp`. */
   expiresAt?: number
 }
@@ -98,11 +100,12 @@ export default fp(async (fastify) => {
         message = failureMessage(err)
         continue
       }
-      const { sub, name, exp } = claims
+      const { sub, name, exp, roles } = claims
       if (typeof sub !== 'string' || !idRegExp.test(sub)) return { ok: false, message: 'token sub must be a user id matching ^[A-Za-z0-9_.-]{1,64}$' }
       const identity: Identity = { user: sub }
       if (typeof name === 'string' && name.length <= 128) identity.name = name
       if (typeof exp === 'number') identity.expiresAt = exp * 1000
+      if (Array.isArray(roles) && roles.includes('moderator')) identity.moderator = true
       return { ok: true, identity }
     }
     return { ok: false, message }

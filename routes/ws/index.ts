@@ -80,6 +80,7 @@ const ws: FastifyPluginAsync = async (fastify) => {
     if (!check.ok) return refuseRefresh(connection, check.message, ref)
     if (check.identity.user !== connection.user) return refuseRefresh(connection, 'token is for another user', ref)
     connection.expiresAt = check.identity.expiresAt
+    connection.moderator = check.identity.moderator === true
     armExpiry(connection)
     const expiresAt = connection.expiresAt === undefined ? undefined : new Date(connection.expiresAt).toISOString()
     connection.send({ type: 'refreshed', expiresAt, ref })
@@ -186,6 +187,7 @@ const ws: FastifyPluginAsync = async (fastify) => {
       reqId: request.id,
       ip: request.ip,
       expiresAt: identity.expiresAt,
+      moderator: identity.moderator,
       shared
     })
     // @fastify/websocket's error listener holds the request and reply for the life of the

@@ -248,6 +248,10 @@ export interface JoinedFrame {
    * the user's read seq in the room
    */
   readSeq?: number
+  /**
+   * the joiner's role in the room, from the room's roles or its token's `roles` claim; absent without one
+   */
+  role?: 'owner' | 'moderator'
 }
 export interface LeftFrame {
   type: 'left'

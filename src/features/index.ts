@@ -5,6 +5,7 @@ import { presendHook } from './presend-hook/index.ts'
 import { reactions } from './reactions/index.ts'
 import { readState } from './read-state/index.ts'
 import { replies } from './replies/index.ts'
+import { roles } from './roles/index.ts'
 import { typing } from './typing/index.ts'
 import { wordFilter } from './word-filter/index.ts'
 
@@ -19,6 +20,7 @@ export const features: ChatFeature[] = [
   mentions,
   reactions,
   replies,
+  roles,
   // Text checks run in this order, after every composer (a reply's root is known): the word
   // filter, which waits for nothing, then the hook, which asks a service.
   wordFilter,

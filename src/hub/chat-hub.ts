@@ -34,6 +34,10 @@ export interface HubOptions {
 /** A join refused after it started: the grant went away meanwhile. */
 class Forbidden extends Error {}
 
+/** A role with powers in a room: owners have every power of moderators, and more. */
+export type RoomRole = 'owner' | 'moderator'
+export type RoleSource = (connection: Connection, room: string) => Promise<RoomRole | undefined> | RoomRole | undefined
+
 /**
  * The hub: room membership on this node, presence, and fan-out. Every state change that
  * must not race with a broadcast is synchronous; where the engine must be awaited (a join
@@ -52,6 +56,7 @@ export class ChatHub {
   private readonly options: HubOptions
   private readonly listeners: { [K in keyof HubListeners]: HubListeners[K][] } = { left: [], joining: [], event: [] }
   private readonly featureEvents = new Map<string, (room: string, data: unknown) => void>()
+  private readonly roleSources: RoleSource[] = []
 
   constructor (options: HubOptions) {
     this.options = options
@@ -73,6 +78,25 @@ export class ChatHub {
   onFeatureEvent<T> (name: string, schema: TSchema, deliver: (room: string, data: T) => void): void {
     this.engine.events.define(name, schema)
     this.featureEvents.set(name, deliver as (room: string, data: unknown) => void)
+  }
+
+  /**
+   * Where a connection's role in a room comes from (the roles feature: the room's roles and the
+   * token's); the hub knows only that owners and moderators have powers that others lack.
+   */
+  roleSource (source: RoleSource): void {
+    this.roleSources.push(source)
+  }
+
+  /** The connection's role in the room: the highest any source gives, or undefined. */
+  async roleOf (connection: Connection, room: string): Promise<RoomRole | undefined> {
+    let found: RoomRole | undefined
+    for (const source of this.roleSources) {
+      const role = await source(connection, room)
+      if (role === 'owner') return role
+      found ??= role
+    }
+    return found
   }
 
   /** Whether this connection has joined (or is joining) the room. */

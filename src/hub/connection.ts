@@ -31,6 +31,8 @@ export interface ConnectionInit {
   ip: string
   /** Unix ms at which the connection's token expires, if it does. */
   expiresAt?: number
+  /** Its token says it moderates every room (`roles: ["moderator"]`). */
+  moderator?: boolean
   shared: ConnectionShared
 }
 
@@ -55,6 +57,8 @@ export class Connection {
   readonly ip: string
   /** Frames received and sent, for the line logged when the connection closes. */
   framesIn = 0
+  /** A moderator of every room by its token (`roles: ["moderator"]`); a token refresh updates it. */
+  moderator: boolean
   framesOut = 0
   /** performance.now() at the upgrade, whole milliseconds (a small integer for days of uptime). */
   readonly openedAt = Math.round(performance.now())
@@ -73,6 +77,7 @@ export class Connection {
     this.ip = init.ip
     this.shared = init.shared
     this.expiresAt = init.expiresAt
+    this.moderator = init.moderator === true
     this.bucket = new TokenBucket(init.shared.messageRate, init.shared.messageRate * 2)
   }
 

@@ -45,9 +45,11 @@ export class MessageEdits {
     this.answer(connection, 'edit', frame, change)
   }
 
+  /** The author deletes its message; an owner or a moderator of the room any message, joined or not. */
   async delete (connection: Connection, frame: DeleteFrame): Promise<void> {
-    if (!await this.allowed(connection, frame.room, frame.ref)) return
-    this.answer(connection, 'delete', frame, await this.deleteAs({ user: connection.user }, frame.room, frame.seq))
+    const role = await this.hub.roleOf(connection, frame.room)
+    if (role === undefined && !await this.allowed(connection, frame.room, frame.ref)) return
+    this.answer(connection, 'delete', frame, await this.deleteAs(role === undefined ? { user: connection.user } : { admin: true }, frame.room, frame.seq))
   }
 
   /**
