@@ -1,5 +1,5 @@
 import type {
-  AckFrame, ClientFrame, ErrorFrame, HistoryFrame, HistoryOutFrame, JoinedFrame, JoinFrame, LeftFrame, Message, MessageFrame,
+  ClientFrame, ErrorFrame, HistoryFrame, HistoryOutFrame, JoinedFrame, JoinFrame, LeftFrame, Message, MessageFrame,
   MessageOutFrame, ReactFrame, ReadOutFrame, ReadsOutFrame, RoomUnread, ServerFrame, UnreadOutFrame, UpdatedFrame, WelcomeFrame
 } from './protocol.ts'
 import { reconnectDelay } from './backoff.ts'
@@ -7,7 +7,7 @@ import { Emitter } from './emitter.ts'
 import { ChatError } from './errors.ts'
 import { randomId } from './random-id.ts'
 import type {
-  ChatClientOptions, ChatEvents, ConnectionState, HistoryOptions, SendOptions, TokenSource,
+  ChatClientOptions, ChatEvents, ConnectionState, HistoryOptions, MessageAck, SendOptions, TokenSource,
   WebSocketConstructor, WebSocketLike
 } from './types.ts'
 
@@ -196,13 +196,13 @@ export class ChatClient extends Emitter<ChatEvents> {
    * again with the same `clientId`, and the server stores it once. With `replyTo` it is a
    * reply in that message's thread (see `reply`).
    */
-  send (room: string, text: string, options: SendOptions = {}): Promise<AckFrame> {
+  send (room: string, text: string, options: SendOptions = {}): Promise<MessageAck> {
     const frame: MessageFrame = { type: 'message', room, text, clientId: options.clientId ?? randomId() }
     if (options.replyTo !== undefined) frame.replyTo = options.replyTo
     // The server ends the sender's typing when it stores the message.
     const state = this.rooms.get(room)
     if (state !== undefined) state.typingSentAt = undefined
-    return this.request<AckFrame>(frame, 'ack')
+    return this.request<MessageAck>(frame, 'ack')
   }
 
   /**
@@ -212,7 +212,7 @@ export class ChatClient extends Emitter<ChatEvents> {
    * the root's seq, and the root's new `thread` summary to `updated` listeners. Rejects with
    * `not_found` when `replyTo` is not retained or was deleted.
    */
-  reply (room: string, replyTo: number, text: string, options: Omit<SendOptions, 'replyTo'> = {}): Promise<AckFrame> {
+  reply (room: string, replyTo: number, text: string, options: Omit<SendOptions, 'replyTo'> = {}): Promise<MessageAck> {
     return this.send(room, text, { ...options, replyTo })
   }
 
@@ -224,10 +224,10 @@ export class ChatClient extends Emitter<ChatEvents> {
    * one message within a second may come as one). Rejects with `not_member`, `not_found` (a
    * seq not retained or deleted) or `bad_request` (an emoji with whitespace or too long).
    */
-  react (room: string, seq: number, emoji: string, active = true): Promise<AckFrame> {
+  react (room: string, seq: number, emoji: string, active = true): Promise<MessageAck> {
     const frame: ReactFrame = { type: 'react', room, seq, emoji }
     if (!active) frame.active = false
-    return this.request<AckFrame>(frame, 'ack')
+    return this.request<MessageAck>(frame, 'ack')
   }
 
   /**
@@ -237,8 +237,8 @@ export class ChatClient extends Emitter<ChatEvents> {
    * waits for the connection, and one cut off before its `ack` is sent again (an edit applied
    * twice leaves the same text).
    */
-  edit (room: string, seq: number, text: string): Promise<AckFrame> {
-    return this.request<AckFrame>({ type: 'edit', room, seq, text }, 'ack')
+  edit (room: string, seq: number, text: string): Promise<MessageAck> {
+    return this.request<MessageAck>({ type: 'edit', room, seq, text }, 'ack')
   }
 
   /**
@@ -246,8 +246,8 @@ export class ChatClient extends Emitter<ChatEvents> {
    * with the `ack`. Rejects with `forbidden` or `not_found` as `edit` does. Waits for the
    * connection and is resent like `edit`: a repeated delete is answered as the first was.
    */
-  delete (room: string, seq: number): Promise<AckFrame> {
-    return this.request<AckFrame>({ type: 'delete', room, seq }, 'ack')
+  delete (room: string, seq: number): Promise<MessageAck> {
+    return this.request<MessageAck>({ type: 'delete', room, seq }, 'ack')
   }
 
   /**
@@ -540,7 +540,7 @@ export class ChatClient extends Emitter<ChatEvents> {
     if (request.frame.type === 'message' && reply.type === 'ack') {
       // The server moves a sender's read seq to its own message.
       const state = this.rooms.get(reply.room)
-      if (state !== undefined) state.readSeq = Math.max(state.readSeq, reply.seq)
+      if (state !== undefined && reply.seq !== undefined) state.readSeq = Math.max(state.readSeq, reply.seq)
     }
     if (request.frame.type === 'join') {
       this.settleJoin(request.frame.room, ref, reply)

@@ -6,7 +6,7 @@
 export { ChatClient } from './chat-client.ts'
 export { ChatError, type ChatErrorCode } from './errors.ts'
 export type {
-  ChatClientOptions, ChatEvents, ConnectionState, DisconnectInfo, HistoryOptions, Reaction, SendOptions, ThreadSummary,
+  ChatClientOptions, ChatEvents, ConnectionState, DisconnectInfo, HistoryOptions, MessageAck, Reaction, SendOptions, ThreadSummary,
   TokenSource, WebSocketConstructor, WebSocketLike
 } from './types.ts'
 export type * from './protocol.ts'

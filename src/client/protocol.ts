@@ -222,6 +222,77 @@ export interface ReactFrame {
   active?: boolean
   ref?: string
 }
+export interface KickFrame {
+  type: 'kick'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  user: string
+  reason?: string
+  ref?: string
+}
+export interface BanFrame {
+  type: 'ban'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  user: string
+  /**
+   * how long it lasts, in ms; absent: until lifted
+   */
+  durationMs?: number
+  reason?: string
+  ref?: string
+}
+export interface UnbanFrame {
+  type: 'unban'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  user: string
+  ref?: string
+}
+export interface MuteFrame {
+  type: 'mute'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  user: string
+  /**
+   * how long it lasts, in ms; absent: until lifted
+   */
+  durationMs?: number
+  reason?: string
+  ref?: string
+}
+export interface UnmuteFrame {
+  type: 'unmute'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  user: string
+  ref?: string
+}
 export interface WelcomeFrame {
   type: 'welcome'
   connectionId: string
@@ -359,8 +430,14 @@ export interface AckFrame {
    * matches ^[A-Za-z0-9_.-]{1,64}$
    */
   room: string
-  seq: number
-  id: string
+  /**
+   * the message's seq: on acks of message, edit, delete and react; absent on acks of moderation frames
+   */
+  seq?: number
+  /**
+   * the message's id, with seq
+   */
+  id?: string
   duplicate?: true
 }
 export interface PresenceFrame {
@@ -490,7 +567,7 @@ export interface ReadsOutFrame {
 }
 
 /** Any frame the client sends. */
-export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame
+export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame | KickFrame | BanFrame | UnbanFrame | MuteFrame | UnmuteFrame
 
 /** Any frame the server sends. */
 export type ServerFrame = WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame | HistoryOutFrame | PongFrame | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame | UpdatedFrame | TypingOutFrame | ReadOutFrame | UnreadOutFrame | ReadsOutFrame

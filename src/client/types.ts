@@ -1,4 +1,4 @@
-import type { Message, ServerFrame } from './protocol.ts'
+import type { AckFrame, Message, ServerFrame } from './protocol.ts'
 import type { ChatError } from './errors.ts'
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
@@ -101,3 +101,6 @@ export type Reaction = NonNullable<Message['reactions']>[number]
 
 /** A root's thread summary: `{replies, lastSeq, lastTime}`. */
 export type ThreadSummary = NonNullable<Message['thread']>
+
+/** The `ack` of a message, an edit, a delete or a reaction: it names the message (seq and id). */
+export type MessageAck = AckFrame & { seq: number, id: string }

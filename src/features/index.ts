@@ -1,6 +1,7 @@
 import type { ChatFeature } from './feature.ts'
 import { mentions } from './mentions/index.ts'
 import { messageEdits } from './message-edits/index.ts'
+import { moderation } from './moderation/index.ts'
 import { presendHook } from './presend-hook/index.ts'
 import { reactions } from './reactions/index.ts'
 import { readState } from './read-state/index.ts'
@@ -21,6 +22,8 @@ export const features: ChatFeature[] = [
   reactions,
   replies,
   roles,
+  // After every feature whose frames a mute refuses (message, react, typing): it wraps their handlers.
+  moderation,
   // Text checks run in this order, after every composer (a reply's root is known): the word
   // filter, which waits for nothing, then the hook, which asks a service.
   wordFilter,

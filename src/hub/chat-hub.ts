@@ -36,7 +36,8 @@ class Forbidden extends Error {}
 
 /** A role with powers in a room: owners have every power of moderators, and more. */
 export type RoomRole = 'owner' | 'moderator'
-export type RoleSource = (connection: Connection, room: string) => Promise<RoomRole | undefined> | RoomRole | undefined
+export type RoleSource = (connection: Pick<Connection, 'user' | 'moderator'>, room: string) => Promise<RoomRole | undefined> | RoomRole | undefined
+export type JoinCheck = (connection: Connection, room: string) => Promise<Refusal | undefined>
 
 /**
  * The hub: room membership on this node, presence, and fan-out. Every state change that
@@ -57,6 +58,7 @@ export class ChatHub {
   private readonly listeners: { [K in keyof HubListeners]: HubListeners[K][] } = { left: [], joining: [], event: [] }
   private readonly featureEvents = new Map<string, (room: string, data: unknown) => void>()
   private readonly roleSources: RoleSource[] = []
+  private readonly joinChecks: JoinCheck[] = []
 
   constructor (options: HubOptions) {
     this.options = options
@@ -88,8 +90,13 @@ export class ChatHub {
     this.roleSources.push(source)
   }
 
+  /** A feature's say on joins (a ban): a refusal stops the join, with its code and message. */
+  joinCheck (check: JoinCheck): void {
+    this.joinChecks.push(check)
+  }
+
   /** The connection's role in the room: the highest any source gives, or undefined. */
-  async roleOf (connection: Connection, room: string): Promise<RoomRole | undefined> {
+  async roleOf (connection: Pick<Connection, 'user' | 'moderator'>, room: string): Promise<RoomRole | undefined> {
     let found: RoomRole | undefined
     for (const source of this.roleSources) {
       const role = await source(connection, room)
@@ -186,6 +193,10 @@ export class ChatHub {
     const store = this.engine.store
     if (record.private && !(await store.hasGrant(room, connection.user))) {
       return this.reply(connection, 'forbidden', `room ${room} is private and ${connection.user} has no grant`, ref)
+    }
+    for (const check of this.joinChecks) {
+      const refused = await check(connection, room)
+      if (refused !== undefined) return this.reply(connection, refused.code, refused.message, ref)
     }
     if (connection.closed) return
 

@@ -76,6 +76,11 @@ export class RoomAdmin {
     return true
   }
 
+  /** The user's connections in the room, on every node, get `kicked` with `reason`; they may join again unless refused. */
+  kick (id: string, user: string, reason: string): void {
+    this.engine.broker.publish({ kind: 'kick', room: id, user, reason })
+  }
+
   /** Room object for REST: the stored record plus its online user count. */
   private async describe (record: RoomRecord): Promise<Room> {
     const online = await this.engine.broker.online(record.id)

@@ -44,8 +44,8 @@ export const AckFrame = Type.Object({
   type: Type.Literal('ack'),
   ref: Type.Optional(Type.String()),
   room: Id,
-  seq: Type.Integer(),
-  id: Type.String(),
+  seq: Type.Optional(Type.Integer({ description: 'the message\'s seq: on acks of message, edit, delete and react; absent on acks of moderation frames' })),
+  id: Type.Optional(Type.String({ description: 'the message\'s id, with seq' })),
   /** True when the frame repeated a clientId: nothing was stored, seq and id are the first message's. */
   duplicate: Type.Optional(Type.Literal(true))
 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { WebSocket } from 'ws'
-import type { AckFrame, Message } from '../../src/client/index.ts'
+import type { MessageAck, Message } from '../../src/client/index.ts'
 import { eventually, freePort, http, startServer } from '../helper.ts'
 import { startTcpProxy } from '../tcp-proxy.ts'
 import { client, joinedTo, record, rejectsWith, seqs, storedMessages, within } from './client-helper.ts'
@@ -92,7 +92,7 @@ test('replies: stored with their root\'s seq, the root\'s thread summary as upda
   const second = await alice.send('lobby', 'thanks', { replyTo: root.seq })
   // A reply to a reply goes to the root.
   const third = await bob.reply('lobby', first.seq, 'done, approved')
-  const replies: AckFrame[] = [first, second, third]
+  const replies: MessageAck[] = [first, second, third]
   for (let i = 4; i <= 6; i++) replies.push(await alice.reply('lobby', root.seq, `note ${i}`))
   await bob.send('lobby', 'not in the thread')
 
