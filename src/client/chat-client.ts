@@ -1,5 +1,5 @@
 import type {
-  ClientFrame, ErrorFrame, HistoryFrame, HistoryOutFrame, JoinedFrame, JoinFrame, LeftFrame, Message, MessageFrame,
+  AckFrame, ClientFrame, ErrorFrame, HistoryFrame, HistoryOutFrame, JoinedFrame, JoinFrame, LeftFrame, Message, MessageFrame,
   MessageOutFrame, ReactFrame, ReadOutFrame, ReadsOutFrame, RoomUnread, ServerFrame, UnreadOutFrame, UpdatedFrame, WelcomeFrame
 } from './protocol.ts'
 import { reconnectDelay } from './backoff.ts'
@@ -248,6 +248,35 @@ export class ChatClient extends Emitter<ChatEvents> {
    */
   delete (room: string, seq: number): Promise<MessageAck> {
     return this.request<MessageAck>({ type: 'delete', room, seq }, 'ack')
+  }
+
+  /**
+   * Moderation, for an owner or a moderator of the room (joined or not): removes the user's
+   * connections from the room (they get `kicked` and may join again). Resolves with the `ack`
+   * (no seq); rejects with `forbidden` without the role or on an owner as a moderator.
+   */
+  kick (room: string, user: string, reason?: string): Promise<AckFrame> {
+    return this.request<AckFrame>(reason === undefined ? { type: 'kick', room, user } : { type: 'kick', room, user, reason }, 'ack')
+  }
+
+  /** Bans the user from the room for `durationMs` (absent: until lifted): kicked, and its joins refused. As `kick`. */
+  ban (room: string, user: string, options: { durationMs?: number, reason?: string } = {}): Promise<AckFrame> {
+    return this.request<AckFrame>({ type: 'ban', room, user, ...options }, 'ack')
+  }
+
+  /** Lifts a ban. As `kick`. */
+  unban (room: string, user: string): Promise<AckFrame> {
+    return this.request<AckFrame>({ type: 'unban', room, user }, 'ack')
+  }
+
+  /** Mutes the user in the room for `durationMs` (absent: until lifted): its messages, reactions and typing are refused. As `kick`. */
+  mute (room: string, user: string, options: { durationMs?: number, reason?: string } = {}): Promise<AckFrame> {
+    return this.request<AckFrame>({ type: 'mute', room, user, ...options }, 'ack')
+  }
+
+  /** Lifts a mute. As `kick`. */
+  unmute (room: string, user: string): Promise<AckFrame> {
+    return this.request<AckFrame>({ type: 'unmute', room, user }, 'ack')
   }
 
   /**

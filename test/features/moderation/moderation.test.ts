@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { engineTest, nodesTest } from '../../engines.ts'
+import { ChatError } from '../../../src/client/index.ts'
+import { client, joinedTo } from '../../client/client-helper.ts'
 import { connectAs, http, type TestServer } from '../../helper.ts'
 
 async function roomWithRoles (server: TestServer): Promise<void> {
@@ -113,4 +115,21 @@ nodesTest('a ban or a mute given on one node holds on the other at once, and kic
   assert.equal((await mod.request({ type: 'ban', room: 'lobby', user: 'bob' })).type, 'ack')
   assert.match((await bob.next('kicked')).reason, /^banned/)
   assert.equal((await bob.request({ type: 'join', room: 'lobby' })).code, 'forbidden')
+})
+
+engineTest('the SDK moderates: kick, ban, unban, mute, unmute resolve with their ack; a muted sender\'s send rejects with forbidden', async (start, t) => {
+  const server = await start()
+  await roomWithRoles(server)
+  const mod = client(t, { url: server.wsUrl, user: 'mod' })
+  const bob = client(t, { url: server.wsUrl, user: 'bob' })
+  await joinedTo('lobby', bob)
+  await mod.connect()
+  const muted = await mod.mute('lobby', 'bob', { durationMs: 60_000, reason: 'too loud' })
+  assert.deepEqual([muted.type, muted.room, muted.seq], ['ack', 'lobby', undefined])
+  await assert.rejects(bob.send('lobby', 'hello?'), (err: unknown) => err instanceof ChatError && err.code === 'forbidden' && /too loud/.test(err.message))
+  assert.equal((await mod.unmute('lobby', 'bob')).type, 'ack')
+  assert.equal((await bob.send('lobby', 'hello')).seq, 1)
+  assert.equal((await mod.kick('lobby', 'bob')).type, 'ack')
+  assert.equal((await mod.ban('lobby', 'bob')).type, 'ack')
+  assert.equal((await mod.unban('lobby', 'bob')).type, 'ack')
 })
