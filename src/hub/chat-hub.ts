@@ -10,6 +10,7 @@ import type { ConnectionRegistry } from './connection-registry.ts'
 import { frameText } from './framing.ts'
 import { type Held, type Joining, Members, replayHeld, type RoomMembers } from './members.ts'
 import { readRefusal, type Refusal } from './room-access.ts'
+import { RoomPowers } from './room-powers.ts'
 
 /** What features hook into, so that the hub keeps only membership and fan-out. */
 export interface HubListeners {
@@ -34,18 +35,13 @@ export interface HubOptions {
 /** A join refused after it started: the grant went away meanwhile. */
 class Forbidden extends Error {}
 
-/** A role with powers in a room: owners have every power of moderators, and more. */
-export type RoomRole = 'owner' | 'moderator'
-export type RoleSource = (connection: Pick<Connection, 'user' | 'moderator'>, room: string) => Promise<RoomRole | undefined> | RoomRole | undefined
-export type JoinCheck = (connection: Connection, room: string) => Promise<Refusal | undefined>
-
 /**
  * The hub: room membership on this node, presence, and fan-out. Every state change that
  * must not race with a broadcast is synchronous; where the engine must be awaited (a join
  * reading history), the connection is registered first and frames that arrive meanwhile
  * are held and replayed in seq order, so nothing is lost and nothing is sent twice.
  *
- * Features reach members through it: `broadcast` (this node's members), `publish` (every
+ * Features reach members through it: `broadcast` (this node's members), `publishFeature` (every
  * node's, through the engine), their own event kinds (`onFeatureEvent`) and the listeners.
  */
 export class ChatHub {
@@ -57,8 +53,8 @@ export class ChatHub {
   private readonly options: HubOptions
   private readonly listeners: { [K in keyof HubListeners]: HubListeners[K][] } = { left: [], joining: [], event: [] }
   private readonly featureEvents = new Map<string, (room: string, data: unknown) => void>()
-  private readonly roleSources: RoleSource[] = []
-  private readonly joinChecks: JoinCheck[] = []
+  /** Roles and join refusals, as features say (RoomPowers). */
+  readonly powers = new RoomPowers()
 
   constructor (options: HubOptions) {
     this.options = options
@@ -80,30 +76,6 @@ export class ChatHub {
   onFeatureEvent<T> (name: string, schema: TSchema, deliver: (room: string, data: T) => void): void {
     this.engine.events.define(name, schema)
     this.featureEvents.set(name, deliver as (room: string, data: unknown) => void)
-  }
-
-  /**
-   * Where a connection's role in a room comes from (the roles feature: the room's roles and the
-   * token's); the hub knows only that owners and moderators have powers that others lack.
-   */
-  roleSource (source: RoleSource): void {
-    this.roleSources.push(source)
-  }
-
-  /** A feature's say on joins (a ban): a refusal stops the join, with its code and message. */
-  joinCheck (check: JoinCheck): void {
-    this.joinChecks.push(check)
-  }
-
-  /** The connection's role in the room: the highest any source gives, or undefined. */
-  async roleOf (connection: Pick<Connection, 'user' | 'moderator'>, room: string): Promise<RoomRole | undefined> {
-    let found: RoomRole | undefined
-    for (const source of this.roleSources) {
-      const role = await source(connection, room)
-      if (role === 'owner') return role
-      found ??= role
-    }
-    return found
   }
 
   /** Whether this connection has joined (or is joining) the room. */
@@ -137,11 +109,6 @@ export class ChatHub {
   /** True when the broker delivers a published event before `publish` returns (the local engine). */
   get deliversAtOnce (): boolean {
     return this.engine.broker.deliversAtOnce === true
-  }
-
-  /** Hands an event to every node (this one included), which delivers it to its members. */
-  publish (event: RoomEvent): void {
-    this.engine.broker.publish(event)
   }
 
   /**
@@ -194,10 +161,8 @@ export class ChatHub {
     if (record.private && !(await store.hasGrant(room, connection.user))) {
       return this.reply(connection, 'forbidden', `room ${room} is private and ${connection.user} has no grant`, ref)
     }
-    for (const check of this.joinChecks) {
-      const refused = await check(connection, room)
-      if (refused !== undefined) return this.reply(connection, refused.code, refused.message, ref)
-    }
+    const refused = await this.powers.joinRefusal(connection, room)
+    if (refused !== undefined) return this.reply(connection, refused.code, refused.message, ref)
     if (connection.closed) return
 
     // From here on, frames for this room are held for the connection until it is caught up.

@@ -47,7 +47,7 @@ export class MessageEdits {
 
   /** The author deletes its message; an owner or a moderator of the room any message, joined or not. */
   async delete (connection: Connection, frame: DeleteFrame): Promise<void> {
-    const role = await this.hub.roleOf(connection, frame.room)
+    const role = await this.hub.powers.roleOf(connection, frame.room)
     if (role === undefined && !await this.allowed(connection, frame.room, frame.ref)) return
     this.answer(connection, 'delete', frame, await this.deleteAs(role === undefined ? { user: connection.user } : { admin: true }, frame.room, frame.seq))
   }

@@ -99,9 +99,9 @@ export class Moderation {
 
   /** Whether the connection may act on `target` in the room: an owner or a moderator, and a moderator not on an owner. */
   private async mayActOn (connection: Connection, room: string, target: string): Promise<Refusal | undefined> {
-    const role = await this.options.hub.roleOf(connection, room)
+    const role = await this.options.hub.powers.roleOf(connection, room)
     if (role === undefined) return { code: 'forbidden', message: `only an owner or a moderator of room ${room} may do this` }
-    if (role === 'moderator' && await this.options.hub.roleOf({ user: target, moderator: false }, room) === 'owner') {
+    if (role === 'moderator' && await this.options.hub.powers.roleOf({ user: target, moderator: false }, room) === 'owner') {
       return { code: 'forbidden', message: `${target} is an owner of room ${room}: a moderator may not act on an owner` }
     }
     return undefined

@@ -27,7 +27,7 @@ export default fp(async (fastify) => {
     announce: (room) => hub.publishFeature('sanctions', room, {})
   })
   hub.onFeatureEvent('sanctions', Type.Object({}), (room) => moderation.forget(room))
-  hub.joinCheck((connection, room) => moderation.joinRefusal(connection, room))
+  hub.powers.joinCheck((connection, room) => moderation.joinRefusal(connection, room))
   const frames = fastify.frames
   frames.handle<KickFrame>('kick', (connection, frame) => moderation.kick(connection, frame))
   frames.handle<BanFrame>('ban', (connection, frame) => moderation.sanctionFrame(connection, 'ban', frame))

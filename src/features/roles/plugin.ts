@@ -10,9 +10,9 @@ import { rolesStorage } from './storage.ts'
 export default fp(async (fastify) => {
   const store = fastify.engine.port(rolesStorage)
   const hub = fastify.rooms
-  hub.roleSource(async (connection, room) => await store.roleOf(room, connection.user) ?? (connection.moderator ? 'moderator' : undefined))
+  hub.powers.roleSource(async (connection, room) => await store.roleOf(room, connection.user) ?? (connection.moderator ? 'moderator' : undefined))
   hub.on('joining', async (connection, room) => {
-    const role = await hub.roleOf(connection, room)
+    const role = await hub.powers.roleOf(connection, room)
     return role === undefined ? {} : { role }
   })
   await fastify.register(routes, { store })
