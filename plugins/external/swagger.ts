@@ -21,7 +21,7 @@ export default fp(async (fastify) => {
       components: {
         securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'CHAT_ADMIN_TOKEN, when set' } }
       },
-      tags: [{ name: 'rooms' }, { name: 'users' }, { name: 'webhooks' }, { name: 'operations' }, { name: 'clients' }]
+      tags: [{ name: 'rooms' }, { name: 'users' }, { name: 'webhooks' }, { name: 'moderation' }, { name: 'operations' }, { name: 'clients' }]
     }
   })
   await fastify.register(fastifySwaggerUi, { routePrefix: '/docs' })

@@ -280,6 +280,15 @@ export class ChatClient extends Emitter<ChatEvents> {
   }
 
   /**
+   * Reports a message of a room the client joined to the operators' queue, with an optional
+   * reason; resolves with the `ack` (the message's seq and id). Rejects with `not_member` or
+   * `not_found` (a message not retained or deleted).
+   */
+  report (room: string, seq: number, reason?: string): Promise<MessageAck> {
+    return this.request<MessageAck>(reason === undefined ? { type: 'report', room, seq } : { type: 'report', room, seq, reason }, 'ack')
+  }
+
+  /**
    * Says the user is typing in a room (or, with `active` false, has stopped). Call it on every
    * keystroke: a frame goes out at most every 2.5 s, which keeps the user typing on the server
    * (it forgets a typer 5 s after its last frame); a stop goes out only when a typing frame is

@@ -293,6 +293,16 @@ export interface UnmuteFrame {
   user: string
   ref?: string
 }
+export interface ReportFrame {
+  type: 'report'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  seq: number
+  reason?: string
+  ref?: string
+}
 export interface WelcomeFrame {
   type: 'welcome'
   connectionId: string
@@ -567,7 +577,7 @@ export interface ReadsOutFrame {
 }
 
 /** Any frame the client sends. */
-export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame | KickFrame | BanFrame | UnbanFrame | MuteFrame | UnmuteFrame
+export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame | KickFrame | BanFrame | UnbanFrame | MuteFrame | UnmuteFrame | ReportFrame
 
 /** Any frame the server sends. */
 export type ServerFrame = WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame | HistoryOutFrame | PongFrame | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame | UpdatedFrame | TypingOutFrame | ReadOutFrame | UnreadOutFrame | ReadsOutFrame

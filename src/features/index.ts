@@ -6,6 +6,7 @@ import { presendHook } from './presend-hook/index.ts'
 import { reactions } from './reactions/index.ts'
 import { readState } from './read-state/index.ts'
 import { replies } from './replies/index.ts'
+import { reports } from './reports/index.ts'
 import { roles } from './roles/index.ts'
 import { typing } from './typing/index.ts'
 import { wordFilter } from './word-filter/index.ts'
@@ -24,6 +25,7 @@ export const features: ChatFeature[] = [
   roles,
   // After every feature whose frames a mute refuses (message, react, typing): it wraps their handlers.
   moderation,
+  reports,
   // Text checks run in this order, after every composer (a reply's root is known): the word
   // filter, which waits for nothing, then the hook, which asks a service.
   wordFilter,
