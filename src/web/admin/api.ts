@@ -4,6 +4,9 @@ import type { OnlineList, Room, RoomList } from '../../schemas/rest.ts'
 import type { FailedEvent, FailedList } from '../../schemas/webhooks.ts'
 
 export type { FailedEvent, Message, Room }
+
+/** An open report, as GET /reports lists it. */
+export interface Report { id: string, room: string, seq: number, message: Message | null, reporter: string, reason: string | null, time: string }
 export type RoomPage = Static<typeof RoomList>
 export type OnlineUser = Static<typeof OnlineList>['users'][number]
 
@@ -117,6 +120,15 @@ export class AdminApi {
 
   async deleteMessage (id: string, seq: number): Promise<void> {
     await this.send('DELETE', path('rooms', id, 'messages', seq))
+  }
+
+  /** Open reports, oldest first. */
+  async reports (): Promise<Report[]> {
+    return (await this.json<{ reports: Report[] }>('GET', 'reports')).reports
+  }
+
+  async resolveReport (id: string, action: 'dismiss' | 'delete'): Promise<void> {
+    await this.send('POST', path('reports', id, 'resolve'), { action })
   }
 
   /** Parked webhook events; undefined from a server that has no webhook routes (404). */

@@ -6,6 +6,7 @@ import { livePanel } from './live-panel.ts'
 import { roomDetails } from './room-details.ts'
 import { roomsPanel } from './rooms-panel.ts'
 import { tokenStore } from './token-store.ts'
+import { reportsPanel } from './reports-panel.ts'
 import { webhooksPanel } from './webhooks-panel.ts'
 
 /**
@@ -33,6 +34,7 @@ const feedback = makeFeedback()
 const api = new AdminApi(new URL('../', location.href), () => tokens.get(), onUnauthorized)
 const live = livePanel(api)
 const webhooks = webhooksPanel(api, feedback)
+const reports = reportsPanel(api, feedback)
 const details = roomDetails(api, feedback, {
   changed: (room) => rooms.update(room),
   closed: (room, deleted, hadFocus) => {
@@ -65,6 +67,7 @@ async function enter (): Promise<void> {
   ui.forget.hidden = token === undefined
   ui.dashboard.hidden = false
   void webhooks.load()
+  void reports.load()
   live.start()
   refresher ??= setInterval(() => {
     if (document.hidden) return
