@@ -5,6 +5,10 @@ import type { FailedEvent, FailedList } from '../../schemas/webhooks.ts'
 
 export type { FailedEvent, Message, Room }
 
+export type SanctionKind = 'ban' | 'mute'
+/** A ban or a mute as GET /rooms/:id/bans (or mutes) lists it. */
+export interface Sanction { user: string, until: string | null, reason: string | null }
+
 /** An open report, as GET /reports lists it. */
 export interface Report { id: string, room: string, seq: number, message: Message | null, reporter: string, reason: string | null, time: string }
 export type RoomPage = Static<typeof RoomList>
@@ -120,6 +124,20 @@ export class AdminApi {
 
   async deleteMessage (id: string, seq: number): Promise<void> {
     await this.send('DELETE', path('rooms', id, 'messages', seq))
+  }
+
+  /** The room's bans or mutes in force. */
+  async sanctions (id: string, kind: SanctionKind): Promise<Sanction[]> {
+    const list = kind === 'ban' ? 'bans' : 'mutes'
+    return (await this.json<Record<string, Sanction[]>>('GET', path('rooms', id, list)))[list] ?? []
+  }
+
+  async sanction (id: string, kind: SanctionKind, user: string, body: { durationMs?: number, reason?: string }): Promise<void> {
+    await this.send('PUT', path('rooms', id, kind === 'ban' ? 'bans' : 'mutes', user), body)
+  }
+
+  async lift (id: string, kind: SanctionKind, user: string): Promise<void> {
+    await this.send('DELETE', path('rooms', id, kind === 'ban' ? 'bans' : 'mutes', user))
   }
 
   /** Open reports, oldest first. */

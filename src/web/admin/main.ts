@@ -7,6 +7,7 @@ import { roomDetails } from './room-details.ts'
 import { roomsPanel } from './rooms-panel.ts'
 import { tokenStore } from './token-store.ts'
 import { reportsPanel } from './reports-panel.ts'
+import { sanctionsView } from './sanctions-view.ts'
 import { webhooksPanel } from './webhooks-panel.ts'
 
 /**
@@ -35,9 +36,11 @@ const api = new AdminApi(new URL('../', location.href), () => tokens.get(), onUn
 const live = livePanel(api)
 const webhooks = webhooksPanel(api, feedback)
 const reports = reportsPanel(api, feedback)
+const sanctions = sanctionsView(api, feedback)
 const details = roomDetails(api, feedback, {
   changed: (room) => rooms.update(room),
   closed: (room, deleted, hadFocus) => {
+    sanctions.close()
     rooms.select(undefined)
     if (deleted) {
       void rooms.load().then(() => { if (hadFocus) rooms.focusTarget().focus() })
@@ -49,6 +52,7 @@ const details = roomDetails(api, feedback, {
 const rooms = roomsPanel(api, feedback, (room: Room) => {
   rooms.select(room.id)
   details.open(room)
+  sanctions.open(room.id)
 })
 let refresher: ReturnType<typeof setInterval> | undefined
 
@@ -73,6 +77,7 @@ async function enter (): Promise<void> {
     if (document.hidden) return
     void rooms.load()
     void details.refresh()
+    sanctions.refresh()
   }, ROOMS_EVERY_MS)
 }
 
