@@ -1,5 +1,5 @@
 import type {
-  AckFrame, ClientFrame, ErrorFrame, HistoryFrame, HistoryOutFrame, JoinedFrame, JoinFrame, LeftFrame, Message, MessageFrame,
+  AckFrame, ClientFrame, DmFrame, RoomsOutFrame, ErrorFrame, HistoryFrame, HistoryOutFrame, JoinedFrame, JoinFrame, LeftFrame, Message, MessageFrame,
   MessageOutFrame, ReactFrame, ReadOutFrame, ReadsOutFrame, RoomUnread, ServerFrame, UnreadOutFrame, UpdatedFrame, WelcomeFrame
 } from './protocol.ts'
 import { reconnectDelay } from './backoff.ts'
@@ -59,7 +59,7 @@ const TYPING_TTL_MS = 5000
 /** At most one `read` frame per room this often: a busy room does not become a frame per message. */
 const READ_INTERVAL_MS = 500
 /** Replies whose ref matches no request are stale (from before a reconnect) and dropped. */
-const REPLY_TYPES = new Set<ServerFrame['type']>(['ack', 'left', 'history', 'pong', 'refreshed', 'joined', 'unread', 'reads'])
+const REPLY_TYPES = new Set<ServerFrame['type']>(['ack', 'left', 'history', 'pong', 'refreshed', 'joined', 'unread', 'reads', 'dm', 'rooms'])
 
 const DEFAULTS = {
   minReconnectDelayMs: 500,
@@ -286,6 +286,21 @@ export class ChatClient extends Emitter<ChatEvents> {
    */
   report (room: string, seq: number, reason?: string): Promise<MessageAck> {
     return this.request<MessageAck>(reason === undefined ? { type: 'report', room, seq } : { type: 'report', room, seq, reason }, 'ack')
+  }
+
+  /**
+   * Opens (or finds) the direct-message room of the user and `users` (1 to 9 others): a private
+   * room granted to exactly them, the same whoever asks. Resolves with `{room, users}`; join the
+   * room to talk there.
+   */
+  async openDm (users: string[]): Promise<{ room: string, users: string[] }> {
+    const answer = await this.request<DmFrame>({ type: 'open_dm', users } as ClientFrame, 'dm')
+    return { room: answer.room, users: answer.users }
+  }
+
+  /** The user's rooms (a read seq, a grant or a DM), newest message first, with unread and mention counts. */
+  async roomsList (): Promise<RoomsOutFrame['rooms']> {
+    return (await this.request<RoomsOutFrame>({ type: 'rooms' }, 'rooms')).rooms
   }
 
   /**

@@ -303,6 +303,32 @@ export interface ReportFrame {
   reason?: string
   ref?: string
 }
+export interface OpenDmFrame {
+  type: 'open_dm'
+  /**
+   * the other participants (1 to 9)
+   *
+   * @minItems 1
+   * @maxItems 9
+   *
+   * Items: matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  users:
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+  ref?: string
+}
+export interface RoomsFrame {
+  type: 'rooms'
+  ref?: string
+}
 export interface WelcomeFrame {
   type: 'welcome'
   connectionId: string
@@ -575,12 +601,59 @@ export interface ReadsOutFrame {
   }[]
   ref?: string
 }
+export interface DmFrame {
+  type: 'dm'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  /**
+   * every participant, sorted
+   *
+   * Items: matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  users: string[]
+  ref?: string
+}
+export interface RoomsOutFrame {
+  type: 'rooms'
+  rooms: {
+    /**
+     * matches ^[A-Za-z0-9_.-]{1,64}$
+     */
+    room: string
+    name: string
+    private: boolean
+    /**
+     * a direct-message room
+     */
+    dm: boolean
+    /**
+     * the room's latest seq
+     */
+    seq: number
+    /**
+     * the user's read seq (0: none)
+     */
+    readSeq: number
+    unread: number
+    /**
+     * messages after readSeq that mention the user
+     */
+    mentions: number
+    /**
+     * the newest message, or null
+     */
+    last: Message | null
+  }[]
+  ref?: string
+}
 
 /** Any frame the client sends. */
-export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame | KickFrame | BanFrame | UnbanFrame | MuteFrame | UnmuteFrame | ReportFrame
+export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame | KickFrame | BanFrame | UnbanFrame | MuteFrame | UnmuteFrame | ReportFrame | OpenDmFrame | RoomsFrame
 
 /** Any frame the server sends. */
-export type ServerFrame = WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame | HistoryOutFrame | PongFrame | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame | UpdatedFrame | TypingOutFrame | ReadOutFrame | UnreadOutFrame | ReadsOutFrame
+export type ServerFrame = WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame | HistoryOutFrame | PongFrame | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame | UpdatedFrame | TypingOutFrame | ReadOutFrame | UnreadOutFrame | ReadsOutFrame | DmFrame | RoomsOutFrame
 
 /** The code of an error frame. */
 export type ErrorCode = ErrorFrame['code']

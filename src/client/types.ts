@@ -53,7 +53,7 @@ export interface DisconnectInfo {
 }
 
 /** Replies answer one request and settle its promise; they are not events. */
-type ReplyType = 'ack' | 'left' | 'history' | 'pong' | 'refreshed' | 'unread' | 'reads' | 'error'
+type ReplyType = 'ack' | 'left' | 'history' | 'pong' | 'refreshed' | 'unread' | 'reads' | 'dm' | 'rooms' | 'error'
 
 /** Every other server frame is an event named after its type, with the frame as payload. */
 type FrameEvents = { [F in ServerFrame as F['type']]: F }

@@ -74,6 +74,8 @@ export interface ChatStore {
   setGrant(room: string, user: string): Promise<void>
   deleteGrant(room: string, user: string): Promise<void>
   hasGrant(room: string, user: string): Promise<boolean>
+  /** The existing rooms that granted the user, by id (on Redis: grants given since the user index exists). */
+  grantedRooms(user: string): Promise<string[]>
   /**
    * Stores a message, assigning the room's next seq in the same transaction as the insert, and
    * runs the features' append hooks in that step (a hook may refuse the message: the promise

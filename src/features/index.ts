@@ -1,4 +1,5 @@
 import type { ChatFeature } from './feature.ts'
+import { directMessages } from './direct-messages/index.ts'
 import { mentions } from './mentions/index.ts'
 import { messageEdits } from './message-edits/index.ts'
 import { moderation } from './moderation/index.ts'
@@ -26,6 +27,7 @@ export const features: ChatFeature[] = [
   // After every feature whose frames a mute refuses (message, react, typing): it wraps their handlers.
   moderation,
   reports,
+  directMessages,
   // Text checks run in this order, after every composer (a reply's root is known): the word
   // filter, which waits for nothing, then the hook, which asks a service.
   wordFilter,

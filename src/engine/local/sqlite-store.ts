@@ -106,6 +106,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     setGrant: db.prepare<[string, string]>('INSERT INTO grants (room, user) VALUES (?, ?) ON CONFLICT DO NOTHING'),
     deleteGrant: db.prepare<[string, string]>('DELETE FROM grants WHERE room = ? AND user = ?'),
     hasGrant: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM grants WHERE room = ? AND user = ?'),
+    grantedRooms: db.prepare<[string], { room: string }>('SELECT room FROM grants WHERE user = ? ORDER BY room'),
     newestSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM messages WHERE room = ?'),
     insertMessage: db.prepare<[string, number, string, string, string, string, string | null, string | null]>(
       'INSERT INTO messages (room, seq, id, user, text, time, client_id, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -368,6 +369,9 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     },
     async hasGrant (roomId, user) {
       return statements.hasGrant.get(roomId, user) !== undefined
+    },
+    async grantedRooms (user) {
+      return statements.grantedRooms.all(user).map((row) => row.room)
     },
     append (roomId, user, text, appendOptions = {}) {
       if (closed) return Promise.reject(new Error('store is closed'))

@@ -136,6 +136,9 @@ export const globalKeys = {
   nodeChannel: `${PREFIX}node-events`
 }
 
+/** Set of the rooms that granted the user (a key of its own slot, kept beside each room's grants). */
+export const userGrants = (user: string) => `${PREFIX}user:${user}:grants`
+
 /** One connection of a user in a room, as held in its node's presence set. */
 export const presenceEntry = (room: string, user: string, connectionId: string) =>
   `${room}\u0000${user}\u0000${connectionId}`

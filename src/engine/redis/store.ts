@@ -7,7 +7,7 @@ import { newRoomRecord, roomObject } from '../shared/room-record.ts'
 import type { Appended, ChatStore, OutboxOptions, Recovery, RoomInput, RoomPatch, RoomRecord } from '../types.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError, OutcomeUnknown } from '../types.ts'
 import { answers, type EngineLog, failure, inOneWrite, primaryOf, type RedisClient } from './connection.ts'
-import { globalKeys, roomKeys } from './keys.ts'
+import { globalKeys, roomKeys, userGrants } from './keys.ts'
 import { eventIdFor } from './outbox.ts'
 import type { RoomFeeds } from './room-feeds.ts'
 import { type RoomScripts, TRIM_HOOK_EVERY } from './room-scripts.ts'
@@ -349,6 +349,8 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     },
     async setGrant (roomId, user) {
       const keys = roomKeys(roomId)
+      // The user's index first (its own slot): an entry whose grant then fails is skipped when read.
+      await redis.sadd(userGrants(user), roomId)
       const done = await redis.chatSetGrant(keys.room, keys.grants, user)
       if (done === null) throw new NotFoundError(`room ${roomId} does not exist`)
     },
@@ -356,9 +358,18 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       const keys = roomKeys(roomId)
       await redis.chatRevokeGrant(keys.grants, keys.presence, keys.outbox, user, eventIdFor(outbox, 'member.kicked'),
         new Date().toISOString(), roomId, 'access revoked')
+      await redis.srem(userGrants(user), roomId)
     },
     async hasGrant (roomId, user) {
       return await redis.sismember(roomKeys(roomId).grants, user) === 1
+    },
+    async grantedRooms (user) {
+      const rooms = (await redis.smembers(userGrants(user))).sort()
+      const held = await Promise.all(rooms.map((room) => redis.sismember(roomKeys(room).grants, user)))
+      const stale = rooms.filter((_room, i) => held[i] !== 1)
+      // A room deleted, or a grant that failed or was revoked: the index forgets it.
+      if (stale.length > 0) await redis.srem(userGrants(user), ...stale)
+      return rooms.filter((_room, i) => held[i] === 1)
     },
     append (roomId, user, text, appendOptions = {}) {
       if (closed) return Promise.reject(new Error('store is closed'))

@@ -127,9 +127,21 @@ export class ReadState {
     return this.store.reads(room)
   }
 
-  async unreadOf (user: string): Promise<RoomUnread[]> {
+  /**
+   * The user's entries: every room where it has a read seq, and each room of `alsoRooms` where it
+   * has none (readSeq 0: all of it unread), each with the fields other features add.
+   */
+  async unreadOf (user: string, alsoRooms: readonly string[] = []): Promise<RoomUnread[]> {
     await this.flush()
     const rooms: RoomUnread[] = (await this.store.unread(user)).map((entry) => ({ ...entry }))
+    const listed = new Set(rooms.map((entry) => entry.room))
+    for (const room of new Set(alsoRooms)) {
+      if (listed.has(room)) continue
+      const record = await this.rooms.getRoom(room)
+      if (record === undefined) continue
+      const seq = await this.rooms.latestSeq(room)
+      rooms.push({ room, seq, readSeq: 0, unread: seq })
+    }
     for (const fields of this.unreadFields) await fields(user, rooms)
     return rooms
   }
