@@ -120,7 +120,7 @@ test('the chat page at / (Chromium)', { timeout: 180_000 }, async (t) => {
 
     // Only one's own messages can be edited and deleted; anyone's can be replied to and reacted to.
     const controls = (page: Page, text: string) => item(page, text).getByRole('button').allTextContents()
-    assert.deepEqual(await controls(bob, 'Yes pleese'), ['Reply', 'Add reaction'], 'no Edit or Delete on someone else\'s message')
+    assert.deepEqual(await controls(bob, 'Yes pleese'), ['Reply', 'Add reaction', 'Report'], 'no Edit or Delete on someone else\'s message, but Report')
     assert.deepEqual(await controls(bob, 'Coffee anyone'), ['Reply', 'Add reaction', 'Edit', 'Delete'])
     assert.deepEqual(await controls(alice, 'Yes pleese'), ['Reply', 'Add reaction', 'Edit', 'Delete'])
 

@@ -252,6 +252,7 @@ function onJoined (frame: JoinedFrame): void {
   if (model === undefined) return
   if (frame.seq < model.latestSeq) model.startOver(frame.seq, frame.readSeq ?? 0)
   else model.note(frame.seq, frame.readSeq)
+  model.role = frame.role
   showRooms()
   model.members.clear()
   for (const user of frame.members) model.members.add(user)
@@ -482,7 +483,26 @@ function stopTypingIn (room: string): void {
 
 // ---- edit and delete ----------------------------------------------------------------
 
-const actions: MessageActions = { edit: startEdit, remove: askDelete, openThread, react }
+const actions: MessageActions = { edit: startEdit, remove: askDelete, openThread, react, report, moderate }
+
+/** Reports a message to the moderators' queue. */
+function report (message: Message): void {
+  chat?.report(message.room, message.seq).then(
+    () => notice(`Reported ${message.user}'s message to the moderators.`),
+    (err: Error) => notice(`Could not report the message: ${err.message}`))
+}
+
+/** A moderator mutes (10 minutes), kicks, or bans (a day) a message's author. */
+function moderate (message: Message, action: 'mute' | 'kick' | 'ban'): void {
+  const client = chat
+  if (client === undefined) return
+  const { room, user } = message
+  const request = action === 'mute'
+    ? client.mute(room, user, { durationMs: 10 * 60_000 })
+    : action === 'ban' ? client.ban(room, user, { durationMs: 24 * 3_600_000 }) : client.kick(room, user)
+  const done = action === 'mute' ? `${user} is muted in ${room} for 10 minutes.` : action === 'ban' ? `${user} is banned from ${room} for a day.` : `${user} was removed from ${room}.`
+  request.then(() => notice(done), (err: Error) => notice(`Could not ${action} ${user}: ${err.message}`))
+}
 
 function changeKey (room: string, seq: number): string {
   return `${room} ${seq}`
@@ -493,7 +513,7 @@ function itemFor (model: RoomModel, message: Message): HTMLLIElement {
   const change = changes.get(changeKey(model.id, message.seq))
   const shown = change?.kind === 'saving' ? { ...message, text: change.text } : message
   const replyingTo = message.replyTo === undefined ? undefined : model.messages.get(message.replyTo)?.user
-  return messageItem(shown, { me, actions, pending: change?.kind, place: 'room', reactions: reactionsOf(message), replyingTo })
+  return messageItem(shown, { me, actions, pending: change?.kind, place: 'room', reactions: reactionsOf(message), replyingTo, moderator: model.role !== undefined })
 }
 
 function reactionsOf (message: Message): ShownReaction[] {

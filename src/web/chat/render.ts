@@ -12,6 +12,10 @@ export interface MessageActions {
   /** Opens the thread the message is in: its own, or its root's for a reply. */
   openThread: (message: Message) => void
   react: (message: Message, emoji: string, active: boolean) => void
+  /** Sends the message to the moderators' queue. */
+  report: (message: Message) => void
+  /** A moderator's action on the message's author. */
+  moderate: (message: Message, action: 'mute' | 'kick' | 'ban') => void
 }
 
 /** A change of the user's own message on its way to the server. */
@@ -30,6 +34,8 @@ export interface MessageView {
   pending?: PendingChange
   /** For a reply in the room's list: the author of its root, when the page holds the root. */
   replyingTo?: string
+  /** The user moderates the room: Delete on every message, Mute, Kick and Ban on others'. */
+  moderator?: boolean
 }
 
 function timeElement (iso: string, text: string, className?: string): HTMLTimeElement {
@@ -83,9 +89,26 @@ export function messageItem (message: Message, view: MessageView): HTMLLIElement
   bar.append(opener)
   if (mine && place === 'room') {
     bar.append(button('Edit', () => actions.edit(message), 'link', 'edit'), button('Delete', () => actions.remove(message), 'link', 'delete'))
+  } else if (place === 'room' && message.deleted !== true && message.user !== me) {
+    bar.append(button('Report', () => actions.report(message), 'link', 'report'))
+    if (view.moderator === true) {
+      bar.append(
+        button('Delete', () => actions.remove(message), 'link', 'delete'),
+        labelled(button('Mute', () => actions.moderate(message, 'mute'), 'link', 'mute'), `Mute ${message.user} for 10 minutes`),
+        labelled(button('Kick', () => actions.moderate(message, 'kick'), 'link', 'kick'), `Kick ${message.user} from the room`),
+        labelled(button('Ban', () => actions.moderate(message, 'ban'), 'link danger', 'ban'), `Ban ${message.user} from the room for a day`)
+      )
+    }
   }
   item.append(bar, picker)
   return item
+}
+
+/** A button whose accessible name says more than its word (who it acts on, for how long). */
+function labelled (node: HTMLButtonElement, name: string): HTMLButtonElement {
+  node.setAttribute('aria-label', name)
+  node.title = name
+  return node
 }
 
 function button (label: string, onClick: () => void, className = 'link', focusKey?: string): HTMLButtonElement {
