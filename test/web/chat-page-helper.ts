@@ -53,13 +53,13 @@ export async function status (page: Page, text: string): Promise<void> {
 
 /** The `Messages` list as `user: text` lines, in the order shown. */
 export function shown (page: Page): Promise<string[]> {
-  return page.getByRole('list', { name: 'Messages' }).getByRole('listitem').evaluateAll((items) => items.map((item) =>
+  return page.getByRole('list', { name: 'Messages', exact: true }).getByRole('listitem').evaluateAll((items) => items.map((item) =>
     `${item.querySelector('.author')?.textContent ?? '?'}: ${item.querySelector('.text')?.textContent ?? '?'}`))
 }
 
 /** The list item of the message with this text. */
 export function item (page: Page, text: string) {
-  return page.getByRole('list', { name: 'Messages' }).getByRole('listitem').filter({ hasText: text })
+  return page.getByRole('list', { name: 'Messages', exact: true }).getByRole('listitem').filter({ hasText: text })
 }
 
 /** Waits until the page shows exactly `expected` (bounded), then checks it once more. */

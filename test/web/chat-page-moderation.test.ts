@@ -57,3 +57,24 @@ test('the chat page: reports, and a moderator\'s controls; a muted or banned use
   await noticeShows(carol, /You were removed from lobby: banned until lifted: still shouting/)
   await screenshot(t, carol, 'desktop-banned')
 })
+
+test('the chat page: a "Direct messages" section opens a conversation and lists it for the other person (Chromium)', { timeout: 120_000 }, async (t) => {
+  const browser = await launchBrowser(t)
+  if (browser === undefined) return
+  await buildPagesOnce()
+  const server = await startServer(t)
+  const alice = await signIn(t, browser, server.url, 'alice', 'lobby')
+  await alice.getByRole('navigation', { name: 'Direct messages' }).getByRole('textbox', { name: 'Who' }).fill('bob')
+  await alice.getByRole('button', { name: 'Open' }).click()
+  await alice.getByRole('heading', { name: 'With bob' }).waitFor()
+  await say(alice, 'psst, bob')
+  await shows(alice, ['alice: psst, bob'])
+
+  const bob = await signIn(t, browser, server.url, 'bob', 'lobby')
+  const conversations = bob.getByRole('navigation', { name: 'Direct messages' })
+  await conversations.getByRole('button', { name: /^alice/ }).click()
+  await bob.getByRole('heading', { name: 'With alice' }).waitFor()
+  await shows(bob, ['alice: psst, bob'])
+  await assertAccessible(t, bob, 'a direct message')
+  await screenshot(t, bob, 'desktop-direct-message')
+})

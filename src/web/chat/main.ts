@@ -37,6 +37,9 @@ const ui = {
   signInError: byId('sign-in-error'),
   chat: byId('chat'),
   rooms: byId<HTMLUListElement>('rooms'),
+  dms: byId<HTMLUListElement>('dms'),
+  dmForm: byId<HTMLFormElement>('dm-form'),
+  dmUser: byId<HTMLInputElement>('dm-user'),
   joinForm: byId<HTMLFormElement>('join-form'),
   room: byId<HTMLInputElement>('room'),
   online: byId<HTMLUListElement>('online'),
@@ -179,6 +182,7 @@ function start (identity: { user: string } | { token: string }): void {
     me = welcome.user
     showConnection()
     void refreshUnread()
+    void loadDirectMessages()
   })
   client.on('joined', onJoined)
   client.on('message', onMessage)
@@ -235,17 +239,61 @@ ui.joinForm.addEventListener('submit', (event) => {
     return
   }
   ui.room.value = ''
-  if (!rooms.has(room)) rooms.set(room, new RoomModel(room))
+  joinRoom(room)
+})
+
+/** Shows the room and joins it (unless joined): the page's Join, and a direct message opened or picked. */
+function joinRoom (room: string, dmWith?: string[]): void {
+  const client = chat
+  if (client === undefined) return
+  let model = rooms.get(room)
+  if (model === undefined) rooms.set(room, model = new RoomModel(room))
+  if (dmWith !== undefined) model.dmWith = dmWith
   select(room)
   ui.message.focus()
-  const client = chat
+  if (client.joinedRooms.includes(room)) return
   client.join(room).catch((err: Error) => {
     // Signed out meanwhile: the join belongs to a session that is gone.
     if (chat !== client) return
     notice(`Could not join ${room}: ${err.message}`)
     if (!client.joinedRooms.includes(room)) removeRoom(room)
   })
+}
+
+// ---- direct messages ----------------------------------------------------------------
+
+/** The other participants of a DM room, from its name (the participants, comma-separated). */
+function othersIn (name: string): string[] {
+  return name.split(',').map((user) => user.trim()).filter((user) => user !== '' && user !== me)
+}
+
+ui.dmForm.addEventListener('submit', (event) => {
+  event.preventDefault()
+  const client = chat
+  const users = ui.dmUser.value.split(',').map((user) => user.trim()).filter((user) => user !== '')
+  if (client === undefined || users.length === 0) return
+  client.openDm(users).then((dm) => {
+    if (chat !== client) return
+    ui.dmUser.value = ''
+    joinRoom(dm.room, dm.users.filter((user) => user !== me))
+  }, (err: Error) => notice(`Could not open a conversation with ${users.join(', ')}: ${err.message}`))
 })
+
+/** Lists the user's conversations (DM rooms it has a grant in), without joining them until picked. */
+async function loadDirectMessages (): Promise<void> {
+  const client = chat
+  if (client === undefined) return
+  try {
+    for (const entry of await client.roomsList()) {
+      if (!entry.dm || chat !== client) continue
+      let model = rooms.get(entry.room)
+      if (model === undefined) rooms.set(entry.room, model = new RoomModel(entry.room))
+      model.dmWith = othersIn(entry.name)
+      model.note(entry.seq, entry.readSeq)
+    }
+    showRooms()
+  } catch {}
+}
 
 function onJoined (frame: JoinedFrame): void {
   const model = rooms.get(frame.room)
@@ -406,7 +454,7 @@ function select (room: string | undefined): void {
 function showRoom (): void {
   const model = active === undefined ? undefined : rooms.get(active)
   showRooms()
-  ui.roomTitle.textContent = model === undefined ? 'Join a room to start' : model.id
+  ui.roomTitle.textContent = model === undefined ? 'Join a room to start' : model.dmWith !== undefined ? `With ${model.dmWith.join(', ')}` : model.id
   showMessages(model)
   renderOnline(ui.online, model?.members ?? [], me)
   showTyping()
@@ -417,8 +465,11 @@ function showRoom (): void {
 
 /** The room list with unread and mention counts, and the unread total in the window's title. */
 function showRooms (): void {
-  const list = [...rooms.values()].map((model) => ({ id: model.id, unread: model.unread, mentions: me === undefined ? 0 : model.mentionsOf(me) }))
-  renderRooms(ui.rooms, list, active, select)
+  const list = [...rooms.values()].map((model) => ({
+    id: model.id, label: model.dmWith?.join(', '), dm: model.dmWith !== undefined, unread: model.unread, mentions: me === undefined ? 0 : model.mentionsOf(me)
+  }))
+  renderRooms(ui.rooms, list.filter((room) => !room.dm), active, select)
+  renderRooms(ui.dms, list.filter((room) => room.dm), active, (room) => joinRoom(room))
   const total = list.reduce((sum, room) => sum + room.unread, 0)
   const title = active === undefined ? 'Chat' : `${active} · Chat`
   document.title = total > 0 ? `(${total}) ${title}` : title

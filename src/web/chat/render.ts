@@ -238,15 +238,15 @@ export function renderOnline (list: HTMLUListElement, members: Iterable<string>,
  * the count of unread messages that mention the user. Buttons are kept and updated rather than
  * made again, so focus stays where it is.
  */
-export function renderRooms (list: HTMLUListElement, rooms: { id: string, unread: number, mentions: number }[], active: string | undefined, select: (room: string) => void): void {
+export function renderRooms (list: HTMLUListElement, rooms: { id: string, label?: string, unread: number, mentions: number }[], active: string | undefined, select: (room: string) => void): void {
   const existing = new Map<string, HTMLLIElement>()
   for (const item of list.querySelectorAll<HTMLLIElement>('li[data-room]')) existing.set(item.dataset.room!, item)
-  const items = rooms.map(({ id, unread, mentions }) => {
+  const items = rooms.map(({ id, label = id, unread, mentions }) => {
     let item = existing.get(id)
     if (item === undefined) {
       item = element('li')
       item.dataset.room = id
-      const node = button(id, () => select(id), 'room')
+      const node = button(label, () => select(id), 'room')
       node.append(element('span', 'badges'))
       node.lastElementChild!.append(element('span', 'unread'), element('span', 'mentions'))
       item.append(node)
@@ -257,7 +257,7 @@ export function renderRooms (list: HTMLUListElement, rooms: { id: string, unread
     // The badges are for the eye; the name says it in words.
     const counts = [unread > 0 ? `${unread} unread` : '', mentions === 1 ? '1 mention' : mentions > 1 ? `${mentions} mentions` : '']
       .filter((count) => count !== '')
-    if (counts.length > 0) node.setAttribute('aria-label', [id, ...counts].join(', '))
+    if (counts.length > 0) node.setAttribute('aria-label', [label, ...counts].join(', '))
     else node.removeAttribute('aria-label')
     badge(node.querySelector<HTMLElement>('.unread')!, unread, '')
     badge(node.querySelector<HTMLElement>('.mentions')!, mentions, '@')

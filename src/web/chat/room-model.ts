@@ -24,6 +24,8 @@ export class RoomModel {
   /** The room's latest seq as far as the page knows, and the user's read seq. */
   latestSeq = 0
   readSeq = 0
+  /** A direct-message room: the other participants (shown as its name, in the "Direct messages" list). */
+  dmWith: string[] | undefined
   /** The user's role here (`joined.role`): an owner or a moderator sees moderation controls. */
   role: 'owner' | 'moderator' | undefined
   /** What the server last said of the user's unread mentions here (`unread`), and as of which seqs. */
