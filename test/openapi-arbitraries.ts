@@ -25,6 +25,8 @@ const LONGEST = 80
  * rather than pass without testing it.
  */
 export function valid (schema: JsonSchema): fc.Arbitrary<unknown> {
+  if (schema.const !== undefined) return fc.constant(schema.const)
+  if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as unknown[]))
   if (schema.anyOf !== undefined) return fc.oneof(...schema.anyOf.map(valid))
   if (Array.isArray(schema.type)) return fc.oneof(...schema.type.map((type) => valid({ ...schema, type })))
   switch (schema.type) {
@@ -46,6 +48,12 @@ export function valid (schema: JsonSchema): fc.Arbitrary<unknown> {
       const minLength = schema.minLength ?? 0
       return fc.string({ minLength, maxLength: Math.max(minLength, Math.min(schema.maxLength ?? LONGEST, LONGEST)) })
     }
+    case 'array': {
+      const minLength = (schema.minItems as number | undefined) ?? 0
+      const maxLength = Math.max(minLength, Math.min((schema.maxItems as number | undefined) ?? 5, 5))
+      const items = valid(schema.items as JsonSchema)
+      return schema.uniqueItems === true ? fc.uniqueArray(items, { minLength, maxLength }) : fc.array(items, { minLength, maxLength })
+    }
     case 'object': {
       const properties = schema.properties ?? {}
       const arbitraries = Object.fromEntries(Object.entries(properties).map(([key, property]) => [key, valid(property)]))
@@ -63,6 +71,10 @@ function lengthFits (schema: JsonSchema, text: string): boolean {
 /** Values a schema refuses, of the kinds a client gets wrong: wrong type, out of range, bad pattern. */
 export function invalid (schema: JsonSchema, inText = false): fc.Arbitrary<unknown> {
   const wrong: fc.Arbitrary<unknown>[] = []
+  // A choice of constants (`anyOf` of `const` or `enum`, as the document writes literals): a value that is none of them.
+  const constants = (option: JsonSchema): unknown[] | undefined => option.const !== undefined ? [option.const] : Array.isArray(option.enum) ? option.enum as unknown[] : undefined
+  const choices = schema.anyOf?.every((option) => constants(option) !== undefined) === true ? schema.anyOf.flatMap((option) => constants(option)!) : undefined
+  if (choices !== undefined) return fc.constantFrom('none-of-these', 5, null).filter((value) => !choices.includes(value))
   const types = Array.isArray(schema.type) ? schema.type : [schema.type]
   if (types.includes('integer')) {
     if (schema.minimum !== undefined) wrong.push(fc.integer({ min: schema.minimum - 1000, max: schema.minimum - 1 }))
@@ -77,6 +89,12 @@ export function invalid (schema: JsonSchema, inText = false): fc.Arbitrary<unkno
     if (!inText) wrong.push(fc.constant(5), fc.constant(null), fc.constant(['a']))
   }
   if (types.includes('boolean')) wrong.push(fc.constant(inText ? 'yes' : 'true'), fc.constant(1))
+  if (types.includes('array')) {
+    const items = valid(schema.items as JsonSchema)
+    if (typeof schema.minItems === 'number' && schema.minItems > 0) wrong.push(fc.array(items, { maxLength: schema.minItems - 1 }))
+    if (typeof schema.maxItems === 'number') wrong.push(fc.array(items, { minLength: schema.maxItems + 1, maxLength: schema.maxItems + 3 }))
+    wrong.push(fc.constant('text'), fc.constant({}), fc.tuple(invalid(schema.items as JsonSchema)).map((bad) => bad))
+  }
   if (types.includes('object')) {
     wrong.push(fc.constant([]), fc.constant('text'), fc.constant(42))
     for (const key of schema.required ?? []) {

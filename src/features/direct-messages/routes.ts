@@ -17,7 +17,7 @@ const routes: FastifyPluginAsyncTypebox<{ dms: DirectMessages }> = async (fastif
       summary: 'Opens (or finds) the direct-message room of 2 to 10 users: private, granted to exactly them',
       security,
       body: DmBody,
-      response: { 200: Dm, ...errorResponses(400, 401, 429, 500, 503) }
+      response: { 200: Dm, ...errorResponses(400, 401, 413, 415, 429, 500, 503) }
     }
   }, async (request, reply) => {
     const users = [...new Set(request.body.users)]

@@ -5,7 +5,7 @@ import type { ProtocolPart } from '../../schemas/protocol-part.ts'
 
 export const OpenDmFrame = clientFrame('open_dm', { users: Type.Array(Id, { minItems: 1, maxItems: 9, description: 'the other participants (1 to 9)' }) })
 export const RoomsFrame = clientFrame('rooms', {})
-export const DmBody = Type.Object({ users: Type.Array(Id, { minItems: 2, maxItems: 10, description: 'every participant (2 to 10)' }) })
+export const DmBody = Type.Object({ users: Type.Array(Id, { minItems: 2, maxItems: 10, uniqueItems: true, description: 'every participant (2 to 10, each once)' }) })
 export const Dm = Type.Object({ room: Id, users: Type.Array(Id, { description: 'every participant, sorted' }) })
 
 export const RoomEntryFields = {

@@ -21,7 +21,7 @@ const routes: FastifyPluginAsyncTypebox<{ moderation: Moderation }> = async (fas
         security,
         params: GrantParams,
         body: SanctionBody,
-        response: { 204: Type.Null(), ...errorResponses(400, 401, 404, 429, 500, 503) }
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 404, 413, 415, 429, 500, 503) }
       }
     }, async (request, reply) => {
       const { id, user } = request.params

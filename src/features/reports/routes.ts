@@ -29,7 +29,7 @@ const routes: FastifyPluginAsyncTypebox<{ reports: Reports }> = async (fastify, 
       security,
       params: ReportIdParams,
       body: ResolveBody,
-      response: { 204: Type.Null(), ...errorResponses(400, 401, 404, 429, 500, 503) }
+      response: { 204: Type.Null(), ...errorResponses(400, 401, 404, 413, 415, 429, 500, 503) }
     }
   }, async (request, reply) => {
     if (!await reports.resolve(request.params.id, request.body.action)) {

@@ -20,7 +20,7 @@ const routes: FastifyPluginAsyncTypebox<{ store: RolesStore }> = async (fastify,
       security,
       params: RoomUserParams,
       body: RoleBody,
-      response: { 204: Type.Null(), ...errorResponses(400, 401, 404, 429, 500, 503) }
+      response: { 204: Type.Null(), ...errorResponses(400, 401, 404, 413, 415, 429, 500, 503) }
     }
   }, async (request, reply) => {
     const { id, user } = request.params
