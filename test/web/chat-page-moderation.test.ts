@@ -37,6 +37,10 @@ test('the chat page: reports, and a moderator\'s controls; a muted or banned use
   for (const name of ['Delete', 'Mute bob for 10 minutes', 'Kick bob from the room', 'Ban bob from the room for a day']) {
     await controls.getByRole('button', { name }).waitFor()
   }
+  const online = mod.getByRole('region', { name: 'Online' })
+  for (const name of ['Mute bob for 10 minutes', 'Kick bob from the room', 'Ban bob from the room for a day']) await online.getByRole('button', { name }).waitFor()
+  assert.equal(await online.getByRole('button', { name: /mod/ }).count(), 0, 'nothing to do on oneself')
+  assert.equal(await alice.getByRole('region', { name: 'Online' }).getByRole('button').count(), 0, 'no controls without a role')
   await assertAccessible(t, mod, 'moderation controls')
   await screenshot(t, mod, 'desktop-moderator')
   await controls.getByRole('button', { name: 'Mute bob for 10 minutes' }).click()

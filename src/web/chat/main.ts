@@ -304,7 +304,7 @@ function onJoined (frame: JoinedFrame): void {
   showRooms()
   model.members.clear()
   for (const user of frame.members) model.members.add(user)
-  if (frame.room === active) renderOnline(ui.online, model.members, me)
+  if (frame.room === active) showOnline(model)
   // First join: the history up to the join. After a re-join the client replays what was
   // missed, unless the server could not (recovered: false): then start the room afresh.
   const first = frame.recovered === undefined && model.messages.size === 0
@@ -419,7 +419,7 @@ function onPresence (frame: PresenceFrame): void {
   if (model === undefined) return
   if (frame.event === 'join') model.members.add(frame.user)
   else model.members.delete(frame.user)
-  if (frame.room === active) renderOnline(ui.online, model.members, me)
+  if (frame.room === active) showOnline(model)
 }
 
 function dropRoom (room: string, why: string): void {
@@ -456,7 +456,7 @@ function showRoom (): void {
   showRooms()
   ui.roomTitle.textContent = model === undefined ? 'Join a room to start' : model.dmWith !== undefined ? `With ${model.dmWith.join(', ')}` : model.id
   showMessages(model)
-  renderOnline(ui.online, model?.members ?? [], me)
+  showOnline(model)
   showTyping()
   ui.leave.hidden = model === undefined
   ui.message.disabled = ui.send.disabled = model === undefined
@@ -543,11 +543,19 @@ function report (message: Message): void {
     (err: Error) => notice(`Could not report the message: ${err.message}`))
 }
 
-/** A moderator mutes (10 minutes), kicks, or bans (a day) a message's author. */
-function moderate (message: Message, action: 'mute' | 'kick' | 'ban'): void {
+/** Who is online; an owner or a moderator gets Mute, Kick and Ban beside the others. */
+function showOnline (model: RoomModel | undefined): void {
+  const room = model?.id
+  renderOnline(ui.online, model?.members ?? [], me, model?.role === undefined || room === undefined
+    ? undefined
+    : (user, action) => moderate({ room, user }, action))
+}
+
+/** A moderator mutes (10 minutes), kicks, or bans (a day) a message's author, or a member online. */
+function moderate (target: { room: string, user: string }, action: 'mute' | 'kick' | 'ban'): void {
   const client = chat
   if (client === undefined) return
-  const { room, user } = message
+  const { room, user } = target
   const request = action === 'mute'
     ? client.mute(room, user, { durationMs: 10 * 60_000 })
     : action === 'ban' ? client.ban(room, user, { durationMs: 24 * 3_600_000 }) : client.kick(room, user)

@@ -224,11 +224,22 @@ export function atBottom (scroller: HTMLElement): boolean {
   return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40
 }
 
-export function renderOnline (list: HTMLUListElement, members: Iterable<string>, me: string | undefined): void {
+/**
+ * Who is online in the room; for an owner or a moderator (`moderate` given), Mute, Kick and Ban
+ * beside each other member.
+ */
+export function renderOnline (list: HTMLUListElement, members: Iterable<string>, me: string | undefined,
+  moderate?: (user: string, action: 'mute' | 'kick' | 'ban') => void): void {
   const sorted = [...members].sort((a, b) => a.localeCompare(b))
   list.replaceChildren(...sorted.map((user) => {
     const item = element('li', user === me ? 'me' : undefined, user)
     if (user === me) item.append(' ', element('span', 'hint', '(you)'))
+    else if (moderate !== undefined) {
+      item.append(' ',
+        labelled(button('Mute', () => moderate(user, 'mute'), 'link'), `Mute ${user} for 10 minutes`),
+        labelled(button('Kick', () => moderate(user, 'kick'), 'link'), `Kick ${user} from the room`),
+        labelled(button('Ban', () => moderate(user, 'ban'), 'link danger'), `Ban ${user} from the room for a day`))
+    }
     return item
   }))
 }
