@@ -22,7 +22,7 @@ export function coreEvents (build: SchemaBuilder): Record<string, EventDefinitio
     'room.deleted': { data: Type.Object({ id: Id }), description: 'A room was deleted; `data` is `{id}`' },
     'presence.join': { data: UserData, description: "A user's first connection joined the room (whether or not others are in it)" },
     'presence.leave': { data: UserData, description: "A user's last connection left the room (closed, left, kicked, or its node died)" },
-    'member.kicked': { data: Type.Object({ user: Id, reason: Type.String() }), description: "A user's connections were removed from the room (a revoked grant)" }
+    'member.kicked': { data: Type.Object({ user: Id, reason: Type.String() }), description: "A user's connections were removed from the room: a revoked grant, or a moderator's kick or ban" }
   }
 }
 

@@ -31,7 +31,7 @@ export class Moderation {
     const refused = await this.mayActOn(connection, frame.room, frame.user)
     if (refused !== undefined) return this.options.hub.reply(connection, refused.code, refused.message, frame.ref)
     if (!await this.options.roomAdmin.exists(frame.room)) return this.options.hub.reply(connection, 'not_found', `room ${frame.room} does not exist`, frame.ref)
-    this.options.roomAdmin.kick(frame.room, frame.user, frame.reason ?? `kicked by ${connection.user}`)
+    await this.kickOut(frame.room, frame.user, frame.reason ?? `kicked by ${connection.user}`)
     this.ack(connection, frame.room, frame.ref)
   }
 
@@ -56,8 +56,14 @@ export class Moderation {
     const record: SanctionRecord = { user: request.user, kind: request.kind, until, reason: request.reason ?? null }
     if (!await this.options.store.set(request.room, record)) return false
     this.changed(request.room)
-    if (request.kind === 'ban') this.options.roomAdmin.kick(request.room, request.user, `banned ${untilText(until)}${request.reason === undefined ? '' : `: ${request.reason}`}`)
+    if (request.kind === 'ban') await this.kickOut(request.room, request.user, `banned ${untilText(until)}${request.reason === undefined ? '' : `: ${request.reason}`}`)
     return true
+  }
+
+  /** The user's connections in the room get `kicked` on every node; webhooks get `member.kicked`. */
+  private async kickOut (room: string, user: string, reason: string): Promise<void> {
+    await this.options.store.kicked(room, user, reason)
+    this.options.roomAdmin.kick(room, user, reason)
   }
 
   /** Lifts a ban or a mute; false when the room does not exist. */

@@ -30,7 +30,13 @@ export function sqliteSanctions (storage: LocalStorage): SanctionsStore {
     statements.set.run(room, record.user, record.kind, record.until, record.reason)
     return true
   })
+  const kicked = db.transaction((room: string, user: string, reason: string) => {
+    if (messages.latestSeq(room) !== undefined) storage.record('member.kicked', room, new Date().toISOString(), { user, reason })
+  })
   return {
+    async kicked (room, user, reason) {
+      kicked(room, user, reason)
+    },
     async set (room, record) {
       return set(room, record)
     },

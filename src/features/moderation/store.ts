@@ -9,6 +9,8 @@ export interface SanctionsStore {
   set (room: string, record: SanctionRecord): Promise<boolean>
   /** Lifts the user's ban or mute (nothing when it had none). */
   remove (room: string, user: string, kind: SanctionKind): Promise<void>
+  /** Records `member.kicked` for webhooks (a kick, or the kick of a ban): the connections go through a broker event. */
+  kicked (room: string, user: string, reason: string): Promise<void>
   /** The room's bans and mutes, ended ones included (the caller compares `until` with its clock). */
   ofRoom (room: string): Promise<SanctionRecord[]>
 }

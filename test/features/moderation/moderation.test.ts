@@ -4,6 +4,7 @@ import { engineTest, nodesTest } from '../../engines.ts'
 import { ChatError } from '../../../src/client/index.ts'
 import { client, joinedTo } from '../../client/client-helper.ts'
 import { connectAs, http, type TestServer } from '../../helper.ts'
+import { startReceiver, webhookConfig } from '../../webhooks/receiver.ts'
 
 async function roomWithRoles (server: TestServer): Promise<void> {
   assert.equal((await http(server.url, 'POST', '/rooms', { id: 'lobby' })).status, 201)
@@ -132,4 +133,22 @@ engineTest('the SDK moderates: kick, ban, unban, mute, unmute resolve with their
   assert.equal((await mod.kick('lobby', 'bob')).type, 'ack')
   assert.equal((await mod.ban('lobby', 'bob')).type, 'ack')
   assert.equal((await mod.unban('lobby', 'bob')).type, 'ack')
+})
+
+engineTest('a moderator\'s kick and ban send member.kicked to webhooks, with the reason', async (start, t) => {
+  const receiver = await startReceiver(t)
+  const server = await start(webhookConfig([receiver], { CHAT_WEBHOOK_EVENTS: 'member.kicked' }))
+  await roomWithRoles(server)
+  const mod = await connectAs(t, server, 'mod')
+  const bob = await connectAs(t, server, 'bob')
+  await bob.join('lobby')
+  assert.equal((await mod.request({ type: 'kick', room: 'lobby', user: 'bob', reason: 'calm down' })).type, 'ack')
+  await bob.next('kicked')
+  assert.equal((await http(server.url, 'PUT', '/rooms/lobby/bans/carol', { reason: 'spam' })).status, 204)
+  const events = await receiver.waitFor(2, 'member.kicked')
+  assert.deepEqual(events.map((event) => [event.room, event.data.user, event.data.reason]), [
+    ['lobby', 'bob', 'calm down'],
+    ['lobby', 'carol', 'banned until lifted: spam']
+  ])
+  receiver.assertAllValid()
 })
