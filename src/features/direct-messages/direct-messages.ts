@@ -3,23 +3,9 @@ import type { ChatStore } from '../../engine/types.ts'
 import type { ChatHub } from '../../hub/chat-hub.ts'
 import type { Connection } from '../../hub/connection.ts'
 import type { RoomAdmin } from '../../rooms/room-admin.ts'
-import type { Message } from '../../schemas/common.ts'
 import type { ReadState } from '../read-state/read-state.ts'
-import type { Dm, OpenDmFrame, RoomsFrame } from './schemas.ts'
+import type { Dm, OpenDmFrame, RoomEntry, RoomsFrame } from './schemas.ts'
 import type { DmStore } from './store.ts'
-
-/** A room of the user's list (the `rooms` answer). */
-export interface RoomEntry {
-  room: string
-  name: string
-  private: boolean
-  dm: boolean
-  seq: number
-  readSeq: number
-  unread: number
-  mentions: number
-  last: Message | null
-}
 
 /**
  * The DM room of a set of users: `dm-` and 40 hex digits of the SHA-256 of the sorted ids, so

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { Id } from '../../schemas/common.ts'
+import { Id, type Message } from '../../schemas/common.ts'
 import { clientFrame, OptionalRef } from '../../schemas/frame-base.ts'
 import type { ProtocolPart } from '../../schemas/protocol-part.ts'
 
@@ -19,9 +19,14 @@ export const RoomEntryFields = {
   mentions: Type.Integer({ minimum: 0, description: 'messages after readSeq that mention the user' })
 }
 
+/** The fields of a rooms-list entry without `last` (whose schema is the composed message's). */
+export const RoomEntryBase = Type.Object(RoomEntryFields)
+
 export type OpenDmFrame = Static<typeof OpenDmFrame>
 export type RoomsFrame = Static<typeof RoomsFrame>
 export type Dm = Static<typeof Dm>
+/** A room of the user's list (the `rooms` answer): its schema's fields, and the newest message. */
+export type RoomEntry = Static<typeof RoomEntryBase> & { last: Message | null }
 
 /** A room of the user's list: built with the composed message schema (`last`). */
 export const roomEntry = (message: ReturnType<typeof Type.Object>) => Type.Object({
