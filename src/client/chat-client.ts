@@ -280,6 +280,15 @@ export class ChatClient extends Emitter<ChatEvents> {
   }
 
   /**
+   * Sets the room's slow mode (an owner's or a moderator's power): members who are not
+   * moderators may send one message every `intervalMs`; `0` turns it off. A message sent too
+   * soon rejects with `rate_limited` and the error's `retryAfterMs`. As `kick`.
+   */
+  slowMode (room: string, intervalMs: number): Promise<AckFrame> {
+    return this.request<AckFrame>({ type: 'slow_mode', room, intervalMs }, 'ack')
+  }
+
+  /**
    * Reports a message of a room the client joined to the operators' queue, with an optional
    * reason; resolves with the `ack` (the message's seq and id). Rejects with `not_member` or
    * `not_found` (a message not retained or deleted).

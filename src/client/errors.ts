@@ -12,14 +12,17 @@ export class ChatError extends Error {
   readonly code: ChatErrorCode
   /** The room the failed request was about, when it was about one. */
   readonly room: string | undefined
+  /** With `rate_limited` from a room's slow mode: ms until the next message may be sent. */
+  readonly retryAfterMs: number | undefined
 
-  constructor (message: string, code: ChatErrorCode, room?: string) {
+  constructor (message: string, code: ChatErrorCode, room?: string, retryAfterMs?: number) {
     super(message)
     this.code = code
     this.room = room
+    this.retryAfterMs = retryAfterMs
   }
 
   static fromFrame (frame: ErrorFrame, room?: string): ChatError {
-    return new ChatError(frame.message, frame.code, room)
+    return new ChatError(frame.message, frame.code, room, frame.retryAfterMs)
   }
 }

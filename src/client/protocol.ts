@@ -222,6 +222,18 @@ export interface ReactFrame {
   active?: boolean
   ref?: string
 }
+export interface SlowModeFrame {
+  type: 'slow_mode'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  /**
+   * slow mode: least ms between two messages of a member who is not a moderator; 0: off
+   */
+  intervalMs: number
+  ref?: string
+}
 export interface KickFrame {
   type: 'kick'
   /**
@@ -526,6 +538,10 @@ export interface ErrorFrame {
   type: 'error'
   code: 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'not_member' | 'rate_limited' | 'internal'
   message: string
+  /**
+   * with rate_limited from slow mode: ms until the next message may be sent
+   */
+  retryAfterMs?: number
   ref?: string
 }
 export interface UpdatedFrame {
@@ -650,7 +666,7 @@ export interface RoomsOutFrame {
 }
 
 /** Any frame the client sends. */
-export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame | KickFrame | BanFrame | UnbanFrame | MuteFrame | UnmuteFrame | ReportFrame | OpenDmFrame | RoomsFrame
+export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame | SlowModeFrame | KickFrame | BanFrame | UnbanFrame | MuteFrame | UnmuteFrame | ReportFrame | OpenDmFrame | RoomsFrame
 
 /** Any frame the server sends. */
 export type ServerFrame = WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame | HistoryOutFrame | PongFrame | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame | UpdatedFrame | TypingOutFrame | ReadOutFrame | UnreadOutFrame | ReadsOutFrame | DmFrame | RoomsOutFrame

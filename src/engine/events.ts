@@ -9,6 +9,8 @@ import { Id, Message } from '../schemas/common.ts'
  * `feature` carries a feature's own event (`name`: typing, read…) with `data` checked against the
  * schema the feature defined for it (EventKinds); the core moves it without reading it.
  */
+const FEATURE_EVENT_NAME = /^[a-z_]{1,32}$/
+
 const CoreRoomEvent = Type.Union([
   Type.Object({ kind: Type.Literal('message'), message: Message }),
   Type.Object({ kind: Type.Literal('updated'), message: Message }),
@@ -17,7 +19,7 @@ const CoreRoomEvent = Type.Union([
   }),
   Type.Object({ kind: Type.Literal('kick'), room: Id, user: Id, reason: Type.String() }),
   Type.Object({ kind: Type.Literal('room_deleted'), room: Id }),
-  Type.Object({ kind: Type.Literal('feature'), name: Type.String({ pattern: '^[a-z_]{1,32}$' }), room: Id, data: Type.Unknown() })
+  Type.Object({ kind: Type.Literal('feature'), name: Type.String({ pattern: FEATURE_EVENT_NAME.source }), room: Id, data: Type.Unknown() })
 ])
 
 /**
@@ -43,6 +45,8 @@ export class EventKinds {
 
   define (name: string, data: TSchema): void {
     if (this.kinds.has(name)) throw new Error(`event kind ${name} is defined twice`)
+    // Caught here rather than as events silently dropped on arrival.
+    if (!FEATURE_EVENT_NAME.test(name)) throw new Error(`event kind ${name}: a name is 1 to 32 of a-z and _`)
     this.kinds.set(name, Compile(data))
   }
 

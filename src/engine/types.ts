@@ -3,12 +3,16 @@ import type { EventType, FailedEvent } from '../schemas/webhooks.ts'
 import type { EventKinds, RoomEvent } from './events.ts'
 import type { StorageExtension } from './extension.ts'
 
-/** A room as stored; `historyLimit` is null when the room follows CHAT_HISTORY_LIMIT. */
+/**
+ * A room as stored; `historyLimit` is null when the room follows CHAT_HISTORY_LIMIT;
+ * `slowModeMs` is the least time between two messages of a member (0: no slow mode).
+ */
 export interface RoomRecord {
   id: string
   name: string
   private: boolean
   historyLimit: number | null
+  slowModeMs: number
   createdAt: string
 }
 
@@ -17,12 +21,14 @@ export interface RoomInput {
   name?: string
   private?: boolean
   historyLimit?: number
+  slowModeMs?: number
 }
 
 export interface RoomPatch {
   name?: string
   private?: boolean
   historyLimit?: number | null
+  slowModeMs?: number
 }
 
 export interface Recovery {

@@ -9,6 +9,7 @@ import { readState } from './read-state/index.ts'
 import { replies } from './replies/index.ts'
 import { reports } from './reports/index.ts'
 import { roles } from './roles/index.ts'
+import { slowMode } from './slow-mode/index.ts'
 import { typing } from './typing/index.ts'
 import { wordFilter } from './word-filter/index.ts'
 
@@ -24,6 +25,8 @@ export const features: ChatFeature[] = [
   reactions,
   replies,
   roles,
+  // Before moderation, whose mute check on `message` then runs first: a muted user is told so.
+  slowMode,
   // After every feature whose frames a mute refuses (message, react, typing): it wraps their handlers.
   moderation,
   reports,

@@ -11,6 +11,7 @@ import type { Room } from '../schemas/rest.ts'
 export class RoomAdmin {
   private readonly engine: ChatEngine
   private readonly defaultHistoryLimit: number
+  private readonly updateListeners: ((room: Room) => void)[] = []
 
   constructor (engine: ChatEngine, defaultHistoryLimit: number) {
     this.engine = engine
@@ -42,9 +43,23 @@ export class RoomAdmin {
     return await this.engine.store.getRoom(id) !== undefined
   }
 
+  /** The room's settings as stored (no online count: no broker call), or undefined. */
+  async settings (id: string): Promise<RoomRecord | undefined> {
+    return await this.engine.store.getRoom(id)
+  }
+
+  /** Changes the room (REST's PATCH, a moderator's slow_mode); listeners hear of it on this node. */
   async update (id: string, patch: RoomPatch): Promise<Room | undefined> {
     const record = await this.engine.store.updateRoom(id, patch)
-    return record === undefined ? undefined : this.describe(record)
+    if (record === undefined) return undefined
+    const room = await this.describe(record)
+    for (const listener of this.updateListeners) listener(room)
+    return room
+  }
+
+  /** Calls `listener` after each change of a room made on this node (a feature tells the other nodes). */
+  onUpdate (listener: (room: Room) => void): void {
+    this.updateListeners.push(listener)
   }
 
   /** Deletes the room; its members on every node get `room_deleted`. */

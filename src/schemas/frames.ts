@@ -70,6 +70,7 @@ export const ErrorFrame = Type.Object({
     Type.Literal('not_member'), Type.Literal('rate_limited'), Type.Literal('internal')
   ]),
   message: Type.String(),
+  retryAfterMs: Type.Optional(Type.Integer({ minimum: 1, description: 'with rate_limited from slow mode: ms until the next message may be sent' })),
   ...OptionalRef
 })
 /**

@@ -3,12 +3,17 @@ import { ID_PATTERN, Id, IsoTime, LIMIT_DEFAULT, Message, MessageSeq } from './c
 
 export const RoomName = Type.String({ minLength: 1, maxLength: 200 })
 export const HistoryLimit = Type.Integer({ minimum: 1, maximum: 1_000_000 })
+/** Slow mode: the least time between two messages of a member who is not a moderator; 0 turns it off; at most a day. */
+export const SlowModeMs = Type.Integer({
+  minimum: 0, maximum: 86_400_000, description: 'slow mode: least ms between two messages of a member who is not a moderator; 0: off'
+})
 
 export const Room = Type.Object({
   id: Id,
   name: Type.String(),
   private: Type.Boolean(),
   historyLimit: Type.Integer(),
+  slowModeMs: SlowModeMs,
   online: Type.Integer({ minimum: 0, description: 'distinct users online in the room' }),
   createdAt: IsoTime
 })
@@ -18,7 +23,8 @@ export const CreateRoomBody = Type.Object({
   id: Id,
   name: Type.Optional(RoomName),
   private: Type.Optional(Type.Boolean()),
-  historyLimit: Type.Optional(HistoryLimit)
+  historyLimit: Type.Optional(HistoryLimit),
+  slowModeMs: Type.Optional(SlowModeMs)
 })
 
 export const PatchRoomBody = Type.Object({
@@ -28,7 +34,8 @@ export const PatchRoomBody = Type.Object({
   // {historyLimit: 0} would silently reset the limit instead of being refused.
   historyLimit: Type.Optional(Type.Unsafe<number | null>({
     type: ['integer', 'null'], minimum: 1, maximum: 1_000_000, description: 'null: back to CHAT_HISTORY_LIMIT'
-  }))
+  })),
+  slowModeMs: Type.Optional(SlowModeMs)
 })
 
 /**

@@ -126,15 +126,15 @@ storeTest('recover: messages after since, latestSeq, and whether history reached
 })
 
 storeTest('rooms: create, conflict, get, list by id with paging, update, delete', async (store) => {
-  const created = await store.createRoom({ id: 'b-room', name: 'B', private: true, historyLimit: 10 })
-  assert.deepEqual(created, { id: 'b-room', name: 'B', private: true, historyLimit: 10, createdAt: created!.createdAt })
+  const created = await store.createRoom({ id: 'b-room', name: 'B', private: true, historyLimit: 10, slowModeMs: 1500 })
+  assert.deepEqual(created, { id: 'b-room', name: 'B', private: true, historyLimit: 10, slowModeMs: 1500, createdAt: created!.createdAt })
   assert.ok(!Number.isNaN(Date.parse(created!.createdAt)))
   assert.equal(new Date(created!.createdAt).toISOString(), created!.createdAt)
   assert.equal(await store.createRoom({ id: 'b-room', name: 'again' }), undefined, 'an existing id is not replaced')
   assert.deepEqual(await store.getRoom('b-room'), created)
 
   const plain = await store.createRoom({ id: 'a-room' })
-  assert.deepEqual(plain, { id: 'a-room', name: 'a-room', private: false, historyLimit: null, createdAt: plain!.createdAt })
+  assert.deepEqual(plain, { id: 'a-room', name: 'a-room', private: false, historyLimit: null, slowModeMs: 0, createdAt: plain!.createdAt })
   assert.deepEqual(await store.getRoom('a-room'), plain)
   assert.equal(await store.getRoom('none'), undefined)
 
@@ -148,12 +148,16 @@ storeTest('rooms: create, conflict, get, list by id with paging, update, delete'
   assert.equal(second.hasMore, false, 'no more when the page holds exactly the rest')
   assert.equal((await store.listRooms(4)).hasMore, false, 'no more when the first page holds every room')
   assert.deepEqual((await store.listRooms(5, 'c-room')).rooms, [])
+  assert.deepEqual(second.rooms[0], created, 'a listed room carries every setting')
 
   const updated = await store.updateRoom('a-room', { name: 'Renamed', private: true })
   assert.deepEqual(updated, { ...plain, name: 'Renamed', private: true })
   assert.deepEqual(await store.getRoom('a-room'), updated)
   assert.deepEqual(await store.updateRoom('a-room', {}), updated)
   assert.deepEqual(await store.updateRoom('a-room', { private: false }), { ...updated, private: false })
+  assert.deepEqual(await store.updateRoom('a-room', { slowModeMs: 2500 }), { ...updated, private: false, slowModeMs: 2500 })
+  assert.deepEqual(await store.updateRoom('a-room', { name: 'Again' }), { ...updated, name: 'Again', private: false, slowModeMs: 2500 }, 'a patch without it keeps it')
+  assert.deepEqual(await store.updateRoom('a-room', { slowModeMs: 0 }), { ...updated, name: 'Again', private: false, slowModeMs: 0 })
   assert.equal(await store.updateRoom('none', { name: 'x' }), undefined)
   assert.equal(await store.getRoom('none'), undefined, 'updating a missing room does not create it')
 

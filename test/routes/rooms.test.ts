@@ -16,11 +16,12 @@ function assertError (reply: Reply, status: number, message?: RegExp): void {
 }
 
 function assertRoom (room: any): void {
-  assert.deepEqual(Object.keys(room).sort(), ['createdAt', 'historyLimit', 'id', 'name', 'online', 'private'])
+  assert.deepEqual(Object.keys(room).sort(), ['createdAt', 'historyLimit', 'id', 'name', 'online', 'private', 'slowModeMs'])
   assert.equal(typeof room.id, 'string')
   assert.equal(typeof room.name, 'string')
   assert.equal(typeof room.private, 'boolean')
   assert.ok(Number.isInteger(room.historyLimit))
+  assert.ok(Number.isInteger(room.slowModeMs) && room.slowModeMs >= 0)
   assert.ok(Number.isInteger(room.online) && room.online >= 0)
   assert.equal(new Date(room.createdAt).toISOString(), room.createdAt, 'createdAt is ISO 8601')
 }
@@ -269,6 +270,8 @@ describe('PATCH /rooms/:id', () => {
     ['historyLimit false', { historyLimit: false }],
     ['historyLimit over the maximum', { historyLimit: 1_000_001 }],
     ['historyLimit a word', { historyLimit: 'many' }],
+    ['slowModeMs negative', { slowModeMs: -1 }],
+    ['slowModeMs null', { slowModeMs: null }],
     ['an empty name', { name: '' }],
     ['private not a boolean', { private: 'sure' }]
   ] as const) {

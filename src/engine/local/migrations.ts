@@ -125,6 +125,10 @@ const migrations: string[] = [
     feature TEXT PRIMARY KEY,
     version INTEGER NOT NULL
   ) WITHOUT ROWID;
+  `,
+  // Slow mode: a room setting, as its history limit is.
+  `
+  ALTER TABLE rooms ADD COLUMN slow_mode_ms INTEGER NOT NULL DEFAULT 0;
   `
 ]
 

@@ -23,6 +23,7 @@ interface RoomRow {
   name: string
   private: number
   historyLimit: number | null
+  slowModeMs: number
   createdAt: string
 }
 
@@ -34,7 +35,7 @@ interface SeqState {
 
 const toRecord = (row: RoomRow): RoomRecord => ({ ...row, private: row.private === 1 })
 
-const ROOM_COLUMNS = 'id, name, private, history_limit AS historyLimit, created_at AS createdAt'
+const ROOM_COLUMNS = 'id, name, private, history_limit AS historyLimit, slow_mode_ms AS slowModeMs, created_at AS createdAt'
 
 /** Trim hooks run when the first retained seq passes a multiple of this: a message's append pays for none. */
 const TRIM_HOOK_EVERY = 64
@@ -97,11 +98,11 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
   }
 
   const statements = {
-    insertRoom: db.prepare(`INSERT INTO rooms (id, name, private, history_limit, created_at)
-      VALUES (@id, @name, @private, @historyLimit, @createdAt) ON CONFLICT(id) DO NOTHING`),
+    insertRoom: db.prepare(`INSERT INTO rooms (id, name, private, history_limit, slow_mode_ms, created_at)
+      VALUES (@id, @name, @private, @historyLimit, @slowModeMs, @createdAt) ON CONFLICT(id) DO NOTHING`),
     getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
     listRooms: db.prepare<[string, number], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id > ? ORDER BY id LIMIT ?`),
-    updateRoom: db.prepare('UPDATE rooms SET name = @name, private = @private, history_limit = @historyLimit WHERE id = @id'),
+    updateRoom: db.prepare('UPDATE rooms SET name = @name, private = @private, history_limit = @historyLimit, slow_mode_ms = @slowModeMs WHERE id = @id'),
     deleteRoom: db.prepare<[string]>('DELETE FROM rooms WHERE id = ?'),
     setGrant: db.prepare<[string, string]>('INSERT INTO grants (room, user) VALUES (?, ?) ON CONFLICT DO NOTHING'),
     deleteGrant: db.prepare<[string, string]>('DELETE FROM grants WHERE room = ? AND user = ?'),
@@ -311,7 +312,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     }
   })
   const patchRoom = db.transaction((id: string, next: RoomRecord, lastSeq: number) => {
-    statements.updateRoom.run({ id, name: next.name, private: next.private ? 1 : 0, historyLimit: next.historyLimit })
+    statements.updateRoom.run({ id, name: next.name, private: next.private ? 1 : 0, historyLimit: next.historyLimit, slowModeMs: next.slowModeMs })
     const keepFrom = lastSeq - limitOf(next.historyLimit) + 1
     if (keepFrom > 1) {
       statements.trim.run(id, keepFrom - 1)
@@ -344,7 +345,8 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
         ...current,
         name: patch.name ?? current.name,
         private: patch.private ?? current.private,
-        historyLimit: patch.historyLimit === undefined ? current.historyLimit : patch.historyLimit
+        historyLimit: patch.historyLimit === undefined ? current.historyLimit : patch.historyLimit,
+        slowModeMs: patch.slowModeMs ?? current.slowModeMs
       }
       const state = seqState(id)!
       patchRoom(id, next, state.lastSeq)

@@ -7,7 +7,7 @@
  * p = CRC16(room id) mod 256, and every key of a room carries its partition's hash tag `{p}`
  * (`p<N>` and a few letters, chosen so that partition N sits in slot N × 64 + 32):
  * - `chat:{p}:room:<id>`     hash: name, private ('1'/'0'), historyLimit ('' = CHAT_HISTORY_LIMIT),
- *                            createdAt, lastSeq
+ *                            slowModeMs (absent: 0), createdAt, lastSeq
  * - `chat:{p}:msgs:<id>`     sorted set of messages: score = seq, member = the message JSON
  * - `chat:{p}:grants:<id>`   set of users granted the private room
  * - `chat:{p}:presence:<id>` hash: user → number of connections online in the room, over all nodes

@@ -79,7 +79,7 @@ export function partitionKeys (partition: number, layout: Partitioning = CURRENT
 
 export interface RoomKeys {
   partition: number
-  /** hash: name, private ('1'/'0'), historyLimit ('' = default), createdAt, lastSeq */
+  /** hash: name, private ('1'/'0'), historyLimit ('' = default), slowModeMs (absent: 0), createdAt, lastSeq */
   room: string
   /** sorted set: score = seq, member = the message JSON */
   messages: string

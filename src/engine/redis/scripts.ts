@@ -17,13 +17,13 @@ const scripts = {
   /**
    * KEYS: room hash, the partition's outbox. ARGV: name, private, historyLimit ('' = default),
    * createdAt, the room.created event's id ('' = not recorded), the room id, the room object's
-   * JSON. 1 when created.
+   * JSON, slowModeMs. 1 when created.
    */
   chatCreateRoom: {
     numberOfKeys: 2,
     lua: `${RECORD_LUA}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'name', ARGV[1], 'private', ARGV[2], 'historyLimit', ARGV[3], 'createdAt', ARGV[4], 'lastSeq', 0)
+redis.call('HSET', KEYS[1], 'name', ARGV[1], 'private', ARGV[2], 'historyLimit', ARGV[3], 'createdAt', ARGV[4], 'lastSeq', 0, 'slowModeMs', ARGV[8])
 if ARGV[5] ~= '' then record(KEYS[2], ARGV[5], 'room.created', ARGV[4], ARGV[6], ARGV[7]) end
 return 1`
   },
@@ -231,7 +231,7 @@ return 1`
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     chatCreateRoom(room: string, outbox: string, name: string, priv: string, historyLimit: string, createdAt: string,
-      eventId: string, id: string, data: string): Result<number, Context>
+      eventId: string, id: string, data: string, slowModeMs: string): Result<number, Context>
     chatRevokeGrant(grants: string, presence: string, outbox: string, user: string, eventId: string, time: string, room: string,
       reason: string): Result<number, Context>
     chatSetGrant(room: string, grants: string, user: string): Result<number | null, Context>

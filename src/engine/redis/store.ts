@@ -54,6 +54,8 @@ function toRecord (id: string, hash: Record<string, string>): RoomRecord | undef
     name: hash.name ?? id,
     private: hash.private === '1',
     historyLimit: hash.historyLimit === undefined || hash.historyLimit === '' ? null : Number(hash.historyLimit),
+    // Rooms stored before slow mode have no field: off.
+    slowModeMs: Number(hash.slowModeMs ?? 0),
     createdAt: hash.createdAt
   }
 }
@@ -129,27 +131,29 @@ end
 return result`
 
 /**
- * ARGV after the room: pairs of (set?, value) for name, private, historyLimit, then the
- * room.updated event's id ('' = not recorded) and its time. Merges in place so concurrent
- * patches never undo each other, and trims to the new limit (with the features' trim hooks).
- * Returns name, private, historyLimit, createdAt; nil without the room.
+ * ARGV after the room: pairs of (set?, value) for name, private, historyLimit, slowModeMs,
+ * then the room.updated event's id ('' = not recorded) and its time. Merges in place so
+ * concurrent patches never undo each other, and trims to the new limit (with the features'
+ * trim hooks). Returns name, private, historyLimit, createdAt, slowModeMs; nil without the room.
  */
 const UPDATE_ROOM_LUA = `
 if redis.call('EXISTS', K.room) == 0 then return false end
 if ARGV[2] == '1' then redis.call('HSET', K.room, 'name', ARGV[3]) end
 if ARGV[4] == '1' then redis.call('HSET', K.room, 'private', ARGV[5]) end
 if ARGV[6] == '1' then redis.call('HSET', K.room, 'historyLimit', ARGV[7]) end
-local state = redis.call('HMGET', K.room, 'name', 'private', 'historyLimit', 'createdAt', 'lastSeq')
+if ARGV[8] == '1' then redis.call('HSET', K.room, 'slowModeMs', ARGV[9]) end
+local state = redis.call('HMGET', K.room, 'name', 'private', 'historyLimit', 'createdAt', 'lastSeq', 'slowModeMs')
+local slow = state[6] or '0'
 local limit = tonumber(state[3]) or DEFAULT_LIMIT
 local keep_from = tonumber(state[5]) - limit + 1
 if keep_from > 1 then
   redis.call('ZREMRANGEBYSCORE', K.msgs, '-inf', keep_from - 1)
   trimmed(keep_from)
 end
-record_event(ARGV[8], 'room.updated', ARGV[9], '{"id":"' .. ROOM .. '","name":' .. cjson.encode(state[1]) ..
-  ',"private":' .. (state[2] == '1' and 'true' or 'false') .. ',"historyLimit":' .. limit ..
+record_event(ARGV[10], 'room.updated', ARGV[11], '{"id":"' .. ROOM .. '","name":' .. cjson.encode(state[1]) ..
+  ',"private":' .. (state[2] == '1' and 'true' or 'false') .. ',"historyLimit":' .. limit .. ',"slowModeMs":' .. slow ..
   ',"online":' .. redis.call('HLEN', K.presence) .. ',"createdAt":"' .. state[4] .. '"}')
-return { state[1], state[2], state[3], state[4] }`
+return { state[1], state[2], state[3], state[4], slow }`
 
 /** ARGV after the room: the room.deleted event's id ('' = not recorded), its time. Deletes every key of the room (the features' too). */
 const DELETE_ROOM_LUA = `
@@ -212,7 +216,7 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
     }
     return [...found]
   }
-  const updateRoom = scripts.script<[string, string, string, string] | null>('chatUpdateRoom', UPDATE_ROOM_LUA)
+  const updateRoom = scripts.script<[string, string, string, string, string] | null>('chatUpdateRoom', UPDATE_ROOM_LUA)
   const deleteRoom = scripts.script<number>('chatDeleteRoom', DELETE_ROOM_LUA)
   const publishUpdated = scripts.script<number>('chatPublishUpdated', PUBLISH_UPDATED_LUA)
   let closed = false
@@ -311,7 +315,7 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
       const eventId = eventIdFor(outbox, 'room.created')
       const created = await redis.chatCreateRoom(keys.room, keys.outbox, record.name,
         record.private ? '1' : '0', record.historyLimit === null ? '' : String(record.historyLimit), record.createdAt,
-        eventId, record.id, eventId === '' ? '' : JSON.stringify(roomObject(record, options.defaultHistoryLimit, 0)))
+        eventId, record.id, eventId === '' ? '' : JSON.stringify(roomObject(record, options.defaultHistoryLimit, 0)), String(record.slowModeMs))
       if (created !== 1) return undefined
       await redis.zadd(globalKeys.rooms, 0, record.id)
       return record
@@ -335,10 +339,11 @@ export function createRedisStore (options: RedisStoreOptions): ChatStore {
         flag(patch.name), patch.name ?? '',
         flag(patch.private), patch.private === true ? '1' : '0',
         flag(patch.historyLimit), patch.historyLimit === undefined || patch.historyLimit === null ? '' : String(patch.historyLimit),
+        flag(patch.slowModeMs), String(patch.slowModeMs ?? 0),
         eventIdFor(outbox, 'room.updated'), new Date().toISOString()])
       if (result === null) return undefined
-      const [name, priv, historyLimit, createdAt] = result
-      return toRecord(id, { name, private: priv, historyLimit, createdAt })
+      const [name, priv, historyLimit, createdAt, slowModeMs] = result
+      return toRecord(id, { name, private: priv, historyLimit, createdAt, slowModeMs })
     },
     async deleteRoom (id) {
       // Appends still queued for this room fail with NotFoundError when their batch runs.

@@ -1,13 +1,14 @@
 import type { Room } from '../../schemas/rest.ts'
 import type { RoomInput, RoomRecord } from '../types.ts'
 
-/** A new room as every store creates it: named after its id, public, on the default history limit. */
+/** A new room as every store creates it: named after its id, public, on the default history limit, no slow mode. */
 export function newRoomRecord (input: RoomInput): RoomRecord {
   return {
     id: input.id,
     name: input.name ?? input.id,
     private: input.private ?? false,
     historyLimit: input.historyLimit ?? null,
+    slowModeMs: input.slowModeMs ?? 0,
     createdAt: new Date().toISOString()
   }
 }
@@ -19,6 +20,7 @@ export function roomObject (record: RoomRecord, defaultHistoryLimit: number, onl
     name: record.name,
     private: record.private,
     historyLimit: record.historyLimit ?? defaultHistoryLimit,
+    slowModeMs: record.slowModeMs,
     online,
     createdAt: record.createdAt
   }

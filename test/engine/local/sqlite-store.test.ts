@@ -91,7 +91,7 @@ test('reopening an existing file keeps rooms, grants, messages, seq and user_ver
  */
 function rewind (path: string, version: number, options: { sendsIndex?: boolean } = {}): void {
   const db = new BetterSqlite3(path)
-  db.exec('ALTER TABLE messages DROP COLUMN fields; DROP TABLE feature_versions')
+  db.exec('ALTER TABLE messages DROP COLUMN fields; DROP TABLE feature_versions; ALTER TABLE rooms DROP COLUMN slow_mode_ms')
   const columns = (db.prepare('PRAGMA table_info(messages)').all() as { name: string }[]).map((column) => column.name)
   // A file the store wrote without the edits feature still has its columns.
   for (const [column, type] of [['version', 'INTEGER'], ['edited_at', 'TEXT'], ['deleted_at', 'TEXT']]) {
@@ -114,6 +114,7 @@ test('a file of the release with the index on send times upgrades in place and k
   const repeat = await second.append('kept', 'alice', 'hello', { clientId: 'key-1' })
   assert.equal(repeat.duplicate, true, 'the clientId is still remembered')
   assert.equal(repeat.message.id, sent.message.id)
+  assert.equal((await second.getRoom('kept'))!.slowModeMs, 0, 'a room of an older file has no slow mode')
   const check = new BetterSqlite3(path, { readonly: true })
   t.after(() => check.close())
   assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION)

@@ -1,0 +1,6 @@
+import type { StorageExtension } from '../../engine/extension.ts'
+import { redisSlowMode } from './redis.ts'
+import { sqliteSlowMode } from './sqlite.ts'
+import type { SlowModeStore } from './store.ts'
+
+export const slowModeStorage: StorageExtension<SlowModeStore> = { name: 'slow-mode', local: sqliteSlowMode, redis: redisSlowMode }
