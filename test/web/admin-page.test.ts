@@ -169,13 +169,15 @@ test('the admin page at /admin (Chromium)', { timeout: 240_000 }, async (t) => {
     assert.equal((await bob.next('kicked')).room, 'support')
     await details.getByText('Nobody.').waitFor()
 
-    // Rename, and let the history limit follow the server's default again.
+    // Rename, let the history limit follow the server's default again, and slow the room down.
     await details.getByLabel('Name', { exact: true }).fill('Support')
     await details.getByLabel('History limit').fill('')
+    assert.equal(await details.getByLabel('Slow mode (seconds)').inputValue(), '0')
+    await details.getByLabel('Slow mode (seconds)').fill('2.5')
     await details.getByRole('button', { name: 'Save changes' }).click()
     await status(page, 'Room support saved')
     const saved = await http(server.url, 'GET', '/rooms/support', undefined, auth)
-    assert.deepEqual([saved.body.name, saved.body.historyLimit], ['Support', 1000])
+    assert.deepEqual([saved.body.name, saved.body.historyLimit, saved.body.slowModeMs], ['Support', 1000, 2500])
     assert.deepEqual(await roomRows(page), ['support Support Private 0'])
 
     // Delete the room. By keyboard first: Escape cancels and focus comes back, visibly.

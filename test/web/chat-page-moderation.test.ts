@@ -10,7 +10,7 @@ async function noticeShows (page: Page, text: RegExp): Promise<void> {
   await page.getByRole('alert').filter({ hasText: text }).waitFor({ timeout: WAIT })
 }
 
-test('the chat page: reports, and a moderator\'s controls; a muted or banned user is told why and until when (Chromium)', { timeout: 120_000 }, async (t) => {
+test('the chat page: reports, and a moderator\'s controls; a muted or banned user is told why and until when, a slowed one how long to wait (Chromium)', { timeout: 120_000 }, async (t) => {
   const browser = await launchBrowser(t)
   if (browser === undefined) return
   await buildPagesOnce()
@@ -60,6 +60,13 @@ test('the chat page: reports, and a moderator\'s controls; a muted or banned use
   await modClient.ban('lobby', 'carol', { reason: 'still shouting' })
   await noticeShows(carol, /You were removed from lobby: banned until lifted: still shouting/)
   await screenshot(t, carol, 'desktop-banned')
+
+  // In slow mode, a message too soon is not sent, and the page says how long to wait.
+  await modClient.slowMode('lobby', 60_000)
+  await say(alice, 'first in slow mode')
+  await item(alice, 'first in slow mode').waitFor()
+  await say(alice, 'second too soon')
+  await noticeShows(alice, /Not sent to lobby: room lobby is in slow mode \(one message every 60 s\): wait \d+(\.\d)? s before sending again/)
 })
 
 test('the chat page: a "Direct messages" section opens a conversation and lists it for the other person (Chromium)', { timeout: 120_000 }, async (t) => {

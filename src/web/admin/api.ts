@@ -19,6 +19,7 @@ export interface RoomFields {
   name?: string
   private?: boolean
   historyLimit?: number | null
+  slowModeMs?: number
 }
 
 /** A call the server refused (or never answered: status 0), with the message its error body gave. */

@@ -28,6 +28,7 @@ export function roomDetails (api: AdminApi, feedback: Feedback, events: DetailsE
     editForm: byId<HTMLFormElement>('edit-form'),
     name: byId<HTMLInputElement>('edit-name'),
     history: byId<HTMLInputElement>('edit-history'),
+    slow: byId<HTMLInputElement>('edit-slow'),
     private: byId<HTMLInputElement>('edit-private'),
     publicNote: byId('public-note'),
     grantForm: byId<HTMLFormElement>('grant-form'),
@@ -47,7 +48,7 @@ export function roomDetails (api: AdminApi, feedback: Feedback, events: DetailsE
    * these: a refresh updates `room` but not the form, and comparing against the refreshed room
    * would send back, as a change, the old value of a setting someone else changed meanwhile.
    */
-  let filled: Pick<Room, 'name' | 'private' | 'historyLimit'> | undefined
+  let filled: Pick<Room, 'name' | 'private' | 'historyLimit' | 'slowModeMs'> | undefined
 
   /** The room was deleted under the page (by someone else): say so and close. */
   function gone (id: string, err: unknown): boolean {
@@ -62,8 +63,9 @@ export function roomDetails (api: AdminApi, feedback: Feedback, events: DetailsE
     ui.title.textContent = `Room ${next.id}`
     ui.name.value = next.name
     ui.history.value = String(next.historyLimit)
+    ui.slow.value = String(next.slowModeMs / 1000)
     ui.private.checked = next.private
-    filled = { name: next.name, private: next.private, historyLimit: next.historyLimit }
+    filled = { name: next.name, private: next.private, historyLimit: next.historyLimit, slowModeMs: next.slowModeMs }
     showPrivacy(next.private)
   }
 
@@ -174,6 +176,8 @@ export function roomDetails (api: AdminApi, feedback: Feedback, events: DetailsE
     if (ui.private.checked !== filled.private) changes.private = ui.private.checked
     const limit = ui.history.value === '' ? null : Number(ui.history.value)
     if (limit !== filled.historyLimit) changes.historyLimit = limit
+    const slowModeMs = Math.round(Number(ui.slow.value === '' ? 0 : ui.slow.value) * 1000)
+    if (slowModeMs !== filled.slowModeMs) changes.slowModeMs = slowModeMs
     if (Object.keys(changes).length === 0) {
       feedback.say('Nothing to save: no setting changed')
       return
