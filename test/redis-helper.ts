@@ -45,7 +45,15 @@ async function stopProcess (child: ChildProcess, signal: NodeJS.Signals): Promis
 export async function startRedis (t: TestContext): Promise<RedisServer | undefined> {
   if (!requireCommand(t, 'redis-server', 'REQUIRE_REDIS', 'apt-get install redis-server')) return undefined
   const dir = tempDir(t)
-  const port = await freePort()
+  // A free port may be taken by another process before redis-server binds it: try another.
+  for (let attempt = 1; ; attempt++) {
+    const server = await launch(t, dir, await freePort())
+    if (server !== 'port taken') return server
+    if (attempt === 5) throw new Error('redis-server: 5 free ports were taken before it could bind them')
+  }
+}
+
+async function launch (t: TestContext, dir: string, port: number): Promise<RedisServer | 'port taken'> {
   const child = spawn('redis-server', [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -58,12 +66,19 @@ export async function startRedis (t: TestContext): Promise<RedisServer | undefin
     await stopProcess(child, kill ? 'SIGKILL' : 'SIGTERM')
     process.removeListener('exit', killOnExit)
   }
-  // After-hooks run in the order they were added; adding this one from a hook puts it last.
-  t.after(() => { t.after(() => stop()) })
   const exited = new Promise<never>((_resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)))
   })
   exited.catch(() => {})
-  await Promise.race([eventually(() => output.includes('Ready to accept connections'), 10_000, 'redis-server start'), exited])
+  try {
+    await Promise.race([eventually(() => output.includes('Ready to accept connections'), 10_000, 'redis-server start'), exited])
+  } catch (err) {
+    child.kill('SIGKILL')
+    process.removeListener('exit', killOnExit)
+    if (output.includes('Address already in use')) return 'port taken'
+    throw err
+  }
+  // After-hooks run in the order they were added; adding this one from a hook puts it last.
+  t.after(() => { t.after(() => stop()) })
   return { url: `redis://127.0.0.1:${port}`, port, process: child, output: () => output, stop }
 }
