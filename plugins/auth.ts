@@ -3,15 +3,9 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { idRegExp } from '../src/schemas/common.ts'
+import type { Authenticate, Identity } from '../src/shared/identity.ts'
 
-export interface Identity {
-  user: string
-  name?: string
-  /** A JWT's `roles` claim holding "moderator": a moderator of every room. */
-  moderator?: boolean
-  /** Unix ms at which the token expires, when it has an `exp`. */
-  expiresAt?: number
-}
+export type { Authenticate, Identity } from '../src/shared/identity.ts'
 
 export type TokenCheck = { ok: true, identity: Identity } | { ok: false, message: string }
 
@@ -20,10 +14,11 @@ declare module 'fastify' {
     /** Checks a JWT from any source (upgrade or refresh frame). */
     verifyChatToken: (token: string) => TokenCheck
     /**
-     * Decides who an upgrade request is: a JWT's `sub`, or in dev mode `?user=` or a guest
-     * id. Answers the request (400/401) and resolves undefined when it may not connect.
+     * Decides who an upgrade request is: the embedding app's answer, a JWT's `sub`, or in dev
+     * mode `?user=` or a guest id. Answers the request (400/401) and resolves undefined when it
+     * may not connect.
      */
-    identifyUpgrade: (request: FastifyRequest, reply: FastifyReply) => Identity | undefined
+    identifyUpgrade: (request: FastifyRequest, reply: FastifyReply) => Identity | undefined | Promise<Identity | undefined>
   }
 }
 
@@ -81,7 +76,7 @@ async function registerVerifiers (fastify: FastifyInstance): Promise<Verifier[]>
  * CHAT_JWT_SECRET, RS/ES with CHAT_JWT_PUBLIC_KEY, or both during a key rotation).
  * @see https://github.com/fastify/fastify-jwt
  */
-export default fp(async (fastify) => {
+export default fp<{ authenticate?: Authenticate }>(async (fastify, { authenticate }) => {
   const verifiers = await registerVerifiers(fastify)
   const devMode = fastify.config.devMode
   if (devMode) fastify.log.warn('dev mode: CHAT_JWT_SECRET is not set, so any client may connect as any ?user=')
@@ -118,7 +113,15 @@ export default fp(async (fastify) => {
     return undefined
   }
 
-  function identifyUpgrade (request: FastifyRequest, reply: FastifyReply): Identity | undefined {
+  async function byApp (authenticate: Authenticate, request: FastifyRequest, reply: FastifyReply): Promise<Identity | undefined> {
+    const identity = await authenticate(request)
+    if (identity === undefined) return refuse(request, reply, 'not signed in to the app')
+    if (!idRegExp.test(identity.user)) return refuse(request, reply, 'the app named a user that is not an id matching ^[A-Za-z0-9_.-]{1,64}$')
+    return identity
+  }
+
+  function identifyUpgrade (request: FastifyRequest, reply: FastifyReply): Identity | undefined | Promise<Identity | undefined> {
+    if (authenticate !== undefined) return byApp(authenticate, request, reply)
     const query = request.query as Record<string, unknown>
     if (!devMode) {
       const token = typeof query.token === 'string' ? query.token : bearer(request.headers.authorization)

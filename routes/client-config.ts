@@ -9,7 +9,7 @@ import { errorResponses } from '../src/schemas/rest.ts'
  */
 const clientConfig: FastifyPluginAsyncTypebox = async (fastify) => {
   const body: ClientConfig = {
-    auth: fastify.config.devMode ? 'dev' : 'jwt',
+    auth: fastify.config.appAuth ? 'app' : fastify.config.devMode ? 'dev' : 'jwt',
     maxText: fastify.config.CHAT_MAX_TEXT,
     adminToken: fastify.config.CHAT_ADMIN_TOKEN !== undefined
   }

@@ -5,8 +5,8 @@ import { errorResponses } from '../src/schemas/rest.ts'
 
 /** The AsyncAPI document of GET /ws, beside the OpenAPI UI and document that @fastify/swagger-ui serves under /docs. */
 const docs: FastifyPluginAsync = async (fastify) => {
-  // Made once: it depends only on the frame schemas.
-  const body = JSON.stringify(asyncApiDocument('0.1.0', fastify.protocol))
+  // Made once: it depends only on the frame schemas, and the prefix the service is mounted under.
+  const body = JSON.stringify(asyncApiDocument('0.1.0', fastify.protocol, fastify.prefix))
 
   fastify.get('/docs/asyncapi.json', {
     schema: {

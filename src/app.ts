@@ -27,11 +27,12 @@ import webhookRoutes from '../routes/webhooks/index.ts'
 import wsRoutes from '../routes/ws/index.ts'
 import { type Config, resolveWebhookEvents } from './config.ts'
 import { OutcomeUnknown } from './engine/types.ts'
+import { loggerOptions } from './logger.ts'
 import { features } from './features/index.ts'
-import { composeProtocol } from './protocol/compose.ts'
+import { composeProtocol, type Protocol } from './protocol/compose.ts'
 import { MessageCore } from './schemas/common.ts'
 import { coreProtocol } from './schemas/frames.ts'
-import { loggerOptions } from './logger.ts'
+import type { Authenticate } from './shared/identity.ts'
 import { validatorCompiler } from './validation.ts'
 
 export interface AppOptions {
@@ -42,13 +43,12 @@ export interface AppOptions {
 }
 
 /**
- * Builds the service: the core's plugins in dependency order, then its routes, then every chat
- * feature (src/features/index.ts). Throws a ConfigError naming the variable when the
+ * Builds the service as a server of its own: Fastify with the service's server settings, and the
+ * service registered on its root. Throws a ConfigError naming the variable when the
  * configuration does not fit the service (an event type no part defines).
  */
 export async function buildApp (givenConfig: Config, options: AppOptions = {}): Promise<FastifyInstance> {
-  const protocol = composeProtocol([coreProtocol, ...features.map((feature) => feature.protocol)], MessageCore)
-  const config = resolveWebhookEvents(givenConfig, Object.keys(protocol.events))
+  const config = serviceConfig(givenConfig)
   const app = Fastify({
     logger: loggerOptions(config.LOG_LEVEL, options.logStream),
     requestIdHeader: 'x-request-id',
@@ -62,34 +62,74 @@ export async function buildApp (givenConfig: Config, options: AppOptions = {}): 
     // Behind a load balancer the per-IP rate limit needs the client's address, not the proxy's.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy
   }).withTypeProvider<TypeBoxTypeProvider>()
+  await registerChatService(app, { config, onRoute: options.onRoute })
+  return app
+}
 
-  if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute)
-  app.setValidatorCompiler(validatorCompiler)
-  await app.register(configPlugin, { config })
-  await app.register(chatStats, { frameTypes: Object.keys(protocol.clientFrames) })
-  await app.register(storage, { extensions: features.flatMap((feature) => feature.storage ?? []) })
-  await app.register(connectionRegistry)
-  await app.register(messageSchemas, { protocol })
-  await app.register(frames)
-  await app.register(rooms)
-  await app.register(messages)
-  await app.register(roomAdmin)
-  await app.register(webhooks)
-  await app.register(heartbeat)
-  await app.register(auth)
-  await app.register(adminAuth)
-  await app.register(metrics)
+/** Trusts the nearest `hops` proxies (Fastify types a hop count only as a function). */
+function trustHops (hops: number) {
+  return (_address: string, hop: number) => hop < hops
+}
+
+export interface ServiceOptions {
+  config: Config
+  /** Sees every route as it is registered (tests check that the OpenAPI document covers them). */
+  onRoute?: (route: RouteOptions) => void
+  /** Who an upgrade request is, decided by the app that embeds the service (instead of JWTs or ?user=). */
+  authenticate?: Authenticate
+}
+
+/** The protocol of the core and every feature, composed once per process. */
+let composed: Protocol | undefined
+export function serviceProtocol (): Protocol {
+  composed ??= composeProtocol([coreProtocol, ...features.map((feature) => feature.protocol)], MessageCore)
+  return composed
+}
+
+/**
+ * The configuration as the service runs it: the event types CHAT_WEBHOOK_EVENTS names checked
+ * against the protocol's (a ConfigError naming the variable otherwise).
+ */
+export function serviceConfig (config: Config): Config {
+  return resolveWebhookEvents(config, Object.keys(serviceProtocol().events))
+}
+
+/**
+ * Registers the whole service on `fastify`: the core's plugins in dependency order, then its
+ * routes, then every chat feature (src/features/index.ts), then the pages. The same on the root
+ * of the service's own server (buildApp) and inside an encapsulated context of another app, under
+ * a prefix (plugin.ts): its error and not-found handlers and its hooks stay in that context.
+ */
+export async function registerChatService (fastify: FastifyInstance, options: ServiceOptions): Promise<void> {
+  const protocol = serviceProtocol()
+  const config = serviceConfig(options.config)
+  fastify.setValidatorCompiler(validatorCompiler)
+  if (options.onRoute !== undefined) fastify.addHook('onRoute', options.onRoute)
+  await fastify.register(configPlugin, { config })
+  await fastify.register(chatStats, { frameTypes: Object.keys(protocol.clientFrames) })
+  await fastify.register(storage, { extensions: features.flatMap((feature) => feature.storage ?? []) })
+  await fastify.register(connectionRegistry)
+  await fastify.register(messageSchemas, { protocol })
+  await fastify.register(frames)
+  await fastify.register(rooms)
+  await fastify.register(messages)
+  await fastify.register(roomAdmin)
+  await fastify.register(webhooks)
+  await fastify.register(heartbeat)
+  await fastify.register(auth, { authenticate: options.authenticate })
+  await fastify.register(adminAuth)
+  await fastify.register(metrics)
   // Before every route: @fastify/websocket works through onRoute, and the rate limit is a root
   // hook that must come after the one of @fastify/websocket that marks upgrade requests (a
   // refused upgrade's socket is released only when marked).
-  await app.register(websocket)
-  await app.register(rateLimit)
-  await app.register(swagger)
+  await fastify.register(websocket)
+  await fastify.register(rateLimit)
+  await fastify.register(swagger)
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  fastify.setErrorHandler((error: FastifyError, request, reply) => {
     const statusCode = error.statusCode ?? 500
     if (statusCode >= 500) {
-      app.chatStats.storageErrors++
+      fastify.chatStats.storageErrors++
       request.log.error({ err: error }, 'request failed')
       // A write storage did not answer may have happened: the caller must know to repeat it with its clientId.
       const message = error instanceof OutcomeUnknown ? `${error.message}; repeat the call with the same clientId, which stores it once` : 'internal error'
@@ -99,25 +139,19 @@ export async function buildApp (givenConfig: Config, options: AppOptions = {}): 
       statusCode, error: reasonPhrase(statusCode), message: error.message
     })
   })
-  // Unknown routes are rate-limited too: the limit is the root's first onRequest hook.
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({
+  // Unknown routes are rate-limited too: the limit is the context's first onRequest hook.
+  fastify.setNotFoundHandler((request, reply) => reply.code(404).send({
     statusCode: 404, error: 'Not Found', message: `route ${request.method} ${request.url.split('?')[0]} not found`
   }))
 
-  await app.register(health)
-  await app.register(docs)
-  await app.register(wsRoutes)
-  await app.register(roomRoutes)
-  await app.register(webhookRoutes)
-  await app.register(clientConfig)
-  for (const feature of features) await app.register(feature.plugin)
-  await app.register(staticPages)
-  return app
-}
-
-/** Trusts the nearest `hops` proxies (Fastify types a hop count only as a function). */
-function trustHops (hops: number) {
-  return (_address: string, hop: number) => hop < hops
+  await fastify.register(health)
+  await fastify.register(docs)
+  await fastify.register(wsRoutes)
+  await fastify.register(roomRoutes)
+  await fastify.register(webhookRoutes)
+  await fastify.register(clientConfig)
+  for (const feature of features) await fastify.register(feature.plugin)
+  await fastify.register(staticPages)
 }
 
 const REASONS: Record<number, string> = {

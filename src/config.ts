@@ -7,7 +7,8 @@ const PositiveInt = (def: number, description: string, minimum = 1) =>
 
 /**
  * Every environment variable the service reads, with its default. The table in the README
- * mirrors this schema; `describeConfig()` prints it.
+ * mirrors this schema; `fastify-chat --help` prints it, and the plugin's options are these names in
+ * camelCase (embedding.ts).
  */
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'listen port' }),
@@ -95,8 +96,10 @@ export interface Config extends Omit<RawConfig, 'CHAT_ALLOWED_ORIGINS' | 'CHAT_T
   trustProxy: boolean | number | string[]
   /** Parsed `CHAT_ALLOWED_ORIGINS`, or undefined when every origin is allowed. */
   allowedOrigins?: Set<string>
-  /** True when neither JWT secret nor public key is set: `?user=` names the user. */
+  /** True when neither JWT secret nor public key is set, nor an app decides: `?user=` names the user. */
   devMode: boolean
+  /** True when the app embedding the service decides who connects (the plugin's `authenticate`). */
+  appAuth: boolean
 }
 
 export class ConfigError extends Error {
@@ -222,7 +225,7 @@ function webhookConfig (raw: RawConfig): WebhookConfig | undefined {
  * Reads and validates the configuration. Throws a ConfigError naming the first bad variable
  * and the form it expects, so the process can refuse to start with a useful message.
  */
-export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig (env: NodeJS.ProcessEnv = process.env, { appAuth = false } = {}): Config {
   const input: Record<string, unknown> = {}
   for (const key of keys) {
     const raw = env[key]
@@ -242,7 +245,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.CHAT_JWT_PUBLIC_KEY !== undefined && !raw.CHAT_JWT_PUBLIC_KEY.includes('-----BEGIN')) {
     throw new ConfigError('CHAT_JWT_PUBLIC_KEY: expected a PEM public key (-----BEGIN PUBLIC KEY-----…)')
   }
-  const devMode = raw.CHAT_JWT_SECRET === undefined && raw.CHAT_JWT_PUBLIC_KEY === undefined
+  const devMode = !appAuth && raw.CHAT_JWT_SECRET === undefined && raw.CHAT_JWT_PUBLIC_KEY === undefined
   if (raw.NODE_ENV === 'production' && (devMode || raw.CHAT_ADMIN_TOKEN === undefined)) {
     const missing = [
       devMode ? 'CHAT_JWT_SECRET (or CHAT_JWT_PUBLIC_KEY)' : undefined,
@@ -272,7 +275,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const allowedOrigins = CHAT_ALLOWED_ORIGINS === undefined || CHAT_ALLOWED_ORIGINS.trim() === ''
     ? undefined
     : parseOrigins(CHAT_ALLOWED_ORIGINS)
-  return { ...rest, allowedOrigins, devMode, trustProxy: parseTrustProxy(CHAT_TRUST_PROXY), webhooks }
+  return { ...rest, allowedOrigins, devMode, appAuth, trustProxy: parseTrustProxy(CHAT_TRUST_PROXY), webhooks }
 }
 
 /** A config for tests and embedding: defaults, then the given overrides, validated. */

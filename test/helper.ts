@@ -4,14 +4,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { DestinationStream } from 'pino'
 import { WebSocket, type ClientOptions } from 'ws'
 import { freePort } from '../bench/lib/ports.ts'
 import { LAUNCHER, pathWithThisNode } from '../bench/lib/service-command.ts'
+import fastifyWebsocket from '@fastify/websocket'
+import Fastify from 'fastify'
 import { buildApp } from '../src/app.ts'
 import { configFrom } from '../src/config.ts'
+import { optionName } from '../src/embedding.ts'
+import chat from '../src/plugin.ts'
 
 /** Ports come from the bench's helper, which starts servers the same way. */
 export { freePort, portIsFree } from '../bench/lib/ports.ts'
@@ -34,13 +38,38 @@ export interface TestServer {
 /** Test defaults: an in-memory database, no logs, no per-IP limit. */
 export const testDefaults: Overrides = { CHAT_DB: ':memory:', LOG_LEVEL: 'silent', CHAT_RATE_LIMIT: 0 }
 
+/**
+ * With CHAT_TEST_PREFIX=/chat, startServer mounts the service with its Fastify plugin under that
+ * prefix in an app of another's (with its own routes and its own @fastify/websocket) instead:
+ * test/embedding/through-plugin.test.ts runs a part of the suite that way.
+ */
+const MOUNT_PREFIX = process.env.CHAT_TEST_PREFIX
+
 /** Builds the whole app on a free loopback port; it is closed when the test ends. */
 export async function startServer (t: TestContext, overrides: Overrides = {}, logStream?: DestinationStream): Promise<TestServer> {
+  if (MOUNT_PREFIX !== undefined) return await startMounted(t, MOUNT_PREFIX, { ...testDefaults, ...overrides }, logStream)
   const app = await buildApp(configFrom({ ...testDefaults, ...overrides }), { logStream })
   t.after(() => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
   return { app, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws` }
+}
+
+/** The service through its plugin, under `prefix`, next to an app's own routes and WebSocket route. */
+async function startMounted (t: TestContext, prefix: string, settings: Overrides, logStream?: DestinationStream): Promise<TestServer> {
+  const app = Fastify({ logger: logStream === undefined ? false : { stream: logStream } })
+  await app.register(fastifyWebsocket)
+  app.get('/own', async () => ({ own: true }))
+  app.get('/own/ws', { websocket: true }, (socket) => socket.send('own'))
+  const options: Record<string, unknown> = {}
+  for (const [variable, value] of Object.entries(settings)) {
+    if (value !== undefined && !['LOG_LEVEL', 'PORT', 'HOST', 'CHAT_TRUST_PROXY'].includes(variable)) options[optionName(variable)] = value
+  }
+  await app.register(chat, { prefix, ...options })
+  t.after(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  return { app, url: `http://127.0.0.1:${port}${prefix}`, wsUrl: `ws://127.0.0.1:${port}${prefix}/ws` }
 }
 
 /** A log line as pino writes it. */

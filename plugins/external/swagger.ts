@@ -4,13 +4,15 @@ import fp from 'fastify-plugin'
 
 /**
  * The OpenAPI document, generated from the routes' TypeBox schemas, at /docs/json, and
- * its UI at /docs.
+ * its UI at /docs (under the plugin's prefix when mounted in another app).
  * @see https://github.com/fastify/fastify-swagger
  */
 export default fp(async (fastify) => {
   await fastify.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
+      // Mounted under a prefix by the plugin: paths stay as documented, the server URL has the prefix.
+      ...(fastify.prefix === '' ? {} : { servers: [{ url: fastify.prefix }] }),
       info: {
         title: 'Chat service',
         description: 'Room administration over REST, health and metrics. The WebSocket protocol at `GET /ws` is ' +

@@ -9,6 +9,15 @@ import { closeAll } from '../../src/hub/shutdown.ts'
  * @see https://github.com/fastify/fastify-websocket
  */
 export default fp(async (fastify) => {
+  const closeClients = () => closeAll(fastify.connectionRegistry, fastify.rooms, Math.max(100, fastify.config.CHAT_SHUTDOWN_MS / 2))
+  if (fastify.hasDecorator('websocketServer')) {
+    // Embedded in an app that registered @fastify/websocket already: a second one would route
+    // every upgrade twice. Its server serves the service's route too; the frame size limit is
+    // then checked per frame (routes/ws), and the shutdown is a hook of the service's own.
+    fastify.log.debug('using the app\'s @fastify/websocket')
+    fastify.addHook('preClose', closeClients)
+    return
+  }
   await fastify.register(fastifyWebsocket, {
     options: {
       maxPayload: fastify.config.CHAT_MAX_PAYLOAD,
@@ -23,7 +32,7 @@ export default fp(async (fastify) => {
     },
     // Half the shutdown grace goes to closing handshakes, the rest to flushing storage.
     async preClose () {
-      await closeAll(fastify.connectionRegistry, fastify.rooms, Math.max(100, fastify.config.CHAT_SHUTDOWN_MS / 2))
+      await closeClients()
     }
   })
 }, { name: 'websocket', dependencies: ['config', 'rooms', 'connection-registry'] })

@@ -49,7 +49,7 @@ const ws: FastifyPluginAsync = async (fastify) => {
     if (config.allowedOrigins !== undefined && origin !== undefined && !config.allowedOrigins.has(origin)) {
       return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: `origin ${origin} is not allowed` })
     }
-    const identity = fastify.identifyUpgrade(request, reply)
+    const identity = await fastify.identifyUpgrade(request, reply)
     if (identity === undefined) return reply
     if (registry.countForUser(identity.user) >= config.CHAT_MAX_CONNECTIONS_PER_USER) {
       request.log.warn({ user: identity.user, ip: request.ip }, 'upgrade refused: the user has too many connections')
@@ -99,6 +99,12 @@ const ws: FastifyPluginAsync = async (fastify) => {
   function onMessage (connection: Connection, data: RawData, isBinary: boolean): void {
     if (connection.closed) return
     connection.framesIn++
+    if (frameBytes(data) > config.CHAT_MAX_PAYLOAD) {
+      // Only behind an app's own @fastify/websocket: the service's ws server refuses such frames itself.
+      connection.close(CloseCode.tooLarge, 'frame too large')
+      void hub.disconnect(connection)
+      return
+    }
     if (isBinary) {
       stats.frameReceived(INVALID_FRAME)
       connection.send({ type: 'error', code: 'bad_request', message: 'binary frames are not supported; send JSON text frames' })
@@ -226,3 +232,9 @@ const ws: FastifyPluginAsync = async (fastify) => {
 }
 
 export default ws
+
+/** The size of a received frame: ws hands a Buffer, or fragments, or an ArrayBuffer. */
+function frameBytes (data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, part) => sum + part.length, 0)
+  return data instanceof ArrayBuffer ? data.byteLength : data.length
+}

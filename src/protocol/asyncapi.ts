@@ -44,7 +44,7 @@ const plain = (schema: TSchema): Record<string, unknown> => JSON.parse(JSON.stri
  * event type one message of the webhooks channel.
  * @see https://www.asyncapi.com/docs/reference/specification/v3.0.0
  */
-export function asyncApiDocument (version: string, protocol: Protocol) {
+export function asyncApiDocument (version: string, protocol: Protocol, prefix = '') {
   const SUMMARIES = protocol.summaries
   const frames = [
     ...Object.entries(protocol.clientFrames).map(([type, schema]) => ({ key: `client.${type}`, type, schema, action: 'receive' })),
@@ -90,8 +90,8 @@ export function asyncApiDocument (version: string, protocol: Protocol) {
     info: {
       title: 'Chat service: WebSocket protocol',
       version,
-      description: 'Rooms, messages, presence and history over one WebSocket at `GET /ws`. The REST API is ' +
-        'described by the OpenAPI document at `/docs/json`.'
+      description: `Rooms, messages, presence and history over one WebSocket at \`GET ${prefix}/ws\`. The REST API is ` +
+        `described by the OpenAPI document at \`${prefix}/docs/json\`.`
     },
     defaultContentType: 'application/json',
     servers: {
@@ -119,7 +119,7 @@ export function asyncApiDocument (version: string, protocol: Protocol) {
     },
     channels: {
       chat: {
-        address: '/ws',
+        address: `${prefix}/ws`,
         servers: [{ $ref: '#/servers/plain' }, { $ref: '#/servers/tls' }],
         title: 'Chat',
         description: CHANNEL_DESCRIPTION,

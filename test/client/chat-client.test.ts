@@ -112,7 +112,7 @@ test('a stalled link is noticed by the ping and replaced; nothing is lost or dou
   const server = await startServer(t, { CHAT_HEARTBEAT_MS: 600_000 })
   const port = Number(new URL(server.url).port)
   const proxy = await startTcpProxy(t, port)
-  const alice = client(t, { url: `ws://127.0.0.1:${proxy.port}/ws`, user: 'alice' })
+  const alice = client(t, { url: `ws://127.0.0.1:${proxy.port}${new URL(server.wsUrl).pathname}`, user: 'alice' })
   stop = () => { alice.close(); proxy.close() }
   const bob = client(t, { url: server.wsUrl, user: 'bob' })
   const seen = record(alice)
@@ -145,7 +145,7 @@ test('a message whose ack was lost is resent after the reconnect and stored once
   t.after(() => stop())
   const server = await startServer(t, { CHAT_HEARTBEAT_MS: 600_000 })
   const proxy = await startTcpProxy(t, Number(new URL(server.url).port))
-  const alice = client(t, { url: `ws://127.0.0.1:${proxy.port}/ws`, user: 'alice' })
+  const alice = client(t, { url: `ws://127.0.0.1:${proxy.port}${new URL(server.wsUrl).pathname}`, user: 'alice' })
   stop = () => { alice.close(); proxy.close() }
   const seen = record(alice)
   await alice.connect()

@@ -75,7 +75,7 @@ test('after a re-join, changes made while away reach updated listeners before th
   const server = await startServer(t, { CHAT_HEARTBEAT_MS: 600_000 })
   const proxy = await startTcpProxy(t, Number(new URL(server.url).port))
   // The test decides when alice's link dies: her own pings would notice the stall sooner or later.
-  const alice = client(t, { url: `ws://127.0.0.1:${proxy.port}/ws`, user: 'alice', pingIntervalMs: 600_000 })
+  const alice = client(t, { url: `ws://127.0.0.1:${proxy.port}${new URL(server.wsUrl).pathname}`, user: 'alice', pingIntervalMs: 600_000 })
   stop = () => { alice.close(); proxy.close() }
   const bob = client(t, { url: server.wsUrl, user: 'bob' })
   const log = timeline(alice)

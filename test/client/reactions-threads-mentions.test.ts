@@ -138,7 +138,7 @@ test('a reply whose ack was lost, and one made while disconnected, are each stor
     }
   }
   const alice = client(t, {
-    url: `ws://127.0.0.1:${proxy.port}/ws`, user: 'alice', WebSocket: HeldWebSocket, pingIntervalMs: 1000, pongTimeoutMs: 1000
+    url: `ws://127.0.0.1:${proxy.port}${new URL(server.wsUrl).pathname}`, user: 'alice', WebSocket: HeldWebSocket, pingIntervalMs: 1000, pongTimeoutMs: 1000
   })
   stop = () => { alice.close(); proxy.close() }
   const seen = record(alice)

@@ -26,7 +26,7 @@ test('GET /docs/asyncapi.json is an AsyncAPI 3.0 document @asyncapi/parser finds
 
   // The /ws channel, with the ways to authenticate and why connections are closed.
   const channel = document.channels().get('chat')
-  assert.equal(channel?.address(), '/ws')
+  assert.equal(channel?.address(), new URL(server.wsUrl).pathname, 'the WebSocket route, under the prefix when mounted')
   assert.match(channel?.description() ?? '', /1013/)
   for (const code of ['1001', '1007', '1008', '1009', '1013']) assert.ok(reply.body.channels.chat['x-close-codes'][code], `close code ${code}`)
   const schemes = reply.body.components.securitySchemes
