@@ -1,6 +1,6 @@
 import type {
   AckFrame, ClientFrame, DmFrame, RoomsOutFrame, ErrorFrame, HistoryFrame, HistoryOutFrame, JoinedFrame, JoinFrame, LeftFrame, Message, MessageFrame,
-  MessageOutFrame, ReactFrame, ReadOutFrame, ReadsOutFrame, RoomUnread, ServerFrame, UnreadOutFrame, UpdatedFrame, WelcomeFrame
+  MessageOutFrame, ReactFrame, ReadOutFrame, ReadsOutFrame, RoomUnread, SearchOutFrame, ServerFrame, UnreadOutFrame, UpdatedFrame, WelcomeFrame
 } from './protocol.ts'
 import { reconnectDelay } from './backoff.ts'
 import { Emitter } from './emitter.ts'
@@ -59,7 +59,7 @@ const TYPING_TTL_MS = 5000
 /** At most one `read` frame per room this often: a busy room does not become a frame per message. */
 const READ_INTERVAL_MS = 500
 /** Replies whose ref matches no request are stale (from before a reconnect) and dropped. */
-const REPLY_TYPES = new Set<ServerFrame['type']>(['ack', 'left', 'history', 'pong', 'refreshed', 'joined', 'unread', 'reads', 'dm', 'rooms'])
+const REPLY_TYPES = new Set<ServerFrame['type']>(['ack', 'left', 'history', 'pong', 'refreshed', 'joined', 'unread', 'reads', 'dm', 'rooms', 'search'])
 
 const DEFAULTS = {
   minReconnectDelayMs: 500,
@@ -310,6 +310,16 @@ export class ChatClient extends Emitter<ChatEvents> {
   /** The user's rooms (a read seq, a grant or a DM), newest message first, with unread and mention counts. */
   async roomsList (): Promise<RoomsOutFrame['rooms']> {
     return (await this.request<RoomsOutFrame>({ type: 'rooms' }, 'rooms')).rooms
+  }
+
+  /**
+   * Finds messages whose current text has every word of `query` (each word matching the start of
+   * a word of the text, case-insensitive), newest first, at most `limit` (1 to 100, default 20):
+   * in `room` (joined), or in every room the user has read and may read. Rejects with
+   * `bad_request` for a query without a word, `not_member` for a room not joined.
+   */
+  async search (query: string, options: { room?: string, limit?: number } = {}): Promise<Message[]> {
+    return (await this.request<SearchOutFrame>({ type: 'search', query, ...options }, 'search')).messages
   }
 
   /**

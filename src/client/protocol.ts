@@ -341,6 +341,22 @@ export interface RoomsFrame {
   type: 'rooms'
   ref?: string
 }
+export interface SearchFrame {
+  type: 'search'
+  /**
+   * words; each matches a word of the text that starts with it
+   */
+  query: string
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room?: string
+  /**
+   * at most this many messages (default 20)
+   */
+  limit?: number
+  ref?: string
+}
 export interface WelcomeFrame {
   type: 'welcome'
   connectionId: string
@@ -664,12 +680,20 @@ export interface RoomsOutFrame {
   }[]
   ref?: string
 }
+export interface SearchOutFrame {
+  type: 'search'
+  /**
+   * newest first (time, then seq); never deleted ones
+   */
+  messages: Message[]
+  ref?: string
+}
 
 /** Any frame the client sends. */
-export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame | SlowModeFrame | KickFrame | BanFrame | UnbanFrame | MuteFrame | UnmuteFrame | ReportFrame | OpenDmFrame | RoomsFrame
+export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame | SlowModeFrame | KickFrame | BanFrame | UnbanFrame | MuteFrame | UnmuteFrame | ReportFrame | OpenDmFrame | RoomsFrame | SearchFrame
 
 /** Any frame the server sends. */
-export type ServerFrame = WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame | HistoryOutFrame | PongFrame | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame | UpdatedFrame | TypingOutFrame | ReadOutFrame | UnreadOutFrame | ReadsOutFrame | DmFrame | RoomsOutFrame
+export type ServerFrame = WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame | HistoryOutFrame | PongFrame | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame | UpdatedFrame | TypingOutFrame | ReadOutFrame | UnreadOutFrame | ReadsOutFrame | DmFrame | RoomsOutFrame | SearchOutFrame
 
 /** The code of an error frame. */
 export type ErrorCode = ErrorFrame['code']

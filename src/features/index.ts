@@ -9,6 +9,7 @@ import { readState } from './read-state/index.ts'
 import { replies } from './replies/index.ts'
 import { reports } from './reports/index.ts'
 import { roles } from './roles/index.ts'
+import { search } from './search/index.ts'
 import { slowMode } from './slow-mode/index.ts'
 import { typing } from './typing/index.ts'
 import { wordFilter } from './word-filter/index.ts'
@@ -31,6 +32,7 @@ export const features: ChatFeature[] = [
   moderation,
   reports,
   directMessages,
+  search,
   // Text checks run in this order, after every composer (a reply's root is known): the word
   // filter, which waits for nothing, then the hook, which asks a service.
   wordFilter,

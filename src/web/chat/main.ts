@@ -40,6 +40,10 @@ const ui = {
   dms: byId<HTMLUListElement>('dms'),
   dmForm: byId<HTMLFormElement>('dm-form'),
   dmUser: byId<HTMLInputElement>('dm-user'),
+  searchForm: byId<HTMLFormElement>('search-form'),
+  searchQuery: byId<HTMLInputElement>('search-query'),
+  searchStatus: byId('search-status'),
+  searchResults: byId<HTMLUListElement>('search-results'),
   joinForm: byId<HTMLFormElement>('join-form'),
   room: byId<HTMLInputElement>('room'),
   online: byId<HTMLUListElement>('online'),
@@ -226,6 +230,8 @@ ui.signOut.addEventListener('click', () => {
   problem = undefined
   notice('')
   ui.message.value = ''
+  ui.searchStatus.textContent = ''
+  ui.searchResults.replaceChildren()
   ui.chat.hidden = true
   ui.signOut.hidden = true
   ui.signIn.hidden = false
@@ -264,6 +270,35 @@ function joinRoom (room: string, dmWith?: string[]): void {
     if (!client.joinedRooms.includes(room)) removeRoom(room)
   })
 }
+
+// ---- search -----------------------------------------------------------------------
+
+ui.searchForm.addEventListener('submit', (event) => {
+  event.preventDefault()
+  const client = chat
+  const query = ui.searchQuery.value.trim()
+  if (client === undefined || query === '') return
+  ui.searchStatus.textContent = 'Searching…'
+  client.search(query, { limit: 20 }).then((messages) => {
+    if (chat !== client) return
+    ui.searchStatus.textContent = messages.length === 0 ? `Nothing found for “${query}”` : `${messages.length === 1 ? 'One message' : `${messages.length} messages`} found for “${query}”`
+    ui.searchResults.replaceChildren(...messages.map((message) => {
+      const open = document.createElement('button')
+      open.type = 'button'
+      open.className = 'search-result'
+      open.textContent = `${message.room} · ${message.user}: ${message.text}`
+      open.title = `Open ${message.room} (${new Date(message.time).toLocaleString()})`
+      open.addEventListener('click', () => joinRoom(message.room))
+      const item = document.createElement('li')
+      item.append(open)
+      return item
+    }))
+  }, (err: Error) => {
+    if (chat !== client) return
+    ui.searchStatus.textContent = `Could not search: ${err.message}`
+    ui.searchResults.replaceChildren()
+  })
+})
 
 // ---- direct messages ----------------------------------------------------------------
 

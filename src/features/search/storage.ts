@@ -1,0 +1,6 @@
+import type { StorageExtension } from '../../engine/extension.ts'
+import { redisSearch } from './redis.ts'
+import { sqliteSearch } from './sqlite.ts'
+import type { SearchStore } from './store.ts'
+
+export const searchStorage: StorageExtension<SearchStore> = { name: 'search', local: sqliteSearch, redis: redisSearch }
