@@ -12,6 +12,7 @@ import { roles } from './roles/index.ts'
 import { search } from './search/index.ts'
 import { slowMode } from './slow-mode/index.ts'
 import { typing } from './typing/index.ts'
+import { userData } from './user-data/index.ts'
 import { wordFilter } from './word-filter/index.ts'
 
 /**
@@ -25,6 +26,8 @@ export const features: ChatFeature[] = [
   mentions,
   reactions,
   replies,
+  // Before the features that add their part of a user's data (roles).
+  userData,
   roles,
   // Before moderation, whose mute check on `message` then runs first: a muted user is told so.
   slowMode,

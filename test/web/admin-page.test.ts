@@ -265,6 +265,38 @@ test('the admin page at /admin (Chromium)', { timeout: 240_000 }, async (t) => {
     await page.getByText('No rooms yet.').waitFor()
   })
 
+  await t.test('a user\'s data: exported as a JSON file with a summary; every message deleted after a confirmation', async (t) => {
+    const server = await startServer(t, { CHAT_ADMIN_TOKEN: ADMIN })
+    await http(server.url, 'POST', '/rooms', { id: 'lobby' }, auth)
+    for (const text of ['first', 'second']) await http(server.url, 'POST', '/rooms/lobby/messages', { text, user: 'alice' }, auth)
+    await http(server.url, 'POST', '/rooms/lobby/messages', { text: 'not hers', user: 'bob' }, auth)
+    const page = await openAdmin(t, browser, server.url)
+    await page.getByRole('textbox', { name: 'Admin token' }).fill(ADMIN)
+    await page.getByRole('button', { name: 'Use token' }).click()
+    const panel = page.getByRole('region', { name: 'A user\'s data' })
+    await panel.getByRole('textbox', { name: 'User' }).fill('alice')
+    const [download] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Export data' }).click()])
+    assert.equal(download.suggestedFilename(), 'alice.json')
+    const saved = JSON.parse(await new Promise<string>((resolve, reject) => {
+      void download.createReadStream().then((stream) => {
+        let text = ''
+        stream.on('data', (chunk: Buffer) => { text += chunk.toString() })
+        stream.on('end', () => resolve(text))
+        stream.on('error', reject)
+      }, reject)
+    }))
+    assert.deepEqual(saved.messages.map((message: { text: string }) => message.text), ['first', 'second'])
+    await panel.getByText('alice: 2 messages (0 deleted), read state in 0 rooms, 0 grants, 0 roles.').waitFor()
+    await assertAccessible(t, page, 'a user\'s data')
+    await screenshot(t, page, 'user-data')
+
+    await panel.getByRole('button', { name: 'Delete messages' }).click()
+    await confirm(page, 'Delete messages')
+    await status(page, 'Deleted every message of alice')
+    const left = (await http(server.url, 'GET', '/rooms/lobby/messages', undefined, auth)).body.messages
+    assert.deepEqual(left.map((message: { text: string, deleted?: boolean }) => [message.text, message.deleted ?? false]), [['', true], ['', true], ['not hers', false]])
+  })
+
   await t.test('failed webhook events are listed, and a retry sends them again', async (t) => {
     // A real receiver that refuses everything at first: with one attempt allowed, each event
     // is parked at once.

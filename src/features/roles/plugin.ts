@@ -15,5 +15,6 @@ export default fp(async (fastify) => {
     const role = await hub.powers.roleOf(connection, room)
     return role === undefined ? {} : { role }
   })
+  fastify.userData.section('roles', (user) => store.rolesOf(user))
   await fastify.register(routes, { store })
-}, { name: 'roles', dependencies: ['rooms', 'storage', 'admin-auth', 'room-admin'] })
+}, { name: 'roles', dependencies: ['rooms', 'storage', 'admin-auth', 'room-admin', 'user-data'] })

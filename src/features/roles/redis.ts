@@ -1,3 +1,4 @@
+import { roomPages } from '../../engine/redis/room-list.ts'
 import type { RedisStorage } from '../../engine/redis/storage.ts'
 import type { Role } from './schemas.ts'
 import type { RolesStore } from './store.ts'
@@ -26,6 +27,15 @@ export function redisRoles (storage: RedisStorage): RolesStore {
     async roles (room) {
       const all = await redis.hgetall(rolesKey(room))
       return Object.keys(all).sort().map((user) => ({ user, role: all[user] as Role }))
+    },
+    // Roles are kept per room: a user's are read room by room (an operator's rare request).
+    async rolesOf (user) {
+      const found: { room: string, role: Role }[] = []
+      for await (const rooms of roomPages(redis)) {
+        const roles = await Promise.all(rooms.map((room) => redis.hget(rolesKey(room), user)))
+        rooms.forEach((room, i) => { if (roles[i] !== null) found.push({ room, role: roles[i] as Role }) })
+      }
+      return found
     }
   }
 }

@@ -21,7 +21,8 @@ export function sqliteRoles (storage: LocalStorage): RolesStore {
     set: db.prepare<[string, string, string]>('INSERT INTO room_roles (room, user, role) VALUES (?, ?, ?) ON CONFLICT (room, user) DO UPDATE SET role = excluded.role'),
     remove: db.prepare<[string, string]>('DELETE FROM room_roles WHERE room = ? AND user = ?'),
     get: db.prepare<[string, string], { role: Role }>('SELECT role FROM room_roles WHERE room = ? AND user = ?'),
-    all: db.prepare<[string], UserRole>('SELECT user, role FROM room_roles WHERE room = ? ORDER BY user')
+    all: db.prepare<[string], UserRole>('SELECT user, role FROM room_roles WHERE room = ? ORDER BY user'),
+    ofUser: db.prepare<[string], { room: string, role: Role }>('SELECT room, role FROM room_roles WHERE user = ? ORDER BY room')
   }
   const set = db.transaction((room: string, user: string, role: Role) => {
     if (messages.latestSeq(room) === undefined) return false
@@ -40,6 +41,9 @@ export function sqliteRoles (storage: LocalStorage): RolesStore {
     },
     async roles (room) {
       return statements.all.all(room)
+    },
+    async rolesOf (user) {
+      return statements.ofUser.all(user)
     }
   }
 }

@@ -10,4 +10,6 @@ export interface RolesStore {
   roleOf (room: string, user: string): Promise<Role | undefined>
   /** Every role in the room, by user id. */
   roles (room: string): Promise<UserRole[]>
+  /** The user's roles in every room, by room id (a user's data). */
+  rolesOf (user: string): Promise<{ room: string, role: Role }[]>
 }

@@ -9,6 +9,17 @@ export type SanctionKind = 'ban' | 'mute'
 /** A ban or a mute as GET /rooms/:id/bans (or mutes) lists it. */
 export interface Sanction { user: string, until: string | null, reason: string | null }
 
+/** What GET /users/:user/export answers. */
+export interface UserExport {
+  user: string
+  exportedAt: string
+  messages: Message[]
+  readState: { room: string, readSeq: number }[]
+  grants: string[]
+  roles: { room: string, role: string }[]
+  pushSubscriptions: unknown[]
+}
+
 /** An open report, as GET /reports lists it. */
 export interface Report { id: string, room: string, seq: number, message: Message | null, reporter: string, reason: string | null, time: string }
 export type RoomPage = Static<typeof RoomList>
@@ -148,6 +159,15 @@ export class AdminApi {
 
   async resolveReport (id: string, action: 'dismiss' | 'delete'): Promise<void> {
     await this.send('POST', path('reports', id, 'resolve'), { action })
+  }
+
+  /** Everything the service keeps about a user (GET /users/:user/export). */
+  async exportUser (user: string): Promise<UserExport> {
+    return await this.json<UserExport>('GET', path('users', user, 'export'))
+  }
+
+  async deleteUserMessages (user: string): Promise<void> {
+    await this.send('DELETE', path('users', user, 'messages'))
   }
 
   /** Parked webhook events; undefined from a server that has no webhook routes (404). */

@@ -7,6 +7,7 @@ import { roomDetails } from './room-details.ts'
 import { roomsPanel } from './rooms-panel.ts'
 import { tokenStore } from './token-store.ts'
 import { reportsPanel } from './reports-panel.ts'
+import { userDataPanel } from './user-data-panel.ts'
 import { sanctionsView } from './sanctions-view.ts'
 import { webhooksPanel } from './webhooks-panel.ts'
 
@@ -36,6 +37,7 @@ const api = new AdminApi(new URL('../', location.href), () => tokens.get(), onUn
 const live = livePanel(api)
 const webhooks = webhooksPanel(api, feedback)
 const reports = reportsPanel(api, feedback)
+userDataPanel(api, feedback)
 const sanctions = sanctionsView(api, feedback)
 const details = roomDetails(api, feedback, {
   changed: (room) => rooms.update(room),

@@ -1,0 +1,6 @@
+import type { StorageExtension } from '../../engine/extension.ts'
+import { redisUserMessages } from './redis.ts'
+import { sqliteUserMessages } from './sqlite.ts'
+import type { UserMessagesStore } from './store.ts'
+
+export const userMessagesStorage: StorageExtension<UserMessagesStore> = { name: 'user-data', local: sqliteUserMessages, redis: redisUserMessages }
