@@ -40,7 +40,7 @@ export const ConfigSchema = Type.Object({
   CHAT_SEND_BUFFER: PositiveInt(1048576, 'outbound bytes buffered per connection before 1013'),
   CHAT_RATE_LIMIT: Type.Integer({ minimum: 0, default: 600, description: 'REST requests and WS upgrades per minute per IP; 0 = off' }),
   CHAT_AUTO_CREATE_ROOMS: Type.Boolean({ default: true, description: 'joining an unknown room creates it' }),
-  CHAT_HISTORY_LIMIT: PositiveInt(1000, 'messages kept per room by default'),
+  CHAT_HISTORY_LIMIT: Type.Integer({ minimum: 0, default: 1000, description: 'messages kept per room by default; 0: all of them (SQLite; refused on Redis alone)' }),
   CHAT_SHUTDOWN_MS: PositiveInt(10000, 'grace period for shutdown'),
   CHAT_MAX_ROOMS_PER_CONNECTION: PositiveInt(100, 'rooms one connection may join'),
   CHAT_MAX_CONNECTIONS_PER_USER: PositiveInt(20, 'simultaneous connections of one user'),
@@ -260,6 +260,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, { appAuth = fa
     throw new ConfigError(raw.REDIS_SENTINELS === undefined
       ? 'REDIS_SENTINELS: REDIS_SENTINEL_NAME is set, but not the sentinels to ask (host:port,host:port)'
       : 'REDIS_SENTINEL_NAME: REDIS_SENTINELS is set, but not the name the sentinels monitor the primary under')
+  }
+  if ((raw.REDIS_URL !== undefined || raw.REDIS_SENTINELS !== undefined) && raw.CHAT_HISTORY_LIMIT === 0) {
+    throw new ConfigError('CHAT_HISTORY_LIMIT: 0 (keep every message) needs history in a database; on Redis alone history lives in memory, so give it a limit (1000 by default)')
   }
   if (raw.REDIS_SENTINELS !== undefined && raw.CHAT_REDIS_CLUSTER) {
     throw new ConfigError('REDIS_SENTINELS: a Redis Cluster fails over by itself; unset REDIS_SENTINELS or CHAT_REDIS_CLUSTER')

@@ -56,6 +56,7 @@ export async function createEngine (config: Config, options: EngineOptions = {})
     broker,
     webhooks: store.webhooks,
     storagePublishes: false,
+    unboundedHistory: true,
     events: new EventKinds(),
     port: <P>(extension: StorageExtension<P>) => {
       if (!ports.has(extension)) throw new Error(`the storage of ${extension.name} was not given to the engine`)

@@ -155,6 +155,11 @@ export interface ChatEngine {
    * scripts); false when whoever made a change publishes it once stored (the local engine).
    */
   storagePublishes: boolean
+  /**
+   * True when history is kept in a database, where a room may keep all of it (historyLimit 0);
+   * false on Redis alone, which keeps history in memory.
+   */
+  unboundedHistory: boolean
   /** The features' event kinds (checked on arrival from other nodes). */
   events: EventKinds
   /** A feature's store on this engine, built when the engine started. */

@@ -2,7 +2,8 @@ import Type, { type Static } from 'typebox'
 import { ID_PATTERN, Id, IsoTime, LIMIT_DEFAULT, Message, MessageSeq } from './common.ts'
 
 export const RoomName = Type.String({ minLength: 1, maxLength: 200 })
-export const HistoryLimit = Type.Integer({ minimum: 1, maximum: 1_000_000 })
+/** Messages a room keeps; 0: every one (on an engine with a database: refused on Redis alone). */
+export const HistoryLimit = Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'messages kept; 0: all of them (not on Redis alone)' })
 /** Slow mode: the least time between two messages of a member who is not a moderator; 0 turns it off; at most a day. */
 export const SlowModeMs = Type.Integer({
   minimum: 0, maximum: 86_400_000, description: 'slow mode: least ms between two messages of a member who is not a moderator; 0: off'
@@ -33,7 +34,7 @@ export const PatchRoomBody = Type.Object({
   // A type list, not a union: Fastify's ajv coerces 0 to null in a union's null branch, so
   // {historyLimit: 0} would silently reset the limit instead of being refused.
   historyLimit: Type.Optional(Type.Unsafe<number | null>({
-    type: ['integer', 'null'], minimum: 1, maximum: 1_000_000, description: 'null: back to CHAT_HISTORY_LIMIT'
+    type: ['integer', 'null'], minimum: 0, maximum: 1_000_000, description: 'null: back to CHAT_HISTORY_LIMIT; 0: every message (not on Redis alone)'
   })),
   slowModeMs: Type.Optional(SlowModeMs)
 })

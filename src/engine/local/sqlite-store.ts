@@ -126,7 +126,11 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     oldest: db.prepare<[string], { seq: number | null }>('SELECT MIN(seq) AS seq FROM messages WHERE room = ?')
   }
 
-  const limitOf = (historyLimit: number | null) => historyLimit ?? options.defaultHistoryLimit
+  /** The messages a room keeps: its own limit or the default; 0 means all of them. */
+  const limitOf = (historyLimit: number | null) => {
+    const limit = historyLimit ?? options.defaultHistoryLimit
+    return limit === 0 ? Infinity : limit
+  }
   let closed = false
 
   /**
@@ -400,7 +404,9 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
       const changed = upTo === 0 ? [] : statements.changedUpTo.all(roomId, upTo, upTo)
       if (since >= latestSeq) return { latestSeq, changed, messages: [], recovered: since === latestSeq }
       const oldest = statements.oldest.get(roomId)?.seq ?? null
-      const messages = statements.after.all(roomId, since, limitOf(state.record.historyLimit))
+      const limit = limitOf(state.record.historyLimit)
+      // SQLite's LIMIT -1: no limit.
+      const messages = statements.after.all(roomId, since, limit === Infinity ? -1 : limit)
       return { latestSeq, changed, messages, recovered: oldest !== null && oldest <= since + 1 }
     },
     async publishUpdated (roomId, seqs) {

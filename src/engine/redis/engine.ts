@@ -309,6 +309,7 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
     store,
     broker,
     storagePublishes: true,
+    unboundedHistory: false,
     events,
     port: <P>(extension: StorageExtension<P>) => {
       if (!ports.has(extension)) throw new Error(`the storage of ${extension.name} was not given to the engine`)

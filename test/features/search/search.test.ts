@@ -129,8 +129,22 @@ test('sqlite: a database of a release before search has its messages indexed whe
   await http(first.url, 'POST', '/rooms/lobby/messages', { text: 'another one', user: 'alice' })
   await first.app.close()
   const file = new BetterSqlite3(db)
-  file.exec("DROP TABLE search_words; DROP TABLE search_docs; DELETE FROM feature_versions WHERE feature = 'search'")
+  file.exec("DROP TABLE search_words; DROP TABLE search_rooms; DELETE FROM feature_versions WHERE feature = 'search'")
   file.close()
   const second = await startServer(t, { CHAT_DB: db })
   assert.deepEqual(texts((await http(second.url, 'GET', '/rooms/lobby/messages/search?q=pengu')).body.messages), ['an old message about penguins'])
+})
+
+test('sqlite: messages stored and not indexed when the process stopped are indexed at the next start', async (t) => {
+  const db = join(tempDir(t), 'chat.sqlite')
+  const first = await startServer(t, { CHAT_DB: db })
+  await http(first.url, 'POST', '/rooms', { id: 'lobby' })
+  for (const text of ['walrus one', 'walrus two', 'otter']) await http(first.url, 'POST', '/rooms/lobby/messages', { text, user: 'alice' })
+  await first.app.close()
+  // As a crash leaves it: the messages committed, their index entries waiting in memory, lost.
+  const file = new BetterSqlite3(db)
+  file.exec('DELETE FROM search_words; UPDATE search_rooms SET indexed_seq = 0')
+  file.close()
+  const second = await startServer(t, { CHAT_DB: db })
+  assert.deepEqual(texts((await http(second.url, 'GET', '/rooms/lobby/messages/search?q=walrus')).body.messages), ['walrus two', 'walrus one'])
 })
