@@ -131,7 +131,7 @@ describe('invalid values throw a ConfigError naming the variable', () => {
     ['CHAT_SEND_BUFFER', '0'], ['CHAT_SEND_BUFFER', 'big'],
     ['CHAT_RATE_LIMIT', '-1'], ['CHAT_RATE_LIMIT', 'off'],
     ['CHAT_AUTO_CREATE_ROOMS', 'maybe'], ['CHAT_AUTO_CREATE_ROOMS', '2'],
-    ['CHAT_HISTORY_LIMIT', '0'], ['CHAT_HISTORY_LIMIT', '-10'], ['CHAT_HISTORY_LIMIT', 'all'],
+    ['CHAT_HISTORY_LIMIT', '-10'], ['CHAT_HISTORY_LIMIT', 'all'],
     ['CHAT_SHUTDOWN_MS', '0'], ['CHAT_SHUTDOWN_MS', '10s'],
     ['CHAT_ALLOWED_ORIGINS', 'not-a-url'],
     ['CHAT_JWT_PUBLIC_KEY', 'not a pem']

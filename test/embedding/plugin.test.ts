@@ -97,7 +97,7 @@ test('options are validated like the environment, errors naming the option and i
     await assert.rejects(async () => { await app.register(chat, options as ChatPluginOptions).ready() }, (err: unknown) => err instanceof ConfigError && message.test(err.message))
     await app.close()
   }
-  await refused({ historyLimit: 0 }, /^option historyLimit \(CHAT_HISTORY_LIMIT\): invalid value "0"; expected an integer of at least 1/)
+  await refused({ historyLimit: -1 }, /^option historyLimit \(CHAT_HISTORY_LIMIT\): invalid value "-1"; expected an integer of at least 0/)
   await refused({ histroyLimit: 10 }, /^option histroyLimit: not an option of fastify-chat; the options are .*historyLimit/)
   await refused({ port: 3000 }, /^option port: PORT is the app's to decide/)
   await refused({ webhookUrls: ['https://hooks.example.com'] }, /^option webhookSecret \(CHAT_WEBHOOK_SECRET\): required when CHAT_WEBHOOK_URLS is set/)

@@ -106,7 +106,6 @@ describe('POST /rooms', () => {
     ['an id with a non-ASCII letter', { id: 'café' }],
     ['an object as id', { id: { x: 1 } }],
     ['private not a boolean', { id: 'ok', private: 'yes' }],
-    ['historyLimit 0', { id: 'ok', historyLimit: 0 }],
     ['historyLimit negative', { id: 'ok', historyLimit: -3 }],
     ['historyLimit fractional', { id: 'ok', historyLimit: 2.5 }],
     ['historyLimit a word', { id: 'ok', historyLimit: 'ten' }],
@@ -266,7 +265,7 @@ describe('PATCH /rooms/:id', () => {
   })
 
   for (const [what, body] of [
-    ['historyLimit 0', { historyLimit: 0 }],
+    ['historyLimit negative', { historyLimit: -2 }],
     ['historyLimit false', { historyLimit: false }],
     ['historyLimit over the maximum', { historyLimit: 1_000_001 }],
     ['historyLimit a word', { historyLimit: 'many' }],
