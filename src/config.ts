@@ -41,6 +41,9 @@ export const ConfigSchema = Type.Object({
   CHAT_RATE_LIMIT: Type.Integer({ minimum: 0, default: 600, description: 'REST requests and WS upgrades per minute per IP; 0 = off' }),
   CHAT_AUTO_CREATE_ROOMS: Type.Boolean({ default: true, description: 'joining an unknown room creates it' }),
   CHAT_HISTORY_LIMIT: Type.Integer({ minimum: 0, default: 1000, description: 'messages kept per room by default; 0: all of them (SQLite; refused on Redis alone)' }),
+  CHAT_RETENTION_DAYS: Type.Optional(Type.Number({
+    exclusiveMinimum: 0, maximum: 36_500, description: 'messages older than this many days are removed (fractions allowed); unset: kept (SQLite; refused on Redis alone)'
+  })),
   CHAT_SHUTDOWN_MS: PositiveInt(10000, 'grace period for shutdown'),
   CHAT_MAX_ROOMS_PER_CONNECTION: PositiveInt(100, 'rooms one connection may join'),
   CHAT_MAX_CONNECTIONS_PER_USER: PositiveInt(20, 'simultaneous connections of one user'),
@@ -117,6 +120,7 @@ function expectedForm (key: keyof RawConfig): string {
     const max = schema.maximum === undefined ? '' : ` and at most ${String(schema.maximum)}`
     return `an integer of at least ${String(schema.minimum)}${max}`
   }
+  if (schema.type === 'number') return `a number above ${String(schema.exclusiveMinimum)} and at most ${String(schema.maximum)}`
   if (schema.type === 'boolean') return 'true or false'
   if (key === 'CHAT_WEBHOOK_SECRET') return 'whsec_ followed by the base64 of the key'
   if (schema.pattern) return `a string matching ${String(schema.pattern)}`
@@ -127,6 +131,7 @@ function coerce (key: keyof RawConfig, raw: string): unknown {
   const schema = ConfigSchema.properties[key] as unknown as Record<string, unknown>
   const text = raw.trim()
   if (schema.type === 'integer') return /^-?\d+$/.test(text) ? Number(text) : raw
+  if (schema.type === 'number') return /^-?(\d+\.?\d*|\.\d+)(e-?\d+)?$/i.test(text) ? Number(text) : raw
   if (schema.type === 'boolean') {
     if (/^(true|1|yes|on)$/i.test(text)) return true
     if (/^(false|0|no|off)$/i.test(text)) return false
@@ -263,6 +268,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, { appAuth = fa
   }
   if ((raw.REDIS_URL !== undefined || raw.REDIS_SENTINELS !== undefined) && raw.CHAT_HISTORY_LIMIT === 0) {
     throw new ConfigError('CHAT_HISTORY_LIMIT: 0 (keep every message) needs history in a database; on Redis alone history lives in memory, so give it a limit (1000 by default)')
+  }
+  if ((raw.REDIS_URL !== undefined || raw.REDIS_SENTINELS !== undefined) && raw.CHAT_RETENTION_DAYS !== undefined) {
+    throw new ConfigError('CHAT_RETENTION_DAYS: retention needs history in a database; on Redis alone history lives in memory and historyLimit bounds it')
   }
   if (raw.REDIS_SENTINELS !== undefined && raw.CHAT_REDIS_CLUSTER) {
     throw new ConfigError('REDIS_SENTINELS: a Redis Cluster fails over by itself; unset REDIS_SENTINELS or CHAT_REDIS_CLUSTER')

@@ -40,6 +40,12 @@ export function valid (schema: JsonSchema): fc.Arbitrary<unknown> {
       // Large values, up to the maximum: an integer of 16 digits is as valid as one of 2.
       return fc.oneof(small, fc.maxSafeNat().filter((n) => n >= min && n <= max), fc.constant(max))
     }
+    case 'number': {
+      // A number in (exclusiveMinimum or minimum, maximum]: fractions included.
+      const low = (schema.exclusiveMinimum as number | undefined) ?? schema.minimum ?? -1e9
+      const high = schema.maximum ?? 1e9
+      return fc.double({ min: low, max: high, noNaN: true, noDefaultInfinity: true }).filter((n) => n > low || schema.exclusiveMinimum === undefined)
+    }
     case 'string': {
       if (schema.pattern !== undefined) {
         const pattern = new RegExp(schema.pattern)
@@ -80,6 +86,13 @@ export function invalid (schema: JsonSchema, inText = false): fc.Arbitrary<unkno
     if (schema.minimum !== undefined) wrong.push(fc.integer({ min: schema.minimum - 1000, max: schema.minimum - 1 }))
     if (schema.maximum !== undefined) wrong.push(fc.constant(schema.maximum + 1), fc.constant(schema.maximum * 10))
     wrong.push(fc.constant(2.5), fc.constant('ten'))
+    if (!inText) wrong.push(fc.constant('7'), fc.constant(true))
+  }
+  if (types.includes('number')) {
+    const low = (schema.exclusiveMinimum as number | undefined) ?? schema.minimum
+    if (low !== undefined) wrong.push(fc.constant(low - 1), ...(schema.exclusiveMinimum !== undefined ? [fc.constant(low)] : []))
+    if (schema.maximum !== undefined) wrong.push(fc.constant(schema.maximum + 1))
+    wrong.push(fc.constant('ten'))
     if (!inText) wrong.push(fc.constant('7'), fc.constant(true))
   }
   if (types.includes('string')) {

@@ -39,7 +39,7 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 201: Room, ...errorResponses(400, 401, 409, 413, 415, 429, 500, 503) }
     }
   }, async (request, reply) => {
-    if (request.body.historyLimit === 0 && !fastify.engine.unboundedHistory) return unboundedRefused(reply)
+    if ((request.body.historyLimit === 0 || request.body.retentionDays !== undefined) && !fastify.engine.unboundedHistory) return unboundedRefused(reply)
     const room = await admin.create(request.body)
     if (room === undefined) {
       return reply.code(409).send({ statusCode: 409, error: 'Conflict', message: `room ${request.body.id} already exists` })
@@ -79,7 +79,8 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Room, ...errors, ...bodyErrors }
     }
   }, async (request, reply) => {
-    if (request.body?.historyLimit === 0 && !fastify.engine.unboundedHistory) return unboundedRefused(reply)
+    const wantsDatabase = request.body?.historyLimit === 0 || (request.body?.retentionDays !== undefined && request.body.retentionDays !== null)
+    if (wantsDatabase && !fastify.engine.unboundedHistory) return unboundedRefused(reply)
     return await admin.update(request.params.id, request.body ?? {}) ?? notFound(reply, request.params.id)
   })
 
@@ -195,11 +196,11 @@ const rooms: FastifyPluginAsyncTypebox = async (fastify) => {
 
 export default rooms
 
-/** historyLimit 0 on Redis alone: history lives in memory there. */
+/** historyLimit 0 or a retention period on Redis alone: history lives in memory there, bounded by historyLimit. */
 function unboundedRefused (reply: FastifyReply) {
   return reply.code(400).send({
     statusCode: 400,
     error: 'Bad Request',
-    message: 'historyLimit 0 (keep every message) needs history in a database; on Redis alone history lives in memory, so give the room a limit'
+    message: 'historyLimit 0 (keep every message) and retentionDays need history in a database; on Redis alone history lives in memory, so give the room a limit'
   })
 }

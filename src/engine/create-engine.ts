@@ -39,6 +39,7 @@ export async function createEngine (config: Config, options: EngineOptions = {})
   store = createSqliteStore({
     path: config.CHAT_DB,
     defaultHistoryLimit: config.CHAT_HISTORY_LIMIT,
+    defaultRetentionDays: config.CHAT_RETENTION_DAYS,
     events: config.webhooks?.events,
     presence: broker.presence,
     publish: (event) => broker.publish(event)

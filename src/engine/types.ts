@@ -13,6 +13,8 @@ export interface RoomRecord {
   private: boolean
   historyLimit: number | null
   slowModeMs: number
+  /** Days after which a message is removed (fractions allowed); null: CHAT_RETENTION_DAYS, if set. */
+  retentionDays: number | null
   createdAt: string
 }
 
@@ -22,6 +24,7 @@ export interface RoomInput {
   private?: boolean
   historyLimit?: number
   slowModeMs?: number
+  retentionDays?: number
 }
 
 export interface RoomPatch {
@@ -29,6 +32,7 @@ export interface RoomPatch {
   private?: boolean
   historyLimit?: number | null
   slowModeMs?: number
+  retentionDays?: number | null
 }
 
 export interface Recovery {

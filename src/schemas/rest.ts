@@ -4,6 +4,8 @@ import { ID_PATTERN, Id, IsoTime, LIMIT_DEFAULT, Message, MessageSeq } from './c
 export const RoomName = Type.String({ minLength: 1, maxLength: 200 })
 /** Messages a room keeps; 0: every one (on an engine with a database: refused on Redis alone). */
 export const HistoryLimit = Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'messages kept; 0: all of them (not on Redis alone)' })
+/** Retention: days after which a room's messages are removed (fractions allowed; up to 100 years). */
+export const RetentionDays = Type.Number({ exclusiveMinimum: 0, maximum: 36_500, description: 'messages older than this many days are removed (not on Redis alone)' })
 /** Slow mode: the least time between two messages of a member who is not a moderator; 0 turns it off; at most a day. */
 export const SlowModeMs = Type.Integer({
   minimum: 0, maximum: 86_400_000, description: 'slow mode: least ms between two messages of a member who is not a moderator; 0: off'
@@ -15,6 +17,7 @@ export const Room = Type.Object({
   private: Type.Boolean(),
   historyLimit: Type.Integer(),
   slowModeMs: SlowModeMs,
+  retentionDays: Type.Union([Type.Number(), Type.Null()], { description: 'days after which messages are removed; null: CHAT_RETENTION_DAYS (unset: kept)' }),
   online: Type.Integer({ minimum: 0, description: 'distinct users online in the room' }),
   createdAt: IsoTime
 })
@@ -25,7 +28,8 @@ export const CreateRoomBody = Type.Object({
   name: Type.Optional(RoomName),
   private: Type.Optional(Type.Boolean()),
   historyLimit: Type.Optional(HistoryLimit),
-  slowModeMs: Type.Optional(SlowModeMs)
+  slowModeMs: Type.Optional(SlowModeMs),
+  retentionDays: Type.Optional(RetentionDays)
 })
 
 export const PatchRoomBody = Type.Object({
@@ -36,7 +40,10 @@ export const PatchRoomBody = Type.Object({
   historyLimit: Type.Optional(Type.Unsafe<number | null>({
     type: ['integer', 'null'], minimum: 0, maximum: 1_000_000, description: 'null: back to CHAT_HISTORY_LIMIT; 0: every message (not on Redis alone)'
   })),
-  slowModeMs: Type.Optional(SlowModeMs)
+  slowModeMs: Type.Optional(SlowModeMs),
+  retentionDays: Type.Optional(Type.Unsafe<number | null>({
+    type: ['number', 'null'], exclusiveMinimum: 0, maximum: 36_500, description: 'null: back to CHAT_RETENTION_DAYS'
+  }))
 })
 
 /**

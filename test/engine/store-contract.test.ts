@@ -127,14 +127,14 @@ storeTest('recover: messages after since, latestSeq, and whether history reached
 
 storeTest('rooms: create, conflict, get, list by id with paging, update, delete', async (store) => {
   const created = await store.createRoom({ id: 'b-room', name: 'B', private: true, historyLimit: 10, slowModeMs: 1500 })
-  assert.deepEqual(created, { id: 'b-room', name: 'B', private: true, historyLimit: 10, slowModeMs: 1500, createdAt: created!.createdAt })
+  assert.deepEqual(created, { id: 'b-room', name: 'B', private: true, historyLimit: 10, slowModeMs: 1500, retentionDays: null, createdAt: created!.createdAt })
   assert.ok(!Number.isNaN(Date.parse(created!.createdAt)))
   assert.equal(new Date(created!.createdAt).toISOString(), created!.createdAt)
   assert.equal(await store.createRoom({ id: 'b-room', name: 'again' }), undefined, 'an existing id is not replaced')
   assert.deepEqual(await store.getRoom('b-room'), created)
 
   const plain = await store.createRoom({ id: 'a-room' })
-  assert.deepEqual(plain, { id: 'a-room', name: 'a-room', private: false, historyLimit: null, slowModeMs: 0, createdAt: plain!.createdAt })
+  assert.deepEqual(plain, { id: 'a-room', name: 'a-room', private: false, historyLimit: null, slowModeMs: 0, retentionDays: null, createdAt: plain!.createdAt })
   assert.deepEqual(await store.getRoom('a-room'), plain)
   assert.equal(await store.getRoom('none'), undefined)
 

@@ -16,7 +16,7 @@ function assertError (reply: Reply, status: number, message?: RegExp): void {
 }
 
 function assertRoom (room: any): void {
-  assert.deepEqual(Object.keys(room).sort(), ['createdAt', 'historyLimit', 'id', 'name', 'online', 'private', 'slowModeMs'])
+  assert.deepEqual(Object.keys(room).sort(), ['createdAt', 'historyLimit', 'id', 'name', 'online', 'private', 'retentionDays', 'slowModeMs'])
   assert.equal(typeof room.id, 'string')
   assert.equal(typeof room.name, 'string')
   assert.equal(typeof room.private, 'boolean')

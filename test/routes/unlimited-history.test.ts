@@ -9,7 +9,7 @@ engineTest('historyLimit 0 keeps every message where history is in a database; R
   const created = await http(server.url, 'POST', '/rooms', { id: 'all', historyLimit: 0 })
   if (engine !== 'sqlite') {
     assert.equal(created.status, 400)
-    assert.match(created.body.message, /historyLimit 0 \(keep every message\) needs history in a database; on Redis alone history lives in memory/)
+    assert.match(created.body.message, /historyLimit 0 \(keep every message\) and retentionDays need history in a database; on Redis alone history lives in memory/)
     assert.equal((await http(server.url, 'POST', '/rooms', { id: 'all' })).status, 201)
     const patched = await http(server.url, 'PATCH', '/rooms/all', { historyLimit: 0 })
     assert.equal(patched.status, 400)

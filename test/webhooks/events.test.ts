@@ -11,7 +11,7 @@ engineTest('every event type comes from the action it reports, signed, with the 
 
   assert.equal((await http(server.url, 'POST', '/rooms', { id: 'staff', name: 'Staff', private: true })).status, 201)
   const created = (await receiver.waitFor(1, 'room.created'))[0]!
-  assert.deepEqual(created.data, { id: 'staff', name: 'Staff', private: true, historyLimit: 1000, slowModeMs: 0, online: 0, createdAt: created.data.createdAt })
+  assert.deepEqual(created.data, { id: 'staff', name: 'Staff', private: true, historyLimit: 1000, slowModeMs: 0, retentionDays: null, online: 0, createdAt: created.data.createdAt })
   assert.equal(created.time, created.data.createdAt, 'time is when the room was made')
 
   assert.equal((await http(server.url, 'PUT', '/rooms/staff/grants/alice')).status, 204)

@@ -129,6 +129,12 @@ const migrations: string[] = [
   // Slow mode: a room setting, as its history limit is.
   `
   ALTER TABLE rooms ADD COLUMN slow_mode_ms INTEGER NOT NULL DEFAULT 0;
+  `,
+  // Retention: a room's own period, and the latest seq once retention removed every message
+  // (the latest seq is otherwise the newest message's, and a seq is never used twice).
+  `
+  ALTER TABLE rooms ADD COLUMN retention_days REAL;
+  ALTER TABLE rooms ADD COLUMN seq_floor INTEGER NOT NULL DEFAULT 0;
   `
 ]
 

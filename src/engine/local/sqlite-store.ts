@@ -13,6 +13,7 @@ import { CLIENT_ID_TTL_MS, NotFoundError } from '../types.ts'
 import { fieldsOf, MESSAGE_COLUMNS, messageQuery } from './message-rows.ts'
 import { migrate, migrateFeature } from './migrations.ts'
 import { startCheckpointer } from './sqlite-checkpointer.ts'
+import { startRetention } from './sqlite-retention.ts'
 import { createSqliteOutbox } from './sqlite-outbox.ts'
 import { createSqliteSends, type SendRow } from './sqlite-sends.ts'
 import { createSqliteWebhooks } from './sqlite-webhooks.ts'
@@ -24,6 +25,7 @@ interface RoomRow {
   private: number
   historyLimit: number | null
   slowModeMs: number
+  retentionDays: number | null
   createdAt: string
 }
 
@@ -35,7 +37,7 @@ interface SeqState {
 
 const toRecord = (row: RoomRow): RoomRecord => ({ ...row, private: row.private === 1 })
 
-const ROOM_COLUMNS = 'id, name, private, history_limit AS historyLimit, slow_mode_ms AS slowModeMs, created_at AS createdAt'
+const ROOM_COLUMNS = 'id, name, private, history_limit AS historyLimit, slow_mode_ms AS slowModeMs, retention_days AS retentionDays, created_at AS createdAt'
 
 /** Trim hooks run when the first retained seq passes a multiple of this: a message's append pays for none. */
 const TRIM_HOOK_EVERY = 64
@@ -43,6 +45,8 @@ const TRIM_HOOK_EVERY = 64
 export interface SqliteStoreOptions {
   path: string
   defaultHistoryLimit: number
+  /** CHAT_RETENTION_DAYS: messages older than this are removed; unset, only rooms' own periods apply. */
+  defaultRetentionDays?: number
   /** How long a clientId is remembered (CLIENT_ID_TTL_MS; shorter only in tests). */
   clientIdTtlMs?: number
   /** How often the WAL is checkpointed (CHECKPOINT_INTERVAL_MS; shorter only in tests). */
@@ -98,11 +102,14 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
   }
 
   const statements = {
-    insertRoom: db.prepare(`INSERT INTO rooms (id, name, private, history_limit, slow_mode_ms, created_at)
-      VALUES (@id, @name, @private, @historyLimit, @slowModeMs, @createdAt) ON CONFLICT(id) DO NOTHING`),
+    insertRoom: db.prepare(`INSERT INTO rooms (id, name, private, history_limit, slow_mode_ms, retention_days, created_at)
+      VALUES (@id, @name, @private, @historyLimit, @slowModeMs, @retentionDays, @createdAt) ON CONFLICT(id) DO NOTHING`),
     getRoom: db.prepare<[string], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`),
     listRooms: db.prepare<[string, number], RoomRow>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE id > ? ORDER BY id LIMIT ?`),
-    updateRoom: db.prepare('UPDATE rooms SET name = @name, private = @private, history_limit = @historyLimit, slow_mode_ms = @slowModeMs WHERE id = @id'),
+    updateRoom: db.prepare(`UPDATE rooms SET name = @name, private = @private, history_limit = @historyLimit, slow_mode_ms = @slowModeMs,
+      retention_days = @retentionDays WHERE id = @id`),
+    seqFloor: db.prepare<[string], { seq: number }>('SELECT seq_floor AS seq FROM rooms WHERE id = ?'),
+    setSeqFloor: db.prepare<[number, string]>('UPDATE rooms SET seq_floor = ? WHERE id = ?'),
     deleteRoom: db.prepare<[string]>('DELETE FROM rooms WHERE id = ?'),
     setGrant: db.prepare<[string, string]>('INSERT INTO grants (room, user) VALUES (?, ?) ON CONFLICT DO NOTHING'),
     deleteGrant: db.prepare<[string, string]>('DELETE FROM grants WHERE room = ? AND user = ?'),
@@ -146,7 +153,8 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
       const row = statements.getRoom.get(roomId)
       if (row === undefined) return undefined
       const record = toRecord(row)
-      state = { lastSeq: statements.newestSeq.get(roomId)?.seq ?? 0, record }
+      // Retention may have removed every message: the latest seq is then the floor it kept.
+      state = { lastSeq: Math.max(statements.newestSeq.get(roomId)?.seq ?? 0, statements.seqFloor.get(roomId)?.seq ?? 0), record }
       seqStates.set(roomId, state)
     }
     return state
@@ -315,8 +323,18 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
       outbox.record('member.kicked', roomId, new Date().toISOString(), { user, reason: 'access revoked' })
     }
   })
+  /** Retention removes a room's messages up to `seq`; taking the newest, it keeps the latest seq as the room's floor. */
+  const expire = db.transaction((roomId: string, seq: number) => {
+    const state = seqState(roomId)
+    if (state === undefined) return
+    if (seq >= state.lastSeq) statements.setSeqFloor.run(state.lastSeq, roomId)
+    statements.trim.run(roomId, seq)
+    runTrimHooks(roomId, seq + 1)
+  })
+  const retention = startRetention({ db, defaultDays: options.defaultRetentionDays, expire })
+
   const patchRoom = db.transaction((id: string, next: RoomRecord, lastSeq: number) => {
-    statements.updateRoom.run({ id, name: next.name, private: next.private ? 1 : 0, historyLimit: next.historyLimit, slowModeMs: next.slowModeMs })
+    statements.updateRoom.run({ id, name: next.name, private: next.private ? 1 : 0, historyLimit: next.historyLimit, slowModeMs: next.slowModeMs, retentionDays: next.retentionDays })
     const keepFrom = lastSeq - limitOf(next.historyLimit) + 1
     if (keepFrom > 1) {
       statements.trim.run(id, keepFrom - 1)
@@ -333,7 +351,9 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     },
     async createRoom (input: RoomInput) {
       const record = newRoomRecord(input)
-      return insertRoom(record) ? record : undefined
+      if (!insertRoom(record)) return undefined
+      if (record.retentionDays !== null) retention.changed()
+      return record
     },
     async getRoom (id) {
       return room(id)
@@ -350,11 +370,13 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
         name: patch.name ?? current.name,
         private: patch.private ?? current.private,
         historyLimit: patch.historyLimit === undefined ? current.historyLimit : patch.historyLimit,
-        slowModeMs: patch.slowModeMs ?? current.slowModeMs
+        slowModeMs: patch.slowModeMs ?? current.slowModeMs,
+        retentionDays: patch.retentionDays === undefined ? current.retentionDays : patch.retentionDays
       }
       const state = seqState(id)!
       patchRoom(id, next, state.lastSeq)
       state.record = next
+      if (patch.retentionDays !== undefined) retention.changed()
       return next
     },
     async deleteRoom (id) {
@@ -425,6 +447,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     async close () {
       if (closed) return
       closed = true
+      retention.stop()
       batcher.flush()
       webhooks.close()
       await checkpointer?.stop()

@@ -56,6 +56,8 @@ function toRecord (id: string, hash: Record<string, string>): RoomRecord | undef
     historyLimit: hash.historyLimit === undefined || hash.historyLimit === '' ? null : Number(hash.historyLimit),
     // Rooms stored before slow mode have no field: off.
     slowModeMs: Number(hash.slowModeMs ?? 0),
+    // Redis alone has no retention (refused): history is bounded by historyLimit.
+    retentionDays: null,
     createdAt: hash.createdAt
   }
 }
@@ -151,7 +153,7 @@ if keep_from > 1 then
   trimmed(keep_from)
 end
 record_event(ARGV[10], 'room.updated', ARGV[11], '{"id":"' .. ROOM .. '","name":' .. cjson.encode(state[1]) ..
-  ',"private":' .. (state[2] == '1' and 'true' or 'false') .. ',"historyLimit":' .. limit .. ',"slowModeMs":' .. slow ..
+  ',"private":' .. (state[2] == '1' and 'true' or 'false') .. ',"historyLimit":' .. limit .. ',"slowModeMs":' .. slow .. ',"retentionDays":null' ..
   ',"online":' .. redis.call('HLEN', K.presence) .. ',"createdAt":"' .. state[4] .. '"}')
 return { state[1], state[2], state[3], state[4], slow }`
 

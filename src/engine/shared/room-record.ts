@@ -9,6 +9,7 @@ export function newRoomRecord (input: RoomInput): RoomRecord {
     private: input.private ?? false,
     historyLimit: input.historyLimit ?? null,
     slowModeMs: input.slowModeMs ?? 0,
+    retentionDays: input.retentionDays ?? null,
     createdAt: new Date().toISOString()
   }
 }
@@ -21,6 +22,7 @@ export function roomObject (record: RoomRecord, defaultHistoryLimit: number, onl
     private: record.private,
     historyLimit: record.historyLimit ?? defaultHistoryLimit,
     slowModeMs: record.slowModeMs,
+    retentionDays: record.retentionDays,
     online,
     createdAt: record.createdAt
   }

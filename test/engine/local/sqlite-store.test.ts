@@ -91,7 +91,7 @@ test('reopening an existing file keeps rooms, grants, messages, seq and user_ver
  */
 function rewind (path: string, version: number, options: { sendsIndex?: boolean } = {}): void {
   const db = new BetterSqlite3(path)
-  db.exec('ALTER TABLE messages DROP COLUMN fields; DROP TABLE feature_versions; ALTER TABLE rooms DROP COLUMN slow_mode_ms')
+  db.exec('ALTER TABLE messages DROP COLUMN fields; DROP TABLE feature_versions; ALTER TABLE rooms DROP COLUMN slow_mode_ms; ALTER TABLE rooms DROP COLUMN retention_days; ALTER TABLE rooms DROP COLUMN seq_floor')
   const columns = (db.prepare('PRAGMA table_info(messages)').all() as { name: string }[]).map((column) => column.name)
   // A file the store wrote without the edits feature still has its columns.
   for (const [column, type] of [['version', 'INTEGER'], ['edited_at', 'TEXT'], ['deleted_at', 'TEXT']]) {

@@ -86,7 +86,7 @@ layoutTest('acknowledged messages outlive the engine that wrote them', async (t,
   await first.store.close()
 
   const second = (await openEngine(t, redis, 100)).store
-  assert.deepEqual(await second.getRoom('kept'), { id: 'kept', name: 'Kept', private: true, historyLimit: 4, slowModeMs: 700, createdAt: (await second.getRoom('kept'))!.createdAt })
+  assert.deepEqual(await second.getRoom('kept'), { id: 'kept', name: 'Kept', private: true, historyLimit: 4, slowModeMs: 700, retentionDays: null, createdAt: (await second.getRoom('kept'))!.createdAt })
   assert.equal(await second.hasGrant('kept', 'alice'), true)
   assert.deepEqual(seqs(await second.history('kept', 100)), [4, 5, 6, 7])
   assert.deepEqual((await second.history('kept', 100)).slice(0, 3), written.slice(3))
@@ -139,7 +139,7 @@ test('rooms of the single-channel layout are moved to their partitions\' keys at
   assert.equal(await client.get('chat:layout'), '3')
   assert.deepEqual(await redis.keys('chat:room:*'), [], 'nothing is left under the old names')
   assert.deepEqual(await redis.keys('chat:*presence*'), [])
-  assert.deepEqual(await store.getRoom('lobby'), { id: 'lobby', name: 'Lobby', private: false, historyLimit: null, slowModeMs: 0, createdAt: '2024-01-01T00:00:00.000Z' }, 'a room stored before slow mode has none')
+  assert.deepEqual(await store.getRoom('lobby'), { id: 'lobby', name: 'Lobby', private: false, historyLimit: null, slowModeMs: 0, retentionDays: null, createdAt: '2024-01-01T00:00:00.000Z' }, 'a room stored before slow mode has none')
   assert.deepEqual((await store.history('lobby', 10)).map((m) => m.text), ['old 1', 'old 2'])
   assert.equal(await store.hasGrant('staff', 'bob'), true)
   assert.deepEqual((await store.listRooms(10)).rooms.map((r) => r.id), ['lobby', 'staff'])
