@@ -9,19 +9,19 @@ type Camel<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Lowe
 type OptionName<K extends string> = K extends `CHAT_${infer Rest}` ? Camel<Rest> : Camel<K>
 
 /**
- * What the app around the service decides, not the service: where it listens, its logger and
- * which proxies it trusts (Fastify's own options). These variables have no option.
+ * The plugin's options: every environment variable of the service, named in camelCase without
+ * `CHAT_`, of the type the variable's schema gives (a list may also be an array). One schema,
+ * ConfigSchema, types and validates both. Three are the app's to carry out, accepted, validated
+ * and without effect: `port` and `host` (the app's `listen`) and `trustProxy` (the app's
+ * Fastify option); `logLevel` sets the level of the service's routes (Fastify's `logLevel` of a
+ * plugin) in the app's logger.
  */
-const APP_SETTINGS = ['PORT', 'HOST', 'LOG_LEVEL', 'CHAT_TRUST_PROXY'] as const
-type AppSetting = typeof APP_SETTINGS[number]
-
-/**
- * The plugin's options: every environment variable of the service but the app's own, named in
- * camelCase without `CHAT_`, of the type the variable's schema gives (a list may also be an
- * array). One schema, ConfigSchema, types and validates both.
- */
-export type ChatOptions = {
-  [K in Exclude<keyof Settings, AppSetting> as OptionName<K>]?: Settings[K] | (Settings[K] extends string ? string[] : never)
+export type ChatOptions = Omit<{
+  // A free-form string may be given as an array of parts; a choice of words (logLevel) may not.
+  [K in keyof Settings as OptionName<K>]?: Settings[K] | (Settings[K] extends string ? (string extends Settings[K] ? string[] : never) : never)
+}, 'logLevel'> & {
+  /** LOG_LEVEL's words (its schema is a union built from a list, which TypeBox types loosely). */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
 
 /** The option name of a variable, as ChatOptions types it. */
@@ -30,9 +30,7 @@ export function optionName (variable: string): string {
   return words[0] + words.slice(1).map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join('')
 }
 
-const variables = Object.keys(ConfigSchema.properties).filter((key) => !(APP_SETTINGS as readonly string[]).includes(key))
-const variableOf = new Map(variables.map((variable) => [optionName(variable), variable]))
-const appSettingOf = new Map(APP_SETTINGS.map((variable) => [optionName(variable), variable]))
+const variableOf = new Map(Object.keys(ConfigSchema.properties).map((variable) => [optionName(variable), variable]))
 
 /**
  * The service's configuration from the plugin's options, validated as the environment is (the
@@ -44,17 +42,14 @@ export function configFromOptions (options: Record<string, unknown>, { appAuth =
     if (value === undefined) continue
     const variable = variableOf.get(name)
     if (variable === undefined) {
-      const appSetting = appSettingOf.get(name)
-      throw new ConfigError(appSetting === undefined
-        ? `option ${name}: not an option of fastify-chat; the options are ${[...variableOf.keys()].join(', ')}`
-        : `option ${name}: ${appSetting} is the app's to decide (Fastify's listen, logger and trustProxy), not an option of the plugin`)
+      throw new ConfigError(`option ${name}: not an option of fastify-chat; the options are ${[...variableOf.keys()].join(', ')}`)
     }
     if (Array.isArray(value) && value.every((entry) => typeof entry === 'string')) env[variable] = value.join(',')
     else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') env[variable] = String(value)
     else throw new ConfigError(`option ${name} (${variable}): expected a string, a number or a boolean, not ${typeof value}`)
   }
   try {
-    return loadConfig({ ...env, LOG_LEVEL: 'info' }, { appAuth })
+    return loadConfig(env, { appAuth })
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     // The message starts with the variable; the app's author knows the option.

@@ -58,7 +58,7 @@ const chat: FastifyPluginAsync<ChatPluginOptions> = async (app, options) => {
     context.addHook('onRoute', (route) => { route.bodyLimit ??= BODY_LIMIT })
     await registerChatService(context, { config, authenticate })
     service = { prefix, config: context.config, rooms: context.roomAdmin, messages: context.messages }
-  }, { prefix })
+  }, settings.logLevel === undefined ? { prefix } : { prefix, logLevel: config.LOG_LEVEL })
   app.decorate('chat', service!)
 }
 

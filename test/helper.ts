@@ -63,7 +63,7 @@ async function startMounted (t: TestContext, prefix: string, settings: Overrides
   app.get('/own/ws', { websocket: true }, (socket) => socket.send('own'))
   const options: Record<string, unknown> = {}
   for (const [variable, value] of Object.entries(settings)) {
-    if (value !== undefined && !['LOG_LEVEL', 'PORT', 'HOST', 'CHAT_TRUST_PROXY'].includes(variable)) options[optionName(variable)] = value
+    if (value !== undefined) options[optionName(variable)] = value
   }
   await app.register(chat, { prefix, ...options })
   t.after(() => app.close())

@@ -33,7 +33,8 @@ function firstMessage (url: string, headers: Record<string, string> = {}): Promi
 }
 
 test('mounted under /chat next to the app\'s own routes and @fastify/websocket: both work, neither touches the other', async (t) => {
-  const { app, base, wsBase } = await hostApp(t, { prefix: '/chat', historyLimit: 50 })
+  // port, host and trustProxy are the app's to carry out: accepted, without effect on the service.
+  const { app, base, wsBase } = await hostApp(t, { prefix: '/chat', historyLimit: 50, port: 9, host: '10.9.9.9', trustProxy: 'true', logLevel: 'warn' })
   assert.deepEqual((await http(base, 'GET', '/profile')).body, { app: 'own route' })
   assert.equal(await firstMessage(`${wsBase}/live`), 'the app\'s own socket')
   const boom = await http(base, 'GET', '/boom')
@@ -99,7 +100,7 @@ test('options are validated like the environment, errors naming the option and i
   }
   await refused({ historyLimit: -1 }, /^option historyLimit \(CHAT_HISTORY_LIMIT\): invalid value "-1"; expected an integer of at least 0/)
   await refused({ histroyLimit: 10 }, /^option histroyLimit: not an option of fastify-chat; the options are .*historyLimit/)
-  await refused({ port: 3000 }, /^option port: PORT is the app's to decide/)
+  await refused({ logLevel: 'loud' }, /^option logLevel \(LOG_LEVEL\): invalid value "loud"; expected one of fatal/)
   await refused({ webhookUrls: ['https://hooks.example.com'] }, /^option webhookSecret \(CHAT_WEBHOOK_SECRET\): required when CHAT_WEBHOOK_URLS is set/)
   await refused({ redisUrl: 'http://nope' }, /^option redisUrl \(REDIS_URL\): invalid value/)
 })
