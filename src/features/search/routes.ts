@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { Refused } from '../../engine/extension.ts'
-import { roomNotFound } from '../../rooms/http-replies.ts'
+import { refusedReply, roomNotFound } from '../../rooms/http-replies.ts'
 import { errorResponses, RoomParams } from '../../schemas/rest.ts'
 import type { Search } from './search.ts'
 import { SearchQuerystring, searchResult } from './schemas.ts'
@@ -25,7 +25,7 @@ const routes: FastifyPluginAsyncTypebox<{ search: Search }> = async (fastify, { 
     try {
       return { messages: await search.inRoom(id, request.query.q, request.query.limit) }
     } catch (err) {
-      if (err instanceof Refused) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message })
+      if (err instanceof Refused) return refusedReply(reply, err)
       throw err
     }
   })
