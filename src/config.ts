@@ -19,6 +19,10 @@ export const ConfigSchema = Type.Object({
   ),
   NODE_ENV: Type.String({ default: 'development', description: '`production` requires the secrets' }),
   CHAT_DB: Type.String({ minLength: 1, default: './data/chat.sqlite', description: 'SQLite file; `:memory:` for ephemeral' }),
+  CHAT_DATABASE_URL: Type.Optional(Type.String({
+    pattern: '^postgres(ql)?://',
+    description: 'postgres:// URL: history, rooms and every feature\'s data in PostgreSQL (with REDIS_URL for several nodes)'
+  })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'redis:// URL of the Redis engine' })),
   CHAT_REDIS_CLUSTER: Type.Boolean({ default: false, description: 'REDIS_URL names a node of a Redis Cluster (7 or later)' }),
   REDIS_SENTINELS: Type.Optional(Type.String({
@@ -266,10 +270,11 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, { appAuth = fa
       ? 'REDIS_SENTINELS: REDIS_SENTINEL_NAME is set, but not the sentinels to ask (host:port,host:port)'
       : 'REDIS_SENTINEL_NAME: REDIS_SENTINELS is set, but not the name the sentinels monitor the primary under')
   }
-  if ((raw.REDIS_URL !== undefined || raw.REDIS_SENTINELS !== undefined) && raw.CHAT_HISTORY_LIMIT === 0) {
+  const redisAlone = (raw.REDIS_URL !== undefined || raw.REDIS_SENTINELS !== undefined) && raw.CHAT_DATABASE_URL === undefined
+  if (redisAlone && raw.CHAT_HISTORY_LIMIT === 0) {
     throw new ConfigError('CHAT_HISTORY_LIMIT: 0 (keep every message) needs history in a database; on Redis alone history lives in memory, so give it a limit (1000 by default)')
   }
-  if ((raw.REDIS_URL !== undefined || raw.REDIS_SENTINELS !== undefined) && raw.CHAT_RETENTION_DAYS !== undefined) {
+  if (redisAlone && raw.CHAT_RETENTION_DAYS !== undefined) {
     throw new ConfigError('CHAT_RETENTION_DAYS: retention needs history in a database; on Redis alone history lives in memory and historyLimit bounds it')
   }
   if (raw.REDIS_SENTINELS !== undefined && raw.CHAT_REDIS_CLUSTER) {

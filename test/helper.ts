@@ -17,6 +17,8 @@ import { configFrom } from '../src/config.ts'
 import { optionName } from '../src/embedding.ts'
 import chat from '../src/plugin.ts'
 
+import { startPostgres } from './postgres-helper.ts'
+
 /** Ports come from the bench's helper, which starts servers the same way. */
 export { freePort, portIsFree } from '../bench/lib/ports.ts'
 
@@ -45,8 +47,24 @@ export const testDefaults: Overrides = { CHAT_DB: ':memory:', LOG_LEVEL: 'silent
  */
 const MOUNT_PREFIX = process.env.CHAT_TEST_PREFIX
 
+/**
+ * With CHAT_TEST_ENGINE=postgres, a server started without an engine of its own (no CHAT_DB,
+ * REDIS_URL or CHAT_DATABASE_URL among its overrides) runs on PostgreSQL, on a new database:
+ * test/engine/postgres/suite.test.ts runs a part of the suite that way.
+ */
+const TEST_ENGINE = process.env.CHAT_TEST_ENGINE
+const ENGINE_VARIABLES = ['CHAT_DB', 'REDIS_URL', 'REDIS_SENTINELS', 'CHAT_DATABASE_URL']
+
+async function engineOverrides (t: TestContext, overrides: Overrides): Promise<Overrides> {
+  if (TEST_ENGINE !== 'postgres' || ENGINE_VARIABLES.some((name) => overrides[name] !== undefined)) return {}
+  const server = await startPostgres(t)
+  if (server === undefined) throw new Error('CHAT_TEST_ENGINE=postgres, and PostgreSQL is not installed (apt-get install postgresql)')
+  return { CHAT_DATABASE_URL: await server.database() }
+}
+
 /** Builds the whole app on a free loopback port; it is closed when the test ends. */
 export async function startServer (t: TestContext, overrides: Overrides = {}, logStream?: DestinationStream): Promise<TestServer> {
+  overrides = { ...await engineOverrides(t, overrides), ...overrides }
   if (MOUNT_PREFIX !== undefined) return await startMounted(t, MOUNT_PREFIX, { ...testDefaults, ...overrides }, logStream)
   const app = await buildApp(configFrom({ ...testDefaults, ...overrides }), { logStream })
   t.after(() => app.close())

@@ -4,6 +4,8 @@ import { EventKinds } from './events.ts'
 import type { StorageExtension } from './extension.ts'
 import { createLocalBroker } from './local/broker.ts'
 import { createSqliteStore, type SqliteStore } from './local/sqlite-store.ts'
+import { createPostgresEngine } from './postgres/engine.ts'
+import { createPostgresRedisEngine } from './postgres/with-redis.ts'
 import { createRedisEngine, type EngineLog } from './redis/engine.ts'
 import type { ChatEngine } from './types.ts'
 
@@ -13,10 +15,20 @@ export interface EngineOptions {
   extensions?: StorageExtension[]
 }
 
-/** Picks the engine the configuration asks for: Redis when REDIS_URL (or REDIS_SENTINELS) is set, else SQLite in this process. */
+/**
+ * Picks the engine the configuration asks for: PostgreSQL when CHAT_DATABASE_URL is set (with
+ * Redis between nodes when REDIS_URL or REDIS_SENTINELS is too), Redis when only REDIS_URL (or
+ * REDIS_SENTINELS) is, else SQLite in this process.
+ */
 export async function createEngine (config: Config, options: EngineOptions = {}): Promise<ChatEngine> {
   const extensions = options.extensions ?? []
-  if (config.REDIS_URL !== undefined || config.REDIS_SENTINELS !== undefined) {
+  const redis = config.REDIS_URL !== undefined || config.REDIS_SENTINELS !== undefined
+  if (config.CHAT_DATABASE_URL !== undefined) {
+    return redis
+      ? await createPostgresRedisEngine(config, { extensions, log: options.log ?? pino({ level: config.LOG_LEVEL }) })
+      : await createPostgresEngine(config, { extensions })
+  }
+  if (redis) {
     return await createRedisEngine({
       url: config.REDIS_URL,
       cluster: config.CHAT_REDIS_CLUSTER,

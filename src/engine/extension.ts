@@ -1,4 +1,5 @@
 import type { LocalStorage } from './local/storage.ts'
+import type { PostgresStorage } from './postgres/storage.ts'
 import type { RedisStorage } from './redis/storage.ts'
 
 /**
@@ -14,6 +15,7 @@ export interface StorageExtension<Port = unknown> {
   name: string
   local: (storage: LocalStorage) => Port
   redis: (storage: RedisStorage) => Port
+  postgres?: (storage: PostgresStorage) => Port
 }
 
 /** What an append hook sees of a message about to be stored, or just stored. */

@@ -151,7 +151,7 @@ export interface EngineStats {
 }
 
 export interface ChatEngine {
-  name: 'local' | 'redis'
+  name: 'local' | 'redis' | 'postgres'
   store: ChatStore
   broker: ChatBroker
   /**

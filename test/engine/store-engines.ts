@@ -3,9 +3,11 @@ import { test, type TestContext } from 'node:test'
 import pino from 'pino'
 import type { StorageExtension } from '../../src/engine/extension.ts'
 import { createSqliteStore } from '../../src/engine/local/sqlite-store.ts'
+import { createPostgresStore } from '../../src/engine/postgres/store.ts'
 import { createRedisEngine } from '../../src/engine/redis/engine.ts'
 import type { ChatEngine, ChatStore, RoomEvent } from '../../src/engine/types.ts'
 import { tempDir } from '../helper.ts'
+import { startPostgres } from '../postgres-helper.ts'
 import { LAYOUTS, type RedisTarget, startRedisTarget } from '../redis-layouts.ts'
 
 export interface StoreOptions {
@@ -78,8 +80,28 @@ const openRedis = (layout: typeof LAYOUTS[number]): OpenStore => async (t, optio
   }
 }
 
+/** PostgreSQL alone, on a new database of the test process's server. */
+export const openPostgres: OpenStore = async (t, options = {}) => {
+  const server = await startPostgres(t)
+  if (server === undefined) return undefined
+  const events: RoomEvent[] = []
+  const store = createPostgresStore({
+    url: await server.database(),
+    defaultHistoryLimit: options.defaultHistoryLimit ?? 1000,
+    clientIdTtlMs: options.clientIdTtlMs,
+    publish: (event) => events.push(event)
+  })
+  const ports = await store.start(options.extensions ?? [])
+  t.after(() => store.close())
+  return { store, port: <P>(extension: StorageExtension<P>) => ports.get(extension) as P, events, follow: async () => {} }
+}
+
 /** Every engine a store contract runs on, by name. */
-export const STORE_ENGINES: [string, OpenStore][] = [['sqlite', openSqlite], ...LAYOUTS.map((layout) => [`redis ${layout}`, openRedis(layout)] as [string, OpenStore])]
+export const STORE_ENGINES: [string, OpenStore][] = [
+  ['sqlite', openSqlite],
+  ...LAYOUTS.map((layout) => [`redis ${layout}`, openRedis(layout)] as [string, OpenStore]),
+  ['postgres', openPostgres]
+]
 
 /**
  * Registers a contract test on every engine: `body` gets the store (and the features' ports) of

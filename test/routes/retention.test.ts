@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { configFrom, ConfigError } from '../../src/config.ts'
-import { engineTest } from '../engines.ts'
+import { engineTest, historyInDatabase } from '../engines.ts'
+import { startPostgres } from '../postgres-helper.ts'
 import { eventually, http, startServer, tempDir } from '../helper.ts'
 
 /** A period of `seconds`, in days. */
@@ -10,8 +11,8 @@ const days = (seconds: number) => seconds / 86_400
 
 const texts = async (url: string, room: string) => (await http(url, 'GET', `/rooms/${room}/messages?limit=100`)).body.messages.map((m: { text: string }) => m.text)
 
-engineTest('retention by age removes messages older than the period within 5 s, on SQLite; Redis alone refuses it', async (start, _t, engine) => {
-  if (engine !== 'sqlite') {
+engineTest('retention by age removes messages older than the period within 5 s, where history is in a database; Redis alone refuses it', async (start, _t, engine) => {
+  if (!historyInDatabase(engine)) {
     const server = await start()
     const refused = await http(server.url, 'POST', '/rooms', { id: 'short', retentionDays: 1 })
     assert.equal(refused.status, 400)
@@ -46,20 +47,24 @@ engineTest('retention by age removes messages older than the period within 5 s, 
   }
 })
 
-test('sqlite: CHAT_RETENTION_DAYS applies to rooms without a period; a room whose every message went keeps its latest seq through a restart', async (t) => {
-  const db = join(tempDir(t), 'chat.sqlite')
-  const first = await startServer(t, { CHAT_DB: db, CHAT_RETENTION_DAYS: days(1) })
-  await http(first.url, 'POST', '/rooms', { id: 'lobby' })
-  await http(first.url, 'POST', '/rooms', { id: 'archive', retentionDays: 3650 })
-  for (const room of ['lobby', 'archive']) {
-    for (const text of ['a', 'b']) await http(first.url, 'POST', `/rooms/${room}/messages`, { text, user: 'alice' })
-  }
-  await eventually(async () => (await texts(first.url, 'lobby')).length === 0, 10_000, 'lobby emptied by the default period')
-  assert.deepEqual(await texts(first.url, 'archive'), ['a', 'b'], 'a room\'s own period wins over the default')
-  await first.app.close()
-  const second = await startServer(t, { CHAT_DB: db })
-  assert.equal((await http(second.url, 'POST', '/rooms/lobby/messages', { text: 'after', user: 'alice' })).body.seq, 3)
-})
+for (const engine of ['sqlite', 'postgres'] as const) {
+  test(`${engine}: CHAT_RETENTION_DAYS applies to rooms without a period; a room whose every message went keeps its latest seq through a restart`, async (t) => {
+    const postgres = engine === 'postgres' ? await startPostgres(t) : undefined
+    if (engine === 'postgres' && postgres === undefined) return
+    const storage = postgres === undefined ? { CHAT_DB: join(tempDir(t), 'chat.sqlite') } : { CHAT_DATABASE_URL: await postgres.database() }
+    const first = await startServer(t, { ...storage, CHAT_RETENTION_DAYS: days(1) })
+    await http(first.url, 'POST', '/rooms', { id: 'lobby' })
+    await http(first.url, 'POST', '/rooms', { id: 'archive', retentionDays: 3650 })
+    for (const room of ['lobby', 'archive']) {
+      for (const text of ['a', 'b']) await http(first.url, 'POST', `/rooms/${room}/messages`, { text, user: 'alice' })
+    }
+    await eventually(async () => (await texts(first.url, 'lobby')).length === 0, 10_000, 'lobby emptied by the default period')
+    assert.deepEqual(await texts(first.url, 'archive'), ['a', 'b'], 'a room\'s own period wins over the default')
+    await first.app.close()
+    const second = await startServer(t, storage)
+    assert.equal((await http(second.url, 'POST', '/rooms/lobby/messages', { text: 'after', user: 'alice' })).body.seq, 3)
+  })
+}
 
 test('CHAT_RETENTION_DAYS: a positive number of days, fractions allowed; refused on Redis alone, saying why', () => {
   assert.equal(configFrom({ CHAT_RETENTION_DAYS: '0.5' }).CHAT_RETENTION_DAYS, 0.5)
@@ -70,4 +75,5 @@ test('CHAT_RETENTION_DAYS: a positive number of days, fractions allowed; refused
   }
   assert.throws(() => configFrom({ REDIS_URL: 'redis://127.0.0.1:6379', CHAT_RETENTION_DAYS: 30 }), (err: unknown) => err instanceof ConfigError &&
     /^CHAT_RETENTION_DAYS: retention needs history in a database; on Redis alone/.test(err.message))
+  assert.equal(configFrom({ REDIS_URL: 'redis://127.0.0.1:6379', CHAT_DATABASE_URL: 'postgres://127.0.0.1/chat', CHAT_RETENTION_DAYS: 30 }).CHAT_RETENTION_DAYS, 30)
 })

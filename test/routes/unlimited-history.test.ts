@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { configFrom, ConfigError } from '../../src/config.ts'
-import { engineTest } from '../engines.ts'
+import { engineTest, historyInDatabase } from '../engines.ts'
 import { connectAs, http } from '../helper.ts'
 
 engineTest('historyLimit 0 keeps every message where history is in a database; Redis alone refuses it with the reason', async (start, t, engine) => {
   const server = await start({ CHAT_HISTORY_LIMIT: 3 })
   const created = await http(server.url, 'POST', '/rooms', { id: 'all', historyLimit: 0 })
-  if (engine !== 'sqlite') {
+  if (!historyInDatabase(engine)) {
     assert.equal(created.status, 400)
     assert.match(created.body.message, /historyLimit 0 \(keep every message\) and retentionDays need history in a database; on Redis alone history lives in memory/)
     assert.equal((await http(server.url, 'POST', '/rooms', { id: 'all' })).status, 201)
@@ -39,8 +39,8 @@ engineTest('historyLimit 0 keeps every message where history is in a database; R
   assert.deepEqual(await history('all'), [7, 8, 9, 10, 11])
 })
 
-engineTest('CHAT_HISTORY_LIMIT=0: rooms without a limit of their own keep every message (SQLite)', async (start, t, engine) => {
-  if (engine !== 'sqlite') return
+engineTest('CHAT_HISTORY_LIMIT=0: rooms without a limit of their own keep every message (SQLite, PostgreSQL)', async (start, t, engine) => {
+  if (!historyInDatabase(engine)) return
   const server = await start({ CHAT_HISTORY_LIMIT: 0 })
   const alice = await connectAs(t, server, 'alice')
   await alice.join('lobby')
@@ -55,5 +55,7 @@ test('CHAT_HISTORY_LIMIT=0 on Redis alone is refused at start-up, saying why', (
       /^CHAT_HISTORY_LIMIT: 0 \(keep every message\) needs history in a database; on Redis alone history lives in memory/.test(err.message))
   }
   assert.equal(configFrom({ CHAT_HISTORY_LIMIT: 0 }).CHAT_HISTORY_LIMIT, 0)
+  assert.equal(configFrom({ REDIS_URL: 'redis://127.0.0.1:6379', CHAT_DATABASE_URL: 'postgres://127.0.0.1/chat', CHAT_HISTORY_LIMIT: 0 }).CHAT_HISTORY_LIMIT, 0,
+    'with PostgreSQL, Redis only carries events')
   assert.throws(() => configFrom({ CHAT_HISTORY_LIMIT: -1 }), /CHAT_HISTORY_LIMIT: invalid value "-1"; expected an integer of at least 0/)
 })

@@ -5,6 +5,7 @@ import { eventIdFor } from './outbox.ts'
 import { answers, type EngineLog, type RedisClient } from './connection.ts'
 import { parseNodeEvent } from './events.ts'
 import { globalKeys, PARTITIONS, partitionKeys, presenceEntry, roomKeys } from './keys.ts'
+import { type FeedHistory, redisFeedHistory } from './feed-history.ts'
 import { createRoomFeeds, type RoomFeeds } from './room-feeds.ts'
 import type { Subscriber, SubscriberHandlers } from './subscriber.ts'
 
@@ -33,6 +34,8 @@ export interface RedisBrokerOptions {
   outbox?: OutboxOptions
   /** The features' event kinds, to check what arrives. */
   events: EventKinds
+  /** Where rooms' gaps are read; Redis's own history when absent. */
+  history?: FeedHistory
 }
 
 export interface RedisBroker extends ChatBroker {
@@ -79,7 +82,7 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
   let tick: Promise<void> | undefined
 
   const feeds = createRoomFeeds({
-    redis, subscriber, log, deliver, defaultHistoryLimit: options.defaultHistoryLimit, lingerMs: options.lingerMs, events: options.events
+    history: options.history ?? redisFeedHistory(redis, options.defaultHistoryLimit), subscriber, log, deliver, lingerMs: options.lingerMs, events: options.events
   })
   const nodePresence = (room: string) => partitionKeys(roomKeys(room).partition).nodePresence(owner)
   const { outbox } = options

@@ -109,7 +109,9 @@ import { createSubscriber, type SubscriberHandlers, type SubscriberTarget } from
 import { createRedisWebhooks } from './webhooks.ts'
 import { EventKinds } from '../events.ts'
 import type { StorageExtension } from '../extension.ts'
-import type { ChatEngine, OutboxOptions } from '../types.ts'
+import type { ChatEngine, ChatStore, EngineStats, OutboxOptions, RoomEvent, WebhookStore } from '../types.ts'
+import type { FeedHistory } from './feed-history.ts'
+import type { RoomFeeds } from './room-feeds.ts'
 import { eventIdFor } from './outbox.ts'
 import { RoomScripts } from './room-scripts.ts'
 import type { RedisStorage } from './storage.ts'
@@ -141,6 +143,27 @@ export interface RedisEngineOptions {
   outbox?: OutboxOptions
   /** The features' storage, built while the engine starts. */
   extensions?: StorageExtension[]
+  /**
+   * History in a database (PostgreSQL): its store, webhooks and features' ports replace Redis's
+   * own, and Redis carries events, presence and typing between nodes.
+   */
+  database?: RedisDatabase
+}
+
+/** What a database engine gives the Redis engine when Redis only carries events between nodes. */
+export interface RedisDatabase {
+  /** Where the rooms' feeds read gaps. */
+  history: FeedHistory
+  /**
+   * Opens the database's side once the broker exists: `publish` sends an event to every node,
+   * `feeds` tells when this node has delivered a seq, `storage` is Redis for the features that
+   * keep short-lived state there (typing). Resolves the store, its webhooks and the features' ports.
+   */
+  open (context: { publish: (event: RoomEvent) => void, feeds: RoomFeeds, storage: RedisStorage }): Promise<{
+    store: ChatStore
+    webhooks: WebhookStore
+    ports: Map<StorageExtension, unknown>
+  }>
 }
 
 const HEARTBEAT_MS = 2000
@@ -202,6 +225,7 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
   const waitMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
   const nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
   const name = `chat:${nodeId}`
+  const startedAt = Date.now()
   if (cluster) await probeClusterSeed(url, waitMs)
 
   const server: ServerTarget = options.sentinel === undefined ? url : { ...options.sentinel, url: options.url }
@@ -255,9 +279,42 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
     staleMs: options.staleMs ?? STALE_MS,
     lingerMs: options.lingerMs,
     onClose: release,
-    outbox: options.outbox
+    outbox: options.database === undefined ? options.outbox : undefined,
+    history: options.database?.history
   })
   route = broker.handlers
+  const storage: RedisStorage = {
+    redis,
+    roomKey: (keyName) => scripts.roomKey(keyName),
+    roomScript: (scriptName, lua, scriptOptions) => scripts.script(scriptName, lua, scriptOptions),
+    onAppend: (feature, hook) => scripts.onAppend(feature, hook),
+    onChange: (lua) => scripts.onChange(lua),
+    onTrim: (lua) => scripts.onTrim(lua),
+    eventId: (type) => eventIdFor(options.outbox, type)
+  }
+  if (options.database !== undefined) {
+    let opened: Awaited<ReturnType<RedisDatabase['open']>>
+    try {
+      opened = await options.database.open({ publish: (event) => broker.publish(event), feeds: broker.feeds, storage })
+    } catch (err) {
+      await broker.close()
+      await release()
+      throw err
+    }
+    scripts.define(redis, publish, options.defaultHistoryLimit)
+    const databaseStore = opened.store
+    return await started({
+      name: 'postgres',
+      store: { ...databaseStore, close: async () => { await databaseStore.close(); await release() } },
+      broker,
+      storagePublishes: true,
+      unboundedHistory: true,
+      events,
+      port: portOf(opened.ports),
+      webhooks: opened.webhooks,
+      stats: statsOf(broker.feeds)
+    })
+  }
   const store = createRedisStore({
     redis,
     scripts,
@@ -270,58 +327,60 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
     ackReplicas: options.ackReplicas
   })
   // The features' storage adds its keys, hooks and scripts; then every room script is put together.
-  const storage: RedisStorage = {
-    redis,
-    roomKey: (keyName) => scripts.roomKey(keyName),
-    roomScript: (scriptName, lua, scriptOptions) => scripts.script(scriptName, lua, scriptOptions),
-    onAppend: (feature, hook) => scripts.onAppend(feature, hook),
-    onChange: (lua) => scripts.onChange(lua),
-    onTrim: (lua) => scripts.onTrim(lua),
-    eventId: (type) => eventIdFor(options.outbox, type)
-  }
   const ports = new Map<StorageExtension, unknown>()
   for (const extension of options.extensions ?? []) ports.set(extension, extension.redis(storage))
   scripts.define(redis, publish, options.defaultHistoryLimit)
-  const storeReady = store.ready
-  store.ready = async () => prepared && await storeReady()
-
-  const started = Date.now()
-  if (await readyWithin(redis, waitMs)) {
-    try {
-      await prepare()
-    } catch (err) {
-      await broker.close()
-      await store.close()
-      throw err
-    }
-    const subscribed = await Promise.race([
-      subscriber.subscribe(globalKeys.nodeChannel).then(() => true, () => false),
-      new Promise<false>((resolve) => setTimeout(resolve, Math.max(0, waitMs - (Date.now() - started)), false).unref())
-    ])
-    if (!subscribed) log.error({ nodeId }, 'subscribing to Redis is not done yet; starting unready and retrying')
-  } else {
-    log.error({ nodeId }, 'Redis is not reachable yet; starting unready and retrying')
-  }
-  redis.on('ready', onReady)
-  const { feeds } = broker
-  return {
+  return await started({
     name: 'redis',
     store,
     broker,
     storagePublishes: true,
     unboundedHistory: false,
     events,
-    port: <P>(extension: StorageExtension<P>) => {
-      if (!ports.has(extension)) throw new Error(`the storage of ${extension.name} was not given to the engine`)
-      return ports.get(extension) as P
-    },
+    port: portOf(ports),
     webhooks: createRedisWebhooks({ redis, log, nodeId, staleMs: options.staleMs ?? STALE_MS }),
-    stats: () => ({
-      roomsFollowed: feeds.rooms(),
-      gapRepairs: feeds.stats.repairs,
-      repairedMessages: feeds.stats.repaired,
-      seqRaises: feeds.stats.seqRaises,
-      lostSeqs: feeds.stats.lostSeqs
-    })
+    stats: statsOf(broker.feeds)
+  })
+
+  /** Waits for Redis (up to waitMs), checks it and subscribes, and hands the engine over. */
+  async function started (engine: ChatEngine): Promise<ChatEngine> {
+    const { store } = engine
+    const storeReady = store.ready
+    store.ready = async () => prepared && await storeReady()
+    if (await readyWithin(redis, waitMs)) {
+      try {
+        await prepare()
+      } catch (err) {
+        await broker.close()
+        await store.close()
+        throw err
+      }
+      const subscribed = await Promise.race([
+        subscriber.subscribe(globalKeys.nodeChannel).then(() => true, () => false),
+        new Promise<false>((resolve) => setTimeout(resolve, Math.max(0, waitMs - (Date.now() - startedAt)), false).unref())
+      ])
+      if (!subscribed) log.error({ nodeId }, 'subscribing to Redis is not done yet; starting unready and retrying')
+    } else {
+      log.error({ nodeId }, 'Redis is not reachable yet; starting unready and retrying')
+    }
+    redis.on('ready', onReady)
+    return engine
   }
+}
+
+function portOf (ports: Map<StorageExtension, unknown>): ChatEngine['port'] {
+  return <P>(extension: StorageExtension<P>) => {
+    if (!ports.has(extension)) throw new Error(`the storage of ${extension.name} was not given to the engine`)
+    return ports.get(extension) as P
+  }
+}
+
+function statsOf (feeds: RoomFeeds): () => EngineStats {
+  return () => ({
+    roomsFollowed: feeds.rooms(),
+    gapRepairs: feeds.stats.repairs,
+    repairedMessages: feeds.stats.repaired,
+    seqRaises: feeds.stats.seqRaises,
+    lostSeqs: feeds.stats.lostSeqs
+  })
 }

@@ -1,5 +1,5 @@
-import type { Message } from '../../schemas/common.ts'
-import { COMMAND_TIMEOUT_MS, type EngineLog, type RedisClient } from './connection.ts'
+import { COMMAND_TIMEOUT_MS, type EngineLog } from './connection.ts'
+import type { FeedHistory } from './feed-history.ts'
 import { type EventKinds, roomOf } from '../events.ts'
 import { parseRoomEvent } from './events.ts'
 import { roomKeys, type RoomKeys } from './keys.ts'
@@ -7,9 +7,9 @@ import type { Subscriber } from './subscriber.ts'
 import { NotFoundError, type RoomEvent } from '../types.ts'
 
 export interface RoomFeedsOptions {
-  redis: RedisClient
   subscriber: Subscriber
-  defaultHistoryLimit: number
+  /** Where gaps are read from. */
+  history: FeedHistory
   log: EngineLog
   /** Hands an event to this node's listeners. */
   deliver: (event: RoomEvent) => void
@@ -128,8 +128,7 @@ function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise
  * seq, so one it already had changes nothing).
  */
 export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
-  const { redis, subscriber, log } = options
-  const defaultLimit = String(options.defaultHistoryLimit)
+  const { history, subscriber, log } = options
   const lingerMs = options.lingerMs ?? LINGER_MS
   const byRoom = new Map<string, Feed>()
   const byChannel = new Map<string, Feed>()
@@ -143,11 +142,11 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
     feed.delivered = -1
     feed.opening = (async () => {
       await withTimeout(subscriber.subscribe(feed.keys.channel), COMMAND_TIMEOUT_MS, `subscribing to room ${feed.room}`)
-      const [seq, createdAt] = await redis.hmget(feed.keys.room, 'lastSeq', 'createdAt')
+      const position = await history.position(feed.room)
       if (!current(feed)) return
-      if (seq === null || createdAt === null) throw new NotFoundError(`room ${feed.room} does not exist`)
-      feed.delivered = Number(seq)
-      feed.createdAt = createdAt
+      if (position === undefined) throw new NotFoundError(`room ${feed.room} does not exist`)
+      feed.delivered = position.seq
+      feed.createdAt = position.createdAt
       feed.state = 'live'
       drain(feed)
       settle(feed)
@@ -222,15 +221,13 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
         feed.lost = false
         // Edits and deletes of messages already delivered may have been missed with the rest;
         // resent as they are now (a client applies them by seq, so a repeat changes nothing).
-        const [reply, changed] = await Promise.all([
-          redis.chatRecover(feed.keys.room, feed.keys.messages, String(since), defaultLimit),
-          lost && since > 0 ? redis.chatChangedSince(feed.keys.changes, feed.keys.messages, String(since)) : Promise.resolve([])
+        const [read, changed] = await Promise.all([
+          history.after(feed.room, since),
+          lost && since > 0 ? history.changedSince(feed.room, since) : Promise.resolve([])
         ])
         if (!current(feed) || feed.state !== 'live') return
-        for (const member of changed.map((text) => JSON.parse(text) as Message).sort((a, b) => a.seq - b.seq)) {
-          options.deliver({ kind: 'updated', message: member })
-        }
-        let latest = Number(reply[0])
+        for (const member of changed) options.deliver({ kind: 'updated', message: member })
+        let latest = read.latest
         if (latest < 0) {
           // The room is gone: its room_deleted event is on its way.
           feed.early.clear()
@@ -240,7 +237,7 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
           // Redis says fewer seqs were given out than this node delivered: a replica that lacked
           // the last writes was promoted (or the room was made again, and starts over). The seqs
           // delivered here must not be given out again: raise the room's seq past them.
-          const behind = await redis.chatRaiseSeq(feed.keys.room, String(feed.delivered), feed.createdAt)
+          const behind = history.raise === undefined ? 0 : await history.raise(feed.room, feed.delivered, feed.createdAt)
           if (!current(feed) || feed.state !== 'live') return
           if (behind < 0) {
             feed.early.clear()
@@ -259,14 +256,18 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
         // What came over the channel meanwhile, merged with history, in seq order.
         const found = new Map(feed.early)
         feed.early.clear()
-        for (const member of reply.slice(2) as string[]) {
-          const message = JSON.parse(member) as Message
+        for (const { message, json } of read.messages) {
           if (!found.has(message.seq)) stats.repaired++
-          found.set(message.seq, { kind: 'message', message, json: member })
+          found.set(message.seq, { kind: 'message', message, json })
+        }
+        // A bounded read stops short: what it reached is where this pass ends, and the next reads on.
+        if (read.more === true && read.messages.length > 0) {
+          latest = Math.min(latest, read.messages[read.messages.length - 1]!.message.seq)
+          feed.again = true
         }
         // Up to latest, history was complete when read: what is missing was trimmed, or, at or
         // after the oldest message retained, lost (a failover to a replica that lacked it).
-        const oldest = Number(reply[1])
+        const oldest = read.oldest
         const from = Math.max(since + 1, oldest)
         let present = 0
         for (const seq of found.keys()) if (seq >= from && seq <= latest) present++

@@ -1,6 +1,7 @@
 import type { StorageExtension } from '../../engine/extension.ts'
+import { postgresRoles } from './postgres.ts'
 import { redisRoles } from './redis.ts'
 import { sqliteRoles } from './sqlite.ts'
 import type { RolesStore } from './store.ts'
 
-export const rolesStorage: StorageExtension<RolesStore> = { name: 'roles', local: sqliteRoles, redis: redisRoles }
+export const rolesStorage: StorageExtension<RolesStore> = { name: 'roles', local: sqliteRoles, redis: redisRoles, postgres: postgresRoles }

@@ -2,8 +2,11 @@ import type { LocalStorage } from '../../engine/local/storage.ts'
 import type { TypingEvent } from './schemas.ts'
 import type { TypingState, TypingStore } from './store.ts'
 
-/** Typing in this process's memory (the local engine): per room, each typing user's expiry (ms since the epoch). */
-export function localTyping (storage: LocalStorage): TypingStore {
+/**
+ * Typing in this process's memory (the local engine, and PostgreSQL's for now): per room, each
+ * typing user's expiry (ms since the epoch). Of its engine it needs only `publish`.
+ */
+export function localTyping (storage: Pick<LocalStorage, 'publish'>): TypingStore {
   const typing = new Map<string, Map<string, number>>()
 
   return {

@@ -1,0 +1,97 @@
+import { type Config, sentinelsOf } from '../../config.ts'
+import type { EngineLog } from '../../shared/log.ts'
+import type { StorageExtension } from '../extension.ts'
+import { createRedisEngine } from '../redis/engine.ts'
+import { roomKeys } from '../redis/keys.ts'
+import type { RoomFeeds } from '../redis/room-feeds.ts'
+import type { ChatEngine, ChatStore, RoomEvent } from '../types.ts'
+import { postgresFeedHistory } from './feed-history.ts'
+import { createPostgresStore } from './store.ts'
+
+/**
+ * PostgreSQL with Redis (CHAT_DATABASE_URL and REDIS_URL): several nodes on one database. Every
+ * durable thing is in PostgreSQL; Redis (single, Sentinel or Cluster) carries events, presence
+ * and typing between nodes exactly as on the Redis engine (per-room channels, gap repair),
+ * except that a gap is read from PostgreSQL. A message is published once its transaction has
+ * committed, and its sender hears back once it has come back over the room's channel, so the
+ * message frame comes before the ack on every engine.
+ */
+export async function createPostgresRedisEngine (config: Config, options: { extensions: StorageExtension[], log: EngineLog }): Promise<ChatEngine> {
+  let send: ((event: RoomEvent) => void) | undefined
+  const database = createPostgresStore({
+    url: config.CHAT_DATABASE_URL!,
+    defaultHistoryLimit: config.CHAT_HISTORY_LIMIT,
+    defaultRetentionDays: config.CHAT_RETENTION_DAYS,
+    events: config.webhooks?.events,
+    publish: (event) => send?.(event)
+  })
+  const engine = await createRedisEngine({
+    url: config.REDIS_URL,
+    cluster: config.CHAT_REDIS_CLUSTER,
+    sentinel: config.REDIS_SENTINELS === undefined
+      ? undefined
+      : { sentinels: sentinelsOf(config.REDIS_SENTINELS), name: config.REDIS_SENTINEL_NAME! },
+    defaultHistoryLimit: config.CHAT_HISTORY_LIMIT,
+    log: options.log,
+    extensions: options.extensions,
+    database: {
+      history: postgresFeedHistory(database.storage.sql),
+      async open ({ publish, feeds, storage }) {
+        send = publish
+        database.storage.redis = storage
+        database.usePresence({
+          users: (room) => storage.redis.hlen(roomKeys(room).presence),
+          has: async (room, user) => await storage.redis.hexists(roomKeys(room).presence, user) === 1
+        })
+        const ports = await database.start(options.extensions)
+        return { store: publishing(database, publish, feeds, options.log), webhooks: database.webhooks, ports }
+      }
+    }
+  })
+  // Presence is counted in Redis; its events are recorded in PostgreSQL's outbox with the others.
+  const { broker } = engine
+  const presenceAdd = broker.presenceAdd.bind(broker)
+  const presenceRemove = broker.presenceRemove.bind(broker)
+  broker.presenceAdd = async (room, user, connectionId) => {
+    const first = await presenceAdd(room, user, connectionId)
+    if (first) database.recordEvent('presence.join', room, new Date().toISOString(), { user })
+    return first
+  }
+  broker.presenceRemove = async (room, user, connectionId) => {
+    const last = await presenceRemove(room, user, connectionId)
+    if (last) database.recordEvent('presence.leave', room, new Date().toISOString(), { user })
+    return last
+  }
+  return engine
+}
+
+/**
+ * The database's store, publishing each new message to every node once committed and
+ * answering once this node has delivered it (and reads of the latest seq once this node has
+ * delivered up to it), as the Redis engine's store does.
+ */
+function publishing (store: ChatStore, publish: (event: RoomEvent) => void, feeds: RoomFeeds, log: EngineLog): ChatStore {
+  const caughtUp = (room: string, seq: number) => feeds.caughtUp(room, seq)
+    .catch((err: unknown) => log.warn({ err, room }, 'a stored message did not come back over its channel'))
+  return {
+    ...store,
+    async append (room, user, text, appendOptions) {
+      const appended = await store.append(room, user, text, appendOptions)
+      if (!appended.duplicate) {
+        publish({ kind: 'message', message: appended.message })
+        await caughtUp(room, appended.message.seq)
+      }
+      return appended
+    },
+    async latestSeq (room) {
+      const seq = await store.latestSeq(room)
+      await caughtUp(room, seq)
+      return seq
+    },
+    async recover (room, since) {
+      const recovery = await store.recover(room, since)
+      await caughtUp(room, recovery.latestSeq)
+      return recovery
+    }
+  }
+}
