@@ -11,6 +11,12 @@ const root = new URL('../', import.meta.url)
 const { version } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
 const args = process.argv.slice(2)
 
+// `npx fastify-chat move-to-postgres --from … --to …`: moves a SQLite or Redis deployment's data
+// into PostgreSQL (src/cli/move-to-postgres.ts), in this process, and exits with its status.
+if (args[0] === 'move-to-postgres') {
+  const { main } = await import(new URL('dist/src/cli/move-to-postgres.js', root).href)
+  process.exit(await main(args.slice(1)))
+}
 if (args.includes('--help') || args.includes('-h')) {
   const { helpText } = await import(new URL('dist/src/cli/help.js', root).href)
   process.stdout.write(helpText(version))

@@ -8,11 +8,12 @@ import { startPostgres } from '../../postgres-helper.ts'
  * The suite's tests written for the default engine, on PostgreSQL: every server they start
  * without an engine of their own runs on a new PostgreSQL database (test/helper.ts,
  * CHAT_TEST_ENGINE). The tests written for every engine run on PostgreSQL alone and with Redis
- * where they are (test/engines.ts); these are the rest: REST, the protocol, exactly-once,
- * recovery, the SDK, the hub, security, metrics and the pages.
+ * where they are (test/engines.ts); these are the rest of what reaches storage: REST, the
+ * protocol end to end, exactly-once, recovery, the SDK, admin security, metrics and the pages.
+ * (The hub's units, the frame parsers and the rate limits touch no storage.)
  */
 const FILES = [
-  'test/routes', 'test/client', 'test/hub', 'test/security', 'test/plugins', 'test/protocol', 'test/web/chat-page.test.ts', 'test/web/admin-page.test.ts'
+  'test/routes', 'test/client', 'test/security/admin.test.ts', 'test/plugins/metrics.test.ts', 'test/web/chat-page.test.ts', 'test/web/admin-page.test.ts'
 ]
 
 test('the default engine\'s tests pass on PostgreSQL', { timeout: 1_500_000 }, async (t) => {
@@ -38,5 +39,5 @@ test('the default engine\'s tests pass on PostgreSQL', { timeout: 1_500_000 }, a
   assert.equal(code, 0)
   assert.equal(count('fail'), 0)
   assert.equal(count('cancelled'), 0)
-  assert.ok(count('pass') >= 300, `${count('pass')} tests passed on PostgreSQL`)
+  assert.ok(count('pass') >= 250, `${count('pass')} tests passed on PostgreSQL`)
 })
