@@ -6,7 +6,10 @@ import { roomKeys } from '../redis/keys.ts'
 import type { RoomFeeds } from '../redis/room-feeds.ts'
 import type { ChatEngine, ChatStore, RoomEvent } from '../types.ts'
 import { postgresFeedHistory } from './feed-history.ts'
-import { createPostgresStore } from './store.ts'
+import { createPostgresStore, type PostgresStore } from './store.ts'
+
+/** How often the rooms followed here are compared with the database, for a message committed and never published. */
+const UNPUBLISHED_SWEEP_MS = 5000
 
 /**
  * PostgreSQL with Redis (CHAT_DATABASE_URL and REDIS_URL): several nodes on one database. Every
@@ -70,11 +73,25 @@ export async function createPostgresRedisEngine (config: Config, options: { exte
  * answering once this node has delivered it (and reads of the latest seq once this node has
  * delivered up to it), as the Redis engine's store does.
  */
-function publishing (store: ChatStore, publish: (event: RoomEvent) => void, feeds: RoomFeeds, log: EngineLog): ChatStore {
+function publishing (store: PostgresStore, publish: (event: RoomEvent) => void, feeds: RoomFeeds, log: EngineLog): ChatStore {
   const caughtUp = (room: string, seq: number) => feeds.caughtUp(room, seq)
     .catch((err: unknown) => log.warn({ err, room }, 'a stored message did not come back over its channel'))
+  // A node that stopped between a commit and its publish leaves a message no channel carried:
+  // the rooms followed here are compared with the database every few seconds, and one behind is
+  // read from history (a quiet room would otherwise wait for its next message to show the gap).
+  const sweep = setInterval(() => {
+    const rooms = feeds.followed()
+    if (rooms.length === 0) return
+    store.storage.sql.query<{ id: string, seq: number }>('SELECT id, last_seq AS seq FROM rooms WHERE id = ANY($1::text[])', [rooms]).then(({ rows }) => {
+      for (const { id, seq } of rows) if ((feeds.floor(id)?.seq ?? seq) < seq) void caughtUp(id, seq)
+    }, (err: unknown) => log.warn({ err }, 'comparing followed rooms with the database failed'))
+  }, UNPUBLISHED_SWEEP_MS).unref()
   return {
     ...store,
+    async close () {
+      clearInterval(sweep)
+      await store.close()
+    },
     async append (room, user, text, appendOptions) {
       const appended = await store.append(room, user, text, appendOptions)
       if (!appended.duplicate) {

@@ -64,6 +64,8 @@ export interface RoomFeeds {
   restored (channels: string[]): void
   /** Rooms followed now. */
   rooms (): number
+  /** The ids of the rooms followed now. */
+  followed (): string[]
   stats: RoomFeedStats
   close (): void
 }
@@ -436,6 +438,7 @@ export function createRoomFeeds (options: RoomFeedsOptions): RoomFeeds {
       }
     },
     rooms: () => byRoom.size,
+    followed: () => [...byRoom.keys()],
     close () {
       if (closed) return
       closed = true
