@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
+import { test, type TestContext } from 'node:test'
 import { connect, connectAs, eventually, spawnServer } from '../helper.ts'
 import { nodesTest } from '../engines.ts'
-import { layoutTest } from '../redis-layouts.ts'
+import { startPostgres } from '../postgres-helper.ts'
+import { layoutTest, startRedisTarget } from '../redis-layouts.ts'
 import { startReceiver, webhookConfig } from './receiver.ts'
 
 nodesTest('each event goes to each URL from one node: two nodes deliver every event once', async (start, t) => {
@@ -29,11 +31,12 @@ nodesTest('each event goes to each URL from one node: two nodes deliver every ev
   receiver.assertAllValid()
 }, { timeout: 90_000 })
 
-layoutTest('a node that dies mid-delivery leaves nothing stuck: another takes its leases over and delivers', async (t, redis) => {
+/** A node dies mid-delivery: another takes its leases over, and records and delivers its users' leaves. */
+async function nodeDiesMidDelivery (t: TestContext, engine: Record<string, string>): Promise<void> {
   const receiver = await startReceiver(t)
   let hang = true
   receiver.answer = () => (hang ? 'hang' : 204)
-  const env = { ...redis.env, ...webhookConfig([receiver], { CHAT_WEBHOOK_EVENTS: 'message.created,presence.leave' }) } as Record<string, string>
+  const env = { ...engine, ...webhookConfig([receiver], { CHAT_WEBHOOK_EVENTS: 'message.created,presence.leave' }) } as Record<string, string>
   // Alone, the first node takes every lease; its attempts hang at the receiver.
   const first = await spawnServer(t, env)
   const { client } = await connect(`${first.wsUrl}?user=alice`)
@@ -54,4 +57,13 @@ layoutTest('a node that dies mid-delivery leaves nothing stuck: another takes it
   assert.deepEqual([leave!.room, leave!.data.user], ['lobby', 'alice'])
   assert.ok(second.child.exitCode === null)
   receiver.assertAllValid()
+}
+
+layoutTest('a node that dies mid-delivery leaves nothing stuck: another takes its leases over and delivers', (t, redis) => nodeDiesMidDelivery(t, redis.env))
+
+test('postgres-redis: a node that dies mid-delivery leaves nothing stuck: another takes its leases over and delivers', async (t) => {
+  const postgres = await startPostgres(t)
+  const redis = postgres === undefined ? undefined : await startRedisTarget(t, 'standalone')
+  if (postgres === undefined || redis === undefined) return
+  await nodeDiesMidDelivery(t, { ...redis.env, CHAT_DATABASE_URL: await postgres.database() })
 })

@@ -39,6 +39,7 @@ export async function createPostgresRedisEngine (config: Config, options: { exte
     extensions: options.extensions,
     database: {
       history: postgresFeedHistory(database.storage.sql),
+      onDeadLeave: (room, user, time) => database.recordEvent('presence.leave', room, time, { user }),
       async open ({ publish, feeds, storage }) {
         send = publish
         database.storage.redis = storage

@@ -36,6 +36,11 @@ export interface RedisBrokerOptions {
   events: EventKinds
   /** Where rooms' gaps are read; Redis's own history when absent. */
   history?: FeedHistory
+  /**
+   * Told of each user who left a room because its node died, by the node that cleaned it up
+   * (once): for an outbox kept elsewhere than Redis's (PostgreSQL's).
+   */
+  onDeadLeave?: (room: string, user: string, time: string) => void
 }
 
 export interface RedisBroker extends ChatBroker {
@@ -161,8 +166,9 @@ export function createRedisBroker (options: RedisBrokerOptions): RedisBroker {
       const keys = partitionKeys(partition)
       let total = 0
       for (let chunk = 0; chunk < CLEANUP_MAX_CHUNKS; chunk++) {
-        const taken = await redis.chatCleanupPartition(keys.nodePresence(id), keys.outbox, String(CLEANUP_CHUNK),
+        const [taken, ...left] = await redis.chatCleanupPartition(keys.nodePresence(id), keys.outbox, String(CLEANUP_CHUNK),
           keys.presencePrefix, keys.channelPrefix, options.publish, time, eventIdFor(outbox, 'presence.leave'))
+        for (let i = 0; i + 1 < left.length; i += 2) options.onDeadLeave?.(left[i]!, left[i + 1]!, time)
         if (taken <= 0) return total
         total += taken
       }

@@ -154,6 +154,8 @@ export interface RedisEngineOptions {
 export interface RedisDatabase {
   /** Where the rooms' feeds read gaps. */
   history: FeedHistory
+  /** Records the leave of a user whose node died (presence.leave), found by this node's cleanup. */
+  onDeadLeave?: (room: string, user: string, time: string) => void
   /**
    * Opens the database's side once the broker exists: `publish` sends an event to every node,
    * `feeds` tells when this node has delivered a seq, `storage` is Redis for the features that
@@ -280,7 +282,8 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
     lingerMs: options.lingerMs,
     onClose: release,
     outbox: options.database === undefined ? options.outbox : undefined,
-    history: options.database?.history
+    history: options.database?.history,
+    onDeadLeave: options.database?.onDeadLeave
   })
   route = broker.handlers
   const storage: RedisStorage = {

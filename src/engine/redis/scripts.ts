@@ -175,12 +175,14 @@ return 1`
    * time (ISO 8601), a prefix for the ids of presence.leave events ('' = not recorded).
    * Takes up to `entries per call` entries, uncounts them and publishes (and records) a leave
    * for every user whose count reaches 0. Popping makes concurrent cleaners safe: each entry is
-   * uncounted once. Returns how many entries were taken; 0 when none are left.
+   * uncounted once. Returns how many entries were taken (0 when none are left), then the room
+   * and the user of each leave.
    */
   chatCleanupPartition: {
     numberOfKeys: 2,
     lua: `${RECORD_LUA}
 local left = 0
+local gone = {}
 local entries = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
 for _, entry in ipairs(entries) do
   local first = string.find(entry, '\\0', 1, true)
@@ -193,6 +195,8 @@ for _, entry in ipairs(entries) do
       redis.call('HDEL', key, user)
       redis.call(ARGV[4], ARGV[3] .. room, '{"kind":"presence","room":' .. cjson.encode(room) ..
         ',"event":"leave","user":' .. cjson.encode(user) .. ',"time":"' .. ARGV[5] .. '"}')
+      gone[#gone + 1] = room
+      gone[#gone + 1] = user
       if ARGV[6] ~= '' then
         left = left + 1
         record(KEYS[2], ARGV[6] .. '-' .. left, 'presence.leave', ARGV[5], room, '{"user":' .. cjson.encode(user) .. '}')
@@ -200,7 +204,7 @@ for _, entry in ipairs(entries) do
     end
   end
 end
-return #entries`
+return { #entries, unpack(gone) }`
   },
   /** KEYS: nodes index. ARGV: owner. Deregisters an owner taken for dead once its presence is gone. */
   chatForgetNode: {
@@ -246,7 +250,7 @@ declare module 'ioredis' {
     chatStaleNodes(nodes: string, staleMs: string): Result<string[], Context>
     chatClaimNode(nodes: string, owner: string, staleMs: string): Result<number, Context>
     chatCleanupPartition(nodePresence: string, outbox: string, count: string, presencePrefix: string, channelPrefix: string, publish: string,
-      time: string, eventIds: string): Result<number, Context>
+      time: string, eventIds: string): Result<[number, ...string[]], Context>
     chatForgetNode(nodes: string, owner: string): Result<number, Context>
     chatMoveLegacyRoom(...keys: string[]): Result<number, Context>
   }
