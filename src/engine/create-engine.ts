@@ -7,6 +7,7 @@ import { createSqliteStore, type SqliteStore } from './local/sqlite-store.ts'
 import { createPostgresEngine } from './postgres/engine.ts'
 import { createPostgresRedisEngine } from './postgres/with-redis.ts'
 import { createRedisEngine, type EngineLog } from './redis/engine.ts'
+import { portOf } from './shared/ports.ts'
 import type { ChatEngine } from './types.ts'
 
 export interface EngineOptions {
@@ -71,9 +72,6 @@ export async function createEngine (config: Config, options: EngineOptions = {})
     storagePublishes: false,
     unboundedHistory: true,
     events: new EventKinds(),
-    port: <P>(extension: StorageExtension<P>) => {
-      if (!ports.has(extension)) throw new Error(`the storage of ${extension.name} was not given to the engine`)
-      return ports.get(extension) as P
-    }
+    port: portOf(ports)
   }
 }

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3'
 import type { EventType } from '../../schemas/webhooks.ts'
 import { eventBody } from '../shared/event-body.ts'
+import { createRoomNotifier } from '../shared/room-notifier.ts'
 
 /**
  * The recording side of the outbox: called inside the transaction of each change, so the change
@@ -9,14 +10,7 @@ import { eventBody } from '../shared/event-body.ts'
  */
 export function createSqliteOutbox (db: Database, events: ReadonlySet<EventType> | undefined) {
   const insert = db.prepare<[string, string]>('INSERT INTO webhook_outbox (room, body) VALUES (?, ?)')
-  const listeners: ((rooms: ReadonlySet<string>) => void)[] = []
-  /** Rooms with rows added since listeners were last told. */
-  let rooms = new Set<string>()
-  const notify = () => {
-    const told = rooms
-    rooms = new Set()
-    for (const listener of listeners) listener(told)
-  }
+  const notifier = createRoomNotifier()
 
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM webhook_outbox')
   const outbox = {
@@ -45,16 +39,9 @@ export function createSqliteOutbox (db: Database, events: ReadonlySet<EventType>
     },
 
     /** Tells listeners (on the next turn, after the commit) that the room has new rows. */
-    changed (room: string): void {
-      if (listeners.length === 0) return
-      if (rooms.size === 0) setImmediate(notify)
-      rooms.add(room)
-    },
-
+    changed: notifier.changed,
     /** Told of the rooms with new rows, once per turn: no query needed to find them. */
-    onChange (listener: (rooms: ReadonlySet<string>) => void): void {
-      listeners.push(listener)
-    }
+    onChange: notifier.onChange
   }
   return outbox
 }

@@ -2,6 +2,7 @@ import type { Config } from '../../config.ts'
 import { EventKinds } from '../events.ts'
 import type { StorageExtension } from '../extension.ts'
 import { createLocalBroker } from '../local/broker.ts'
+import { portOf } from '../shared/ports.ts'
 import type { ChatEngine } from '../types.ts'
 import { createPostgresStore, type PostgresStore } from './store.ts'
 
@@ -40,9 +41,6 @@ export async function createPostgresEngine (config: Config, options: PostgresEng
     storagePublishes: false,
     unboundedHistory: true,
     events: new EventKinds(),
-    port: <P>(extension: StorageExtension<P>) => {
-      if (!ports.has(extension)) throw new Error(`the storage of ${extension.name} was not given to the engine`)
-      return ports.get(extension) as P
-    }
+    port: portOf(ports)
   }
 }

@@ -1,5 +1,6 @@
 import type { EventType } from '../../schemas/webhooks.ts'
 import { eventBody } from '../shared/event-body.ts'
+import { createRoomNotifier } from '../shared/room-notifier.ts'
 import type { Sql } from './storage.ts'
 import { Tx } from './transactions.ts'
 
@@ -10,13 +11,7 @@ import { Tx } from './transactions.ts'
  * deliverers' polls: postgres/webhooks.ts).
  */
 export function createPostgresOutbox (events: ReadonlySet<EventType> | undefined) {
-  const listeners: ((rooms: ReadonlySet<string>) => void)[] = []
-  let rooms = new Set<string>()
-  const notify = () => {
-    const told = rooms
-    rooms = new Set()
-    for (const listener of listeners) listener(told)
-  }
+  const notifier = createRoomNotifier()
   const outbox = {
     wants (type: string): boolean {
       return events !== undefined && events.has(type as EventType)
@@ -37,16 +32,8 @@ export function createPostgresOutbox (events: ReadonlySet<EventType> | undefined
       else outbox.changed(room)
     },
 
-    /** Tells listeners (on the next turn) that the room has new rows. */
-    changed (room: string): void {
-      if (listeners.length === 0) return
-      if (rooms.size === 0) setImmediate(notify)
-      rooms.add(room)
-    },
-
-    onChange (listener: (rooms: ReadonlySet<string>) => void): void {
-      listeners.push(listener)
-    }
+    changed: notifier.changed,
+    onChange: notifier.onChange
   }
   return outbox
 }

@@ -108,6 +108,7 @@ import { createRedisStore } from './store.ts'
 import { createSubscriber, type SubscriberHandlers, type SubscriberTarget } from './subscriber.ts'
 import { createRedisWebhooks } from './webhooks.ts'
 import { EventKinds } from '../events.ts'
+import { portOf } from '../shared/ports.ts'
 import type { StorageExtension } from '../extension.ts'
 import type { ChatEngine, ChatStore, EngineStats, OutboxOptions, RoomEvent, WebhookStore } from '../types.ts'
 import type { FeedHistory } from './feed-history.ts'
@@ -368,13 +369,6 @@ export async function createRedisEngine (options: RedisEngineOptions): Promise<C
     }
     redis.on('ready', onReady)
     return engine
-  }
-}
-
-function portOf (ports: Map<StorageExtension, unknown>): ChatEngine['port'] {
-  return <P>(extension: StorageExtension<P>) => {
-    if (!ports.has(extension)) throw new Error(`the storage of ${extension.name} was not given to the engine`)
-    return ports.get(extension) as P
   }
 }
 
