@@ -8,7 +8,8 @@ import {
   type Results, type RunRecord, SCENARIOS, type Scenario, type ScenarioRecord, chart, checkTargets, table, targetsText
 } from './lib/report.ts'
 import { FULL, type Load, type Metrics, type Params, type Probe, SMOKE, chat, fanout, idle, rest, rooms } from './lib/scenarios.ts'
-import { ROOT, type ServerHandle, type ServerKind, compileBench, killAll, startServer } from './lib/servers.ts'
+import { POSTGRES_KINDS, ROOT, type ServerHandle, type ServerKind, compileBench, killAll, startServer, stopPostgres } from './lib/servers.ts'
+import { postgresBinDir } from './lib/postgres.ts'
 import { DEPLOYMENTS, type Deployment, type DeploymentKind, crossNode, startDeployment } from './lib/cross-node.ts'
 import { machine, pinSelf } from './lib/system.ts'
 import { type Receiver, startReceiver, WEBHOOK_TARGETS, type WebhookTarget, webhookEnv } from './lib/webhooks.ts'
@@ -19,9 +20,12 @@ const USAGE = `npm run bench -- [options]
   --scenario fanout|rooms|chat|idle|connect|rest|cross-node|webhooks|all   (default all; a comma-separated list works too;
                       webhooks: the rooms load on the service with no webhook URL, then with one that never answers)
   --rounds N          rounds per target, targets alternating A B C A B C… (default 3)
-  --targets list      of service,bare,socketio,durable (default all four; durable, the bare hub storing every
-                      message in SQLite, runs in the rooms scenario only; rest compares
-                      service with bare Fastify)
+  --targets list      of service,bare,socketio,durable,service-pg,durable-pg (default the first four; durable,
+                      the bare hub storing every message in SQLite, runs in the rooms scenario only; rest
+                      compares service with bare Fastify). On PostgreSQL (one server for the run, PostgreSQL's
+                      defaults: fsync and synchronous_commit on, a database per round): service-pg, the service
+                      with CHAT_DATABASE_URL; durable-pg, the bare hub with one PostgreSQL transaction per
+                      message (rooms only). --smoke adds both to rooms and chat when PostgreSQL is installed
   --deployments list  cross-node deployments, of service,redis-1,redis-2,durable,bare-redis-2 (default all five)
   --smoke             100 clients, 1 round, short durations; no thresholds (for CI)
   --out path          JSON results (default bench/results/latest.json, smoke.json with --smoke); a run
@@ -87,8 +91,11 @@ const scenarios: Scenario[] = args.scenario === 'all'
     if (!(SCENARIOS as readonly string[]).includes(name)) fail(`unknown scenario ${name}`)
     return name as Scenario
   })
-const wsTargets: ServerKind[] = (args.targets ?? (args.profile ? 'service' : 'service,bare,socketio,durable')).split(',').map((name) => {
-  if (!['service', 'bare', 'durable', 'socketio'].includes(name)) fail(`unknown target ${name}`)
+// A smoke run covers the PostgreSQL targets briefly (rooms and chat) when PostgreSQL is installed;
+// a full run has them only when --targets names them, so the default run keeps its length.
+const smokePostgres = args.smoke && args.targets === undefined && postgresBinDir() !== undefined
+const wsTargets: ServerKind[] = (args.targets ?? (args.profile ? 'service' : `service,bare,socketio,durable${smokePostgres ? ',service-pg,durable-pg' : ''}`)).split(',').map((name) => {
+  if (!['service', 'bare', 'durable', 'socketio', ...POSTGRES_KINDS].includes(name)) fail(`unknown target ${name}`)
   return name as ServerKind
 })
 const deployments: DeploymentKind[] = (args.deployments ?? DEPLOYMENTS.join(',')).split(',').map((name) => {
@@ -219,7 +226,7 @@ function brief (scenario: Scenario, metrics: Metrics): string {
     case 'rooms':
     case 'chat':
     case 'webhooks':
-      return `${f(metrics.cpuUsPerDelivery)} µs/delivery, ${f(metrics.deliveriesPerSec, 0)} deliveries/s, p50 ${f(metrics.p50Ms)} ms, p99 ${f(metrics.p99Ms)} ms, sent ${metrics.sent}, lost ${metrics.lost}${metrics.timedOut === 1 ? ' (TIMED OUT)' : ''}, cores ${f(metrics.core0Busy, 0)}%/${f(metrics.core1Busy, 0)}%`
+      return `${f(metrics.cpuUsPerDelivery)} µs/delivery${metrics.dbCpuUsPerDelivery === undefined ? '' : ` (+ PostgreSQL ${f(metrics.dbCpuUsPerDelivery)})`}, ${f(metrics.deliveriesPerSec, 0)} deliveries/s, p50 ${f(metrics.p50Ms)} ms, p99 ${f(metrics.p99Ms)} ms, sent ${metrics.sent}, lost ${metrics.lost}${metrics.timedOut === 1 ? ' (TIMED OUT)' : ''}, cores ${f(metrics.core0Busy, 0)}%/${f(metrics.core1Busy, 0)}%`
     case 'idle':
     case 'connect':
       return `${f(metrics.serverCpuUsPerConnect, 1)} µs/connect+join, ${f(metrics.rssKiBPerConn)} KiB/connection, ${f(metrics.connectsPerSec, 0)} connects/s, held ${metrics.held}, failed ${metrics.failed}`
@@ -233,7 +240,7 @@ function brief (scenario: Scenario, metrics: Metrics): string {
 /** The suffix of a target run with the --compare build. */
 const COMPARED = '@b'
 const runsService = (scenario: Scenario, target: string) =>
-  scenario === 'webhooks' || target === 'service' || (scenario === 'cross-node' && target.startsWith('redis-'))
+  scenario === 'webhooks' || target === 'service' || target === 'service-pg' || (scenario === 'cross-node' && target.startsWith('redis-'))
 
 const started = Date.now()
 for (const scenario of scenarios) {
@@ -245,7 +252,9 @@ for (const scenario of scenarios) {
         ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(!args.profile || wsTargets.includes('bare') ? ['fastify' as const] : [])]
         : wsTargets.filter((target) =>
           // The price of durability alone is measured where messages are the whole load.
-          (target !== 'durable' || scenario === 'rooms') &&
+          ((target !== 'durable' && target !== 'durable-pg') || scenario === 'rooms') &&
+          // A smoke run adds the PostgreSQL targets to rooms and chat only.
+          (!smokePostgres || !POSTGRES_KINDS.includes(target) || scenario === 'rooms' || scenario === 'chat') &&
           // The Socket.IO reference speaks no typing, read or edit.
           (target !== 'socketio' || scenario !== 'chat'))
   const targets = args.compare === undefined
@@ -297,10 +306,10 @@ for (const scenario of scenarios) {
           const single = server = await startServer(kind as ServerKind, compiled.servers, options)
           run.metrics = await measure(scenario, single)
         }
-        log(`  round ${round} ${target.padEnd(8)} ${brief(scenario, run.metrics)}  [${((Date.now() - t0) / 1000).toFixed(0)} s]`)
+        log(`  round ${round} ${target.padEnd(10)} ${brief(scenario, run.metrics)}  [${((Date.now() - t0) / 1000).toFixed(0)} s]`)
       } catch (error) {
         run.error = error instanceof Error ? error.message : String(error)
-        log(`  round ${round} ${target.padEnd(8)} FAILED: ${run.error}`)
+        log(`  round ${round} ${target.padEnd(10)} FAILED: ${run.error}`)
         if (server !== undefined) log(server.output().split('\n').slice(-10).join('\n'))
       } finally {
         await Promise.all(workers.map((worker) => worker.close().catch(() => {})))
@@ -316,6 +325,7 @@ for (const scenario of scenarios) {
 }
 
 await Promise.all(workers.map((worker) => worker.terminate()))
+await stopPostgres()
 report(results, false)
 log(`\nresults: ${relative(ROOT, outPath)}${args.profile ? ' (not written in --profile mode)' : ''}`)
 if (!args.profile) log(`chart: ${relative(ROOT, chartPath)}`)

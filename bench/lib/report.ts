@@ -48,9 +48,20 @@ const ROOMS_METRICS: MetricInfo[] = [
   { key: 'lost', label: 'lost deliveries', unit: '' },
   { key: 'sent', label: 'messages sent', unit: '' },
   { key: 'serverRssMiB', label: 'server RSS', unit: 'MiB' },
+  { key: 'dbCpuUsPerDelivery', label: 'PostgreSQL server CPU per delivery (postmaster and backends)', unit: 'µs' },
+  { key: 'dbPssMiB', label: 'PostgreSQL server memory (PSS of its processes)', unit: 'MiB' },
   { key: 'core0Busy', label: 'core 0 busy (server)', unit: '%' },
   { key: 'core1Busy', label: 'core 1 busy (clients)', unit: '%' }
 ]
+
+/** Rows only targets on PostgreSQL have: left out of a table where no target has them. */
+const DATABASE_KEYS = new Set(['dbCpuUsPerDelivery', 'dbPssMiB'])
+
+/**
+ * Ratios shown besides those to the baseline, when both targets ran: each PostgreSQL target to
+ * its durable reference, and the service to the durable reference on SQLite.
+ */
+const PAIRS: [string, string][] = [['service', 'durable'], ['service-pg', 'durable-pg'], ['service-pg', 'durable'], ['durable-pg', 'durable'], ['service-pg', 'service']]
 
 const CONNECTION_METRICS: MetricInfo[] = [
   { key: 'serverCpuUsPerConnect', label: 'server CPU per connect + join', unit: 'µs' },
@@ -148,10 +159,17 @@ const ratioText = (ratio: number) => Number.isFinite(ratio) ? `${ratio.toFixed(2
 /** The scenario's table: one row per metric, `median (min–max)` per target, then the ratios. */
 export function table (record: ScenarioRecord, markdown: boolean): string {
   const summary = summarize(record)
-  const others = record.targets.filter((target) => target !== record.baseline)
+  // No ratio columns to a baseline that did not run (a run of the PostgreSQL targets alone).
+  const others = record.targets.includes(record.baseline) ? record.targets.filter((target) => target !== record.baseline) : []
+  // The pairs apply once a PostgreSQL target ran, so the tables of runs without one stay as they were.
+  const pairs = record.targets.some((target) => target.endsWith('-pg'))
+    ? PAIRS.filter(([a, b]) => b !== record.baseline && record.targets.includes(a) && record.targets.includes(b))
+    : []
   const header = ['metric', ...record.targets.map((target) => target === record.baseline ? `${target} (baseline)` : target),
-    ...others.map((target) => `${target} / ${record.baseline}`)]
-  const rows = METRICS[record.scenario].map((metric) => {
+    ...others.map((target) => `${target} / ${record.baseline}`), ...pairs.map(([a, b]) => `${a} / ${b}`)]
+  const metrics = METRICS[record.scenario].filter((metric) =>
+    !DATABASE_KEYS.has(metric.key) || record.targets.some((target) => (summary[target]?.[metric.key]?.n ?? 0) > 0 && Number.isFinite(summary[target]![metric.key]!.median)))
+  const rows = metrics.map((metric) => {
     const label = metric.unit === '' ? metric.label : `${metric.label} (${metric.unit})`
     const cells = record.targets.map((target) => {
       const entry = summary[target]?.[metric.key]
@@ -160,7 +178,11 @@ export function table (record: ScenarioRecord, markdown: boolean): string {
       return entry.n > 1 ? `${median} (${format(entry.min, metric.unit)}–${format(entry.max, metric.unit)})` : median
     })
     const ratios = others.map((target) => ratioText(summary[target]?.[metric.key]?.ratio ?? NaN))
-    return [label, ...cells, ...ratios]
+    const paired = pairs.map(([a, b]) => {
+      const reference = summary[b]?.[metric.key]?.median
+      return ratioText(reference === undefined || reference === 0 ? NaN : (summary[a]?.[metric.key]?.median ?? NaN) / reference)
+    })
+    return [label, ...cells, ...ratios, ...paired]
   })
   if (markdown) {
     const line = (cells: string[]) => `| ${cells.join(' | ')} |`
@@ -278,9 +300,9 @@ export function targetsText (checks: TargetCheck[], markdown: boolean): string {
 // ---- chart ----------------------------------------------------------------------------
 
 const COLORS: Record<string, string> = {
-  service: '#2563eb', bare: '#6b7280', durable: '#0f766e', socketio: '#d97706', fastify: '#059669', 'redis-1': '#7c3aed', 'redis-2': '#db2777', 'bare-redis-2': '#9ca3af'
+  service: '#2563eb', bare: '#6b7280', durable: '#0f766e', socketio: '#d97706', fastify: '#059669', 'redis-1': '#7c3aed', 'redis-2': '#db2777', 'bare-redis-2': '#9ca3af', 'service-pg': '#1e3a8a', 'durable-pg': '#134e4a'
 }
-const ORDER = ['service', 'redis-1', 'redis-2', 'bare', 'durable', 'bare-redis-2', 'socketio', 'fastify']
+const ORDER = ['service', 'service-pg', 'redis-1', 'redis-2', 'bare', 'durable', 'durable-pg', 'bare-redis-2', 'socketio', 'fastify']
 
 interface Panel {
   title: string
@@ -415,6 +437,8 @@ export function chart (results: Results): string {
       service: 'service (node dist/src/server.js)',
       bare: 'bare ws hub',
       durable: 'bare ws hub + SQLite',
+      'service-pg': 'service on PostgreSQL',
+      'durable-pg': 'bare ws hub + PostgreSQL',
       socketio: 'Socket.IO 4.8',
       fastify: 'bare Fastify + SQLite',
       'redis-1': 'service, 1 node on Redis',

@@ -3,6 +3,7 @@ import autocannon from 'autocannon'
 import { addCounts, type LoadWorker, split } from '../load/pool.ts'
 import { type ChatMix, type ClientSpec, type Counts, type SendResult, type Wire, now } from '../load/protocol.ts'
 import { collectGarbage } from './inspector.ts'
+import { processPssKiB, processTree } from './postgres.ts'
 import type { ServerHandle } from './servers.ts'
 import { percentile, sortedLatencies } from './stats.ts'
 import { busyShares, coreTimes, processCpuSeconds, processRssKiB } from './system.ts'
@@ -68,21 +69,50 @@ export const SMOKE: Params = {
 
 const wireOf = (server: ServerHandle): Wire => server.kind === 'socketio' ? 'socketio' : 'chat'
 
-/** Server CPU, both cores and the clock, read at the start and end of a measured window. */
+/** CPU seconds so far of each process of a tree (a postmaster and its backends), by pid. */
+function treeCpu (root: number): Map<number, number> {
+  const cpu = new Map<number, number>()
+  for (const pid of processTree(root)) {
+    try {
+      cpu.set(pid, processCpuSeconds(pid))
+    } catch {}
+  }
+  return cpu
+}
+
+/** The CPU a database server (a postmaster and its children) took since `before`. */
+function databaseCpuSeconds (root: number, before: Map<number, number>): number {
+  let total = 0
+  // A process started within the window counts from zero; one that ended within it is not counted.
+  for (const [pid, cpu] of treeCpu(root)) total += cpu - (before.get(pid) ?? 0)
+  return total
+}
+
+/** A database server's memory: the sum of its processes' proportional set sizes (shared buffers counted once); NaN without one. */
+export function databasePssMiB (server: ServerHandle): number {
+  if (server.database === undefined) return NaN
+  return processTree(server.database.pid).reduce((sum, pid) => sum + (processPssKiB(pid) || 0), 0) / 1024
+}
+
+/** Server CPU (and its database server's, when it has one), both cores and the clock, read at the start and end of a measured window. */
 export class Window {
   private readonly cpu: number
+  private readonly databaseCpu: Map<number, number> | undefined
   private readonly cores = coreTimes()
   readonly startedAt = now()
 
-  constructor (private readonly pid: number) {
+  constructor (private readonly pid: number, private readonly databasePid?: number) {
     this.cpu = processCpuSeconds(pid)
+    this.databaseCpu = databasePid === undefined ? undefined : treeCpu(databasePid)
   }
 
-  end (): { cpuSeconds: number, seconds: number, core0Busy: number, core1Busy: number } {
+  end (): { cpuSeconds: number, databaseCpuSeconds: number, seconds: number, core0Busy: number, core1Busy: number } {
     const cpuSeconds = processCpuSeconds(this.pid) - this.cpu
+    const databaseCpu = this.databasePid === undefined ? NaN : databaseCpuSeconds(this.databasePid, this.databaseCpu!)
     const shares = busyShares(this.cores, coreTimes())
     return {
       cpuSeconds,
+      databaseCpuSeconds: databaseCpu,
       seconds: (now() - this.startedAt) / 1000,
       core0Busy: (shares[0] ?? NaN) * 100,
       core1Busy: (shares[1] ?? NaN) * 100
@@ -129,6 +159,15 @@ export async function latencies (load: LoadWorker[]): Promise<Float64Array> {
 export const users = (count: number, room: (index: number) => string, offset = 0): ClientSpec[] =>
   Array.from({ length: count }, (_, index) => ({ user: `u${offset + index}`, room: room(index) }))
 
+/** A PostgreSQL target's database figures: its server's CPU per delivery and its memory (PSS); none for the others. */
+function databaseMetrics (server: ServerHandle, cpuSeconds: number, received: number): Metrics {
+  if (server.database === undefined) return {}
+  return {
+    dbCpuUsPerDelivery: received > 0 ? cpuSeconds * 1e6 / received : NaN,
+    dbPssMiB: databasePssMiB(server)
+  }
+}
+
 /** fanout: every client in one room, one sender as fast as its acks allow. */
 export async function fanout (server: ServerHandle, load: Load, params: Params): Promise<Metrics> {
   const { clients, messages, window, timeoutMs } = params.fanout
@@ -140,7 +179,7 @@ export async function fanout (server: ServerHandle, load: Load, params: Params):
   await Promise.all(load.all.map((worker) => worker.reset()))
 
   await load.probe?.start(server)
-  const measured = new Window(server.pid)
+  const measured = new Window(server.pid, server.database?.pid)
   const deadline = Date.now() + timeoutMs
   const sent = await load.sender.burst(messages, window, timeoutMs)
   const expected = sent.sent * clients
@@ -152,6 +191,7 @@ export async function fanout (server: ServerHandle, load: Load, params: Params):
   const activeSeconds = final.lastAt > measured.startedAt ? (final.lastAt - measured.startedAt) / 1000 : end.seconds
   return {
     cpuUsPerDelivery: final.received > 0 ? end.cpuSeconds * 1e6 / final.received : NaN,
+    ...databaseMetrics(server, end.databaseCpuSeconds, final.received),
     deliveriesPerSec: final.received / activeSeconds,
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
@@ -205,7 +245,7 @@ async function roomTraffic (server: ServerHandle, load: Load, params: Params, sh
   const phases = slices.map((slice) => slice.map(() => (offset++ / clients) * intervalMs))
   await load.probe?.start(server)
   await sleep(startAt - now() - 5)
-  const measured = new Window(server.pid)
+  const measured = new Window(server.pid, server.database?.pid)
   const sendResults = await Promise.all(load.receivers.map((worker, index) => sending(worker, startAt, phases[index]!)))
   // Edits and reactions are acknowledged but not delivered as messages.
   const notMessages = (result: SendResult) => (result.edits ?? 0) + (result.reactions ?? 0)
@@ -219,6 +259,7 @@ async function roomTraffic (server: ServerHandle, load: Load, params: Params, sh
   const sorted = await latencies(load.receivers)
   return {
     cpuUsPerDelivery: final.received > 0 ? end.cpuSeconds * 1e6 / final.received : NaN,
+    ...databaseMetrics(server, end.databaseCpuSeconds, final.received),
     deliveriesPerSec: final.received / (durationMs / 1000),
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),

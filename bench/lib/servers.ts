@@ -6,14 +6,21 @@ import { basename, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import ts from 'typescript'
 import { freePort } from './ports.ts'
+import { BENCH_SETTINGS, type PostgresServer, startPostgresServer } from './postgres.ts'
 import { pathWithThisNode, SERVICE_ENTRY, serviceCommand } from './service-command.ts'
 import { taskset } from './system.ts'
 
 export const ROOT = new URL('../..', import.meta.url).pathname
 const DIST = join(ROOT, 'dist', 'bench')
 
-/** The servers the benchmark can start: the service and its references. */
-export type ServerKind = 'service' | 'bare' | 'durable' | 'socketio' | 'fastify'
+/**
+ * The servers the benchmark can start: the service and its references; `service-pg` is the
+ * service on PostgreSQL (CHAT_DATABASE_URL), `durable-pg` the durable reference on PostgreSQL.
+ */
+export type ServerKind = 'service' | 'bare' | 'durable' | 'socketio' | 'fastify' | 'service-pg' | 'durable-pg'
+
+/** The targets that keep their data in PostgreSQL. */
+export const POSTGRES_KINDS: readonly ServerKind[] = ['service-pg', 'durable-pg']
 
 export interface ServerHandle {
   kind: ServerKind
@@ -24,6 +31,8 @@ export interface ServerHandle {
   httpUrl: string
   /** Where clients connect: ws://…/ws for our protocol, http://… for Socket.IO. */
   clientUrl: string
+  /** The PostgreSQL server this one stores in (its postmaster's pid), for its CPU and memory. */
+  database?: { pid: number }
   /** stdout and stderr so far (the last 64 KiB). */
   output: () => string
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
@@ -80,6 +89,25 @@ function canConnect (port: number): Promise<boolean> {
 
 const running = new Set<ChildProcess>()
 
+let postgres: Promise<PostgresServer> | undefined
+
+/**
+ * The PostgreSQL server of this bench run, started on first use with PostgreSQL's defaults
+ * (fsync and synchronous_commit on) and pinned like the servers; each target's round gets a
+ * database of its own on it, dropped when the round ends.
+ */
+export function benchPostgres (cpu?: number): Promise<PostgresServer> {
+  postgres ??= startPostgresServer({ settings: BENCH_SETTINGS, cpu })
+  return postgres
+}
+
+/** Stops the bench's PostgreSQL server, if one was started. */
+export async function stopPostgres (): Promise<void> {
+  const server = await postgres?.catch(() => undefined)
+  postgres = undefined
+  await server?.stop()
+}
+
 /** Kills every server still running; for the orchestrator's exit paths. */
 export function killAll (): void {
   for (const child of running) {
@@ -101,10 +129,15 @@ export async function startServer (kind: ServerKind, serversDir: string, options
   const nodeOptions = (options.nodeOptions ?? process.env.BENCH_SERVER_NODE_OPTIONS ?? '').trim()
   if (nodeOptions !== '') env.NODE_OPTIONS = nodeOptions
   let script: string
-  if (kind === 'service') {
+  let database: { server: PostgresServer, url: string } | undefined
+  if (POSTGRES_KINDS.includes(kind)) {
+    const server = await benchPostgres(options.cpu)
+    database = { server, url: await server.database() }
+  }
+  if (kind === 'service' || kind === 'service-pg') {
     script = options.serviceEntry ?? join(ROOT, SERVICE_ENTRY)
     Object.assign(env, {
-      CHAT_DB: join(dataDir, 'chat.sqlite'),
+      ...(database === undefined ? { CHAT_DB: join(dataDir, 'chat.sqlite') } : { CHAT_DATABASE_URL: database.url }),
       LOG_LEVEL: 'warn',
       CHAT_RATE_LIMIT: '0',
       CHAT_MSG_RATE: '1000000',
@@ -113,14 +146,15 @@ export async function startServer (kind: ServerKind, serversDir: string, options
       ...options.env
     })
   } else {
-    script = join(serversDir, { bare: 'bare-ws.js', durable: 'bare-ws.js', socketio: 'socketio.js', fastify: 'bare-fastify.js' }[kind])
+    script = join(serversDir, { bare: 'bare-ws.js', durable: 'bare-ws.js', 'durable-pg': 'bare-ws.js', socketio: 'socketio.js', fastify: 'bare-fastify.js' }[kind])
     if (kind === 'fastify' || kind === 'durable') env.CHAT_DB = join(dataDir, 'chat.sqlite')
+    if (database !== undefined) env.DATABASE_URL = database.url
     Object.assign(env, options.env)
   }
   // --inspect-port only says where the inspector would listen; it stays closed until SIGUSR1.
   const nodeArgs = [`--inspect-port=127.0.0.1:${inspectPort}`]
   const pin = taskset()
-  const node = kind === 'service' ? serviceCommand(ROOT, script, nodeArgs) : [process.execPath, ...nodeArgs, script]
+  const node = kind === 'service' || kind === 'service-pg' ? serviceCommand(ROOT, script, nodeArgs) : [process.execPath, ...nodeArgs, script]
   const command = [...(pin !== null && options.cpu !== undefined ? [pin, '-c', String(options.cpu)] : []), ...node]
   // The shell raises the open-file limit as far as it may, then becomes the server (same pid).
   const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'bench-server', ...command], {
@@ -142,11 +176,13 @@ export async function startServer (kind: ServerKind, serversDir: string, options
   while (!(await canConnect(port))) {
     if (child.exitCode !== null || child.signalCode !== null) {
       rmSync(dataDir, { recursive: true, force: true })
+      await database?.server.dropDatabase(database.url).catch(() => {})
       throw new Error(`${kind} server exited before listening:\n${output}`)
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL')
       rmSync(dataDir, { recursive: true, force: true })
+      await database?.server.dropDatabase(database.url).catch(() => {})
       throw new Error(`${kind} server did not listen within 30 s:\n${output}`)
     }
     await sleep(50)
@@ -160,6 +196,7 @@ export async function startServer (kind: ServerKind, serversDir: string, options
     inspectPort,
     httpUrl,
     clientUrl: kind === 'socketio' ? httpUrl : `ws://127.0.0.1:${port}/ws`,
+    database: database === undefined ? undefined : { pid: database.server.pid },
     output: () => output,
     async stop (graceMs = 20_000) {
       if (child.exitCode === null && child.signalCode === null) {
@@ -169,6 +206,7 @@ export async function startServer (kind: ServerKind, serversDir: string, options
         clearTimeout(timer)
       }
       rmSync(dataDir, { recursive: true, force: true })
+      await database?.server.dropDatabase(database.url).catch(() => {})
     }
   }
 }

@@ -5,6 +5,7 @@ import * as wsModule from 'ws'
 import { WebSocket, WebSocketServer } from 'ws'
 import type BetterSqlite3 from 'better-sqlite3'
 import type { Redis as RedisClient } from 'ioredis'
+import type { Pool as PgPool } from 'pg'
 
 /**
  * The reference hub: the smallest `ws` server that does the protocol work the benchmark
@@ -24,6 +25,14 @@ import type { Redis as RedisClient } from 'ioredis'
  * automatic checkpoints, run inside a commit on the event loop, put p99 at 2.7-3.3× the hub's),
  * and frames that arrive while the checkpointer holds writes wait for it in arrival order. The
  * gap between it and the in-memory hub is the price of durability alone.
+ *
+ * With DATABASE_URL set it is the durable reference on PostgreSQL: per message one transaction
+ * with node-postgres, the plainest way (BEGIN; the room's next seq taken with UPDATE … RETURNING;
+ * the message inserted; the sender's read seq upserted; COMMIT), then the broadcast and the ack.
+ * A room's messages go through its transactions one after the other (the next waits for the
+ * previous commit, so they are broadcast in seq order); different rooms' transactions run at once
+ * on a pool of 10 connections, as many as the service's pool. PostgreSQL runs as installed
+ * (fsync and synchronous_commit on): a message is acknowledged once its commit is on disk.
  *
  * With REDIS_URL set, several of these hubs share rooms through Redis the plainest way: one
  * script per message (the seq, the message kept in a sorted set, the frame published on the
@@ -107,6 +116,64 @@ async function openStore (path: string): Promise<(message: StoredMessage) => voi
     insert.run(message.room, message.seq, message.id, message.user, message.text, message.time)
     read.run(message.room, message.user, message.seq)
   })
+}
+
+/** Stores a message in PostgreSQL in one transaction and resolves with its seq; absent without DATABASE_URL. */
+const pgStore = process.env.DATABASE_URL === undefined ? undefined : await openPgStore(process.env.DATABASE_URL)
+
+async function openPgStore (url: string) {
+  const pg = (await import('pg')).default as unknown as { Pool: new (options: object) => PgPool }
+  const pool = new pg.Pool({ connectionString: url, max: 10 })
+  pool.on('error', () => {})
+  await pool.query(`CREATE TABLE IF NOT EXISTS rooms (id text PRIMARY KEY, seq bigint NOT NULL DEFAULT 0);
+    CREATE TABLE IF NOT EXISTS messages (room text NOT NULL, seq bigint NOT NULL, id text NOT NULL,
+      user_id text NOT NULL, text text NOT NULL, time text NOT NULL, PRIMARY KEY (room, seq));
+    CREATE TABLE IF NOT EXISTS read_state (room text NOT NULL, user_id text NOT NULL, seq bigint NOT NULL,
+      PRIMARY KEY (room, user_id));`)
+  /** Each room's last transaction: the next one starts when it is done. */
+  const tails = new Map<string, Promise<unknown>>()
+  /** Each room's row, created on its first join. */
+  const opened = new Map<string, Promise<unknown>>()
+  return {
+    /** Creates the room's row when new; resolves with its seq. */
+    async open (room: string): Promise<number> {
+      let creating = opened.get(room)
+      if (creating === undefined) {
+        opened.set(room, creating = pool.query('INSERT INTO rooms (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [room]))
+        creating.catch(() => opened.delete(room))
+      }
+      await creating
+      const { rows } = await pool.query<{ seq: string }>('SELECT seq FROM rooms WHERE id = $1', [room])
+      return Number(rows[0]!.seq)
+    },
+    /** One transaction: the next seq, the message, the sender's read seq. Resolves with the seq. */
+    store (message: Omit<StoredMessage, 'seq'>): Promise<number> {
+      const run = async () => {
+        const client = await pool.connect()
+        try {
+          await client.query('BEGIN')
+          const { rows } = await client.query<{ seq: string }>('UPDATE rooms SET seq = seq + 1 WHERE id = $1 RETURNING seq', [message.room])
+          const seq = Number(rows[0]!.seq)
+          await client.query('INSERT INTO messages (room, seq, id, user_id, text, time) VALUES ($1, $2, $3, $4, $5, $6)',
+            [message.room, seq, message.id, message.user, message.text, message.time])
+          await client.query(`INSERT INTO read_state (room, user_id, seq) VALUES ($1, $2, $3)
+            ON CONFLICT (room, user_id) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > read_state.seq`, [message.room, message.user, seq])
+          await client.query('COMMIT')
+          return seq
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => {})
+          throw err
+        } finally {
+          client.release()
+        }
+      }
+      const done = (tails.get(message.room) ?? opened.get(message.room) ?? Promise.resolve()).then(run, run)
+      const tail = done.catch(() => {})
+      tails.set(message.room, tail)
+      void tail.then(() => { if (tails.get(message.room) === tail) tails.delete(message.room) })
+      return done
+    }
+  }
 }
 
 /** Shares rooms through Redis; absent without REDIS_URL. */
@@ -237,7 +304,14 @@ function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void
       member.ws.send(JSON.stringify({ type: 'joined', room: name, seq: room.seq, members: [...room.users.keys()], ref }))
       if (first) presence(room, name, 'join', member.user)
     }
-    if (shared === undefined) answer()
+    if (pgStore !== undefined) {
+      // The room's row (and seq) in PostgreSQL first.
+      const opening = room
+      pgStore.open(name).then((seq) => {
+        opening.seq = Math.max(opening.seq, seq)
+        answer()
+      }, () => member.ws.close(1011))
+    } else if (shared === undefined) answer()
     else shared.follow(room).then(answer, () => member.ws.close(1011))
   } else if (frame.type === 'message' && typeof frame.text === 'string') {
     const room = joined.get(name)
@@ -255,6 +329,26 @@ function onFrame (member: Member, joined: Map<string, Room>, data: Buffer): void
       shared.send(name, id, member.user, frame.text, new Date().toISOString()).then(
         (seq) => member.ws.send(JSON.stringify({ type: 'ack', ref, room: name, seq, id })),
         () => member.ws.send(JSON.stringify({ type: 'error', code: 'internal', message: 'not stored', ref })))
+      return
+    }
+    if (pgStore !== undefined) {
+      const id = randomUUID()
+      const stored = { room: name, id, user: member.user, text: frame.text, time: new Date().toISOString() }
+      pgStore.store(stored).then((seq) => {
+        room.seq = seq
+        const message: StoredMessage = { ...stored, seq }
+        const root = target === undefined ? undefined : room.messages.get(target.replyTo ?? target.seq)
+        if (root !== undefined) message.replyTo = root.seq
+        room.messages.set(seq, message)
+        room.messages.delete(seq - KEPT)
+        if (room.typing.has(member.user)) setTyping(room, member.user, false)
+        broadcast(room, { type: 'message', ...message })
+        member.ws.send(JSON.stringify({ type: 'ack', ref, room: name, seq, id }))
+        if (root !== undefined) {
+          root.thread = { replies: (root.thread?.replies ?? 0) + 1, lastSeq: seq, lastTime: message.time }
+          broadcast(room, { type: 'updated', room: name, message: root })
+        }
+      }, () => member.ws.send(JSON.stringify({ type: 'error', code: 'internal', message: 'not stored', ref })))
       return
     }
     const seq = ++room.seq
