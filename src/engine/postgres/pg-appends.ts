@@ -99,8 +99,9 @@ export function createPgAppends (options: PgAppendsOptions) {
         }
       }
       const applying = hooksFor(fields)
-      // A check sees every message before this one as stored, as it would alone.
-      if (applying.length > 0) await writeTaken()
+      // A check sees every message before this one as stored, as it would alone; hooks that only
+      // follow a stored message (read state, mentions…) run after the insert of the group it is in.
+      if (applying.some((hook) => hook.check !== undefined)) await writeTaken()
       let refused: Refused | undefined
       for (const hook of applying) {
         try {
@@ -124,7 +125,6 @@ export function createPgAppends (options: PgAppendsOptions) {
       if (fields !== undefined) Object.assign(message, fields)
       unwritten.push({ message, hooks: applying, index: results.length })
       results.push({ message, duplicate: false })
-      if (applying.length > 0) await writeTaken()
     }
     await writeTaken()
     for (const { index, pending, send } of repeats) {

@@ -31,5 +31,5 @@ test('the default engine\'s tests pass on PostgreSQL', { timeout: 1_500_000 }, a
   assert.equal(run.code, 0)
   assert.equal(run.count('fail'), 0)
   assert.equal(run.count('cancelled'), 0)
-  assert.ok(run.count('pass') >= 250, `${run.count('pass')} tests passed on PostgreSQL`)
+  assert.ok(run.count('pass') >= 200, `${run.count('pass')} tests passed on PostgreSQL`)
 })
