@@ -71,7 +71,8 @@ export interface PostgresStore extends ChatStore {
   webhooks: WebhookStore
   storage: PostgresStorage
   /** Records an event of a change kept outside the database (presence). */
-  recordEvent (type: EventType, room: string, time: string, data: object): void
+  /** Resolves once recorded (never rejects: an event that could not be recorded is dropped, as presence is in memory). */
+  recordEvent (type: EventType, room: string, time: string, data: object): Promise<void>
   /**
    * Builds the features' ports (their migrations and hooks registered), then migrates the
    * database and starts the timers. Call once, before anything else.
@@ -184,9 +185,9 @@ export function createPostgresStore (options: PostgresStoreOptions): PostgresSto
       webhooks.start()
       return ports
     },
-    recordEvent (type, room, time, data) {
+    async recordEvent (type, room, time, data) {
       if (closed || !outbox.wants(type)) return
-      outbox.record(sql, type, room, time, data).catch(() => {})
+      await outbox.record(sql, type, room, time, data).catch(() => {})
     },
     async createRoom (input: RoomInput) {
       const record = newRoomRecord(input)

@@ -53,18 +53,37 @@ export async function createPostgresRedisEngine (config: Config, options: { exte
     }
   })
   // Presence is counted in Redis; its events are recorded in PostgreSQL's outbox with the others.
-  const { broker } = engine
+  // A change of a room waits for the presence events under way in it on this node, so a leave
+  // (a kick, say) is recorded before the room's deletion that follows it, as on the other engines.
+  const { broker, store } = engine
+  const underWay = new Map<string, Set<Promise<unknown>>>()
+  const track = <T>(room: string, step: Promise<T>): Promise<T> => {
+    let steps = underWay.get(room)
+    if (steps === undefined) underWay.set(room, steps = new Set())
+    steps.add(step)
+    const done = () => {
+      steps.delete(step)
+      if (steps.size === 0 && underWay.get(room) === steps) underWay.delete(room)
+    }
+    step.then(done, done)
+    return step
+  }
   const presenceAdd = broker.presenceAdd.bind(broker)
   const presenceRemove = broker.presenceRemove.bind(broker)
-  broker.presenceAdd = async (room, user, connectionId) => {
+  broker.presenceAdd = (room, user, connectionId) => track(room, (async () => {
     const first = await presenceAdd(room, user, connectionId)
-    if (first) database.recordEvent('presence.join', room, new Date().toISOString(), { user })
+    if (first) await database.recordEvent('presence.join', room, new Date().toISOString(), { user })
     return first
-  }
-  broker.presenceRemove = async (room, user, connectionId) => {
+  })())
+  broker.presenceRemove = (room, user, connectionId) => track(room, (async () => {
     const last = await presenceRemove(room, user, connectionId)
-    if (last) database.recordEvent('presence.leave', room, new Date().toISOString(), { user })
+    if (last) await database.recordEvent('presence.leave', room, new Date().toISOString(), { user })
     return last
+  })())
+  const deleteRoom = store.deleteRoom.bind(store)
+  store.deleteRoom = async (room) => {
+    await Promise.allSettled([...underWay.get(room) ?? []])
+    return await deleteRoom(room)
   }
   return engine
 }
