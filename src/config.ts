@@ -1,3 +1,4 @@
+import { createECDH } from 'node:crypto'
 import { Webhook } from 'standardwebhooks'
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
@@ -64,7 +65,12 @@ export const ConfigSchema = Type.Object({
   CHAT_PRESEND_TIMEOUT_MS: PositiveInt(1500, 'how long a message waits for the pre-send hook\'s answer', 10),
   CHAT_PRESEND_FAIL: Type.Union([Type.Literal('open'), Type.Literal('closed')], {
     default: 'open', description: 'no valid answer in time: open stores the message, closed refuses it'
-  })
+  }),
+  CHAT_VAPID_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+$', description: 'Web Push: the VAPID public key (URL-safe base64, as `npx web-push generate-vapid-keys` prints)' })),
+  CHAT_VAPID_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+$', description: 'Web Push: the VAPID private key (URL-safe base64)' })),
+  CHAT_VAPID_SUBJECT: Type.Optional(Type.String({ pattern: '^(mailto:|https://)', description: 'Web Push: a mailto: or https: URL push services may contact' })),
+  CHAT_PUSH_ALLOWED_HOSTS: Type.Optional(Type.String({ description: 'comma-separated host names or addresses a push endpoint may have even though private or loopback (http allowed too)' })),
+  CHAT_PUSH_COALESCE_MS: PositiveInt(10000, 'at most one notification per user and room this often (ms)')
 })
 
 type RawConfig = Static<typeof ConfigSchema>
@@ -210,6 +216,38 @@ export function resolveWebhookEvents (config: Config, known: string[]): Config {
   return { ...config, webhooks: { ...config.webhooks, events: names.size === 0 ? new Set(known) : names } }
 }
 
+/**
+ * Web Push needs its three VAPID variables together, and a key pair that belongs together: the
+ * public key is what browsers subscribe with, so a mismatch would only show as every push refused.
+ */
+function checkVapid (raw: RawConfig): void {
+  const names = ['CHAT_VAPID_PUBLIC_KEY', 'CHAT_VAPID_PRIVATE_KEY', 'CHAT_VAPID_SUBJECT'] as const
+  const missing = names.filter((name) => raw[name] === undefined)
+  if (missing.length === 0 || missing.length === names.length) {
+    if (missing.length === 0) checkVapidKeys(raw.CHAT_VAPID_PUBLIC_KEY!, raw.CHAT_VAPID_PRIVATE_KEY!)
+    return
+  }
+  throw new ConfigError(`${missing[0]}: Web Push needs CHAT_VAPID_PUBLIC_KEY, CHAT_VAPID_PRIVATE_KEY and CHAT_VAPID_SUBJECT together (npx web-push generate-vapid-keys prints a key pair)`)
+}
+
+function checkVapidKeys (publicKey: string, privateKey: string): void {
+  const ecdh = createECDH('prime256v1')
+  const publicBytes = Buffer.from(publicKey, 'base64url')
+  if (publicBytes.length !== 65 || publicBytes[0] !== 4) {
+    throw new ConfigError('CHAT_VAPID_PUBLIC_KEY: expected the URL-safe base64 of an uncompressed P-256 public key (65 bytes), as npx web-push generate-vapid-keys prints')
+  }
+  const privateBytes = Buffer.from(privateKey, 'base64url')
+  try {
+    if (privateBytes.length !== 32) throw new Error('length')
+    ecdh.setPrivateKey(privateBytes)
+  } catch {
+    throw new ConfigError('CHAT_VAPID_PRIVATE_KEY: expected the URL-safe base64 of a P-256 private key (32 bytes), as npx web-push generate-vapid-keys prints')
+  }
+  if (!ecdh.getPublicKey().equals(publicBytes)) {
+    throw new ConfigError('CHAT_VAPID_PRIVATE_KEY: it is not the private key of CHAT_VAPID_PUBLIC_KEY; set both from the same key pair')
+  }
+}
+
 function webhookConfig (raw: RawConfig): WebhookConfig | undefined {
   const events = parseWebhookEvents(raw.CHAT_WEBHOOK_EVENTS)
   const urls = parseWebhookUrls(raw.CHAT_WEBHOOK_URLS ?? '')
@@ -284,6 +322,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, { appAuth = fa
   if (raw.CHAT_PRESEND_URL !== undefined && raw.CHAT_WEBHOOK_SECRET === undefined) {
     throw new ConfigError('CHAT_WEBHOOK_SECRET: required when CHAT_PRESEND_URL is set (the hook\'s requests are signed with it, as webhooks are)')
   }
+  checkVapid(raw)
   if (raw.CHAT_BLOCKED_WORDS !== undefined && blockedWordsOf(raw.CHAT_BLOCKED_WORDS).length === 0) {
     throw new ConfigError('CHAT_BLOCKED_WORDS: no word in it; expected comma-separated words such as spam,scam')
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import webPush from 'web-push'
 import { ConfigError, configFrom, loadConfig, resolveWebhookEvents, sentinelsOf } from '../src/config.ts'
 import { serviceProtocol } from '../src/features/protocol.ts'
 
@@ -284,5 +285,28 @@ describe('webhooks', () => {
 
   test('CHAT_WEBHOOK_MAX_ATTEMPTS is an integer of at least 1', () => {
     for (const bad of ['0', '-3', 'many', '2.5']) refused({ CHAT_WEBHOOK_MAX_ATTEMPTS: bad }, 'CHAT_WEBHOOK_MAX_ATTEMPTS')
+  })
+})
+
+describe('Web Push', () => {
+  const keys = webPush.generateVAPIDKeys()
+  const other = webPush.generateVAPIDKeys()
+  const vapid = { CHAT_VAPID_PUBLIC_KEY: keys.publicKey, CHAT_VAPID_PRIVATE_KEY: keys.privateKey, CHAT_VAPID_SUBJECT: 'mailto:ops@example.com' }
+
+  test('the three VAPID variables together are accepted; the coalescing window defaults to 10 s', () => {
+    const config = configFrom(vapid)
+    assert.equal(config.CHAT_VAPID_PUBLIC_KEY, keys.publicKey)
+    assert.equal(config.CHAT_PUSH_COALESCE_MS, 10000)
+    assert.equal(configFrom({}).CHAT_VAPID_PUBLIC_KEY, undefined)
+  })
+
+  test('a VAPID variable without the others, keys that do not belong together, or malformed ones are refused naming the variable', () => {
+    refused({ CHAT_VAPID_PUBLIC_KEY: keys.publicKey }, 'CHAT_VAPID_PRIVATE_KEY')
+    refused({ CHAT_VAPID_PUBLIC_KEY: keys.publicKey, CHAT_VAPID_PRIVATE_KEY: keys.privateKey }, 'CHAT_VAPID_SUBJECT')
+    refused({ ...vapid, CHAT_VAPID_PRIVATE_KEY: other.privateKey }, 'CHAT_VAPID_PRIVATE_KEY')
+    refused({ ...vapid, CHAT_VAPID_PUBLIC_KEY: 'AAAA' }, 'CHAT_VAPID_PUBLIC_KEY')
+    refused({ ...vapid, CHAT_VAPID_PRIVATE_KEY: 'AAAA' }, 'CHAT_VAPID_PRIVATE_KEY')
+    refused({ ...vapid, CHAT_VAPID_SUBJECT: 'ops@example.com' }, 'CHAT_VAPID_SUBJECT')
+    refused({ CHAT_PUSH_COALESCE_MS: '0' }, 'CHAT_PUSH_COALESCE_MS')
   })
 })

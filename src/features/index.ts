@@ -4,6 +4,7 @@ import { mentions } from './mentions/index.ts'
 import { messageEdits } from './message-edits/index.ts'
 import { moderation } from './moderation/index.ts'
 import { presendHook } from './presend-hook/index.ts'
+import { push } from './push/index.ts'
 import { reactions } from './reactions/index.ts'
 import { readState } from './read-state/index.ts'
 import { replies } from './replies/index.ts'
@@ -39,5 +40,7 @@ export const features: ChatFeature[] = [
   // Text checks run in this order, after every composer (a reply's root is known): the word
   // filter, which waits for nothing, then the hook, which asks a service.
   wordFilter,
-  presendHook
+  presendHook,
+  // After read state and user data, whose ports and sections it uses.
+  push
 ]

@@ -1,5 +1,5 @@
 import Type, { type Static, type TObject } from 'typebox'
-import { ClientId, Id, IsoTime, Message, Seq } from './common.ts'
+import { ClientId, Id, ID_PATTERN, IsoTime, Message, Seq } from './common.ts'
 import { clientFrame as frame, MessageText, OptionalRef, Ref } from './frame-base.ts'
 import type { ProtocolPart, SchemaBuilder } from './protocol-part.ts'
 import { coreEvents } from './webhooks.ts'
@@ -43,7 +43,7 @@ export const MessageOutFrame = Type.Object({ type: Type.Literal('message'), ...M
 export const AckFrame = Type.Object({
   type: Type.Literal('ack'),
   ref: Type.Optional(Type.String()),
-  room: Id,
+  room: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'the frame\'s room; absent on acks of push_subscribe and push_unsubscribe, which name none' })),
   seq: Type.Optional(Type.Integer({ description: 'the message\'s seq: on acks of message, edit, delete and react; absent on acks of moderation frames' })),
   id: Type.Optional(Type.String({ description: 'the message\'s id, with seq' })),
   /** True when the frame repeated a clientId: nothing was stored, seq and id are the first message's. */
