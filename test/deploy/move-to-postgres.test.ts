@@ -1,3 +1,4 @@
+import { createECDH, randomBytes } from 'node:crypto'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -70,6 +71,9 @@ async function makeData (t: TestContext, server: TestServer): Promise<Made> {
   await alice.request({ type: 'message', room: dm.room, text: 'psst, bob' })
   await alice.join('staff')
   await alice.request({ type: 'message', room: 'staff', text: 'staff only' })
+  const keys = { p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') }
+  assert.equal((await alice.request({ type: 'push_subscribe', subscription: { endpoint: 'https://push.example.com/alice', keys } })).type, 'ack')
+  assert.equal((await alice.request({ type: 'notify', room: 'lobby', level: 'mentions' })).type, 'ack')
   alice.close()
   bob.close()
   return { first: first.seq, reply: reply.seq, edited: edited.seq, deleted: deleted.seq, read: read.seq, latest: unread.seq, dm: dm.room }
@@ -165,7 +169,7 @@ async function moveAndCheck (t: TestContext, source: Overrides, from: string, op
 
   const moved = await move('--from', from, '--to', to)
   assert.equal(moved.code, 0, `${moved.stdout}${moved.stderr}`)
-  assert.match(moved.stdout, /committed in [\d.]+ s: rooms 3, grants 3, messages 8, sends 3, read_state \d+, reactions 3, replies 1, mentions 1, room_sanctions 1, room_roles 1, reports 1, dm_users 2/)
+  assert.match(moved.stdout, /committed in [\d.]+ s: rooms 3, grants 3, messages 8, sends 3, read_state \d+, reactions 3, replies 1, mentions 1, room_sanctions 1, room_roles 1, reports 1, dm_users 2, push_subscriptions 1, push_levels 1/)
   const again = await move('--from', from, '--to', to)
   assert.equal(again.code, 1)
   assert.match(again.stderr, /^move-to-postgres: the target database already holds 3 room\(s\): move only into an empty database .*nothing was written\n$/)

@@ -137,6 +137,46 @@ async function * redisReports (scope: RedisScope): AsyncIterable<Row[]> {
   }
 }
 
+/** Push (push/redis.ts): every key under the `{push}` tag, one slot. */
+const PUSH = `${PREFIX}{push}:`
+
+async function * redisPushSubscriptions (scope: RedisScope): AsyncIterable<Row[]> {
+  const owners = await scope.redis.hgetall(`${PUSH}owners`)
+  const rows: Row[] = []
+  for (const [endpoint, user] of Object.entries(owners).sort()) {
+    const keys = await scope.redis.hget(`${PUSH}subs:${user}`, endpoint)
+    if (keys === null) continue
+    const { p256dh, auth } = JSON.parse(keys) as { p256dh: string, auth: string }
+    rows.push([endpoint, user, p256dh, auth, Date.now()])
+  }
+  if (rows.length > 0) yield rows
+}
+
+/** The windows a notification waits in (the others only say when a user was last notified, and lapse). */
+async function * redisPushWindows (scope: RedisScope): AsyncIterable<Row[]> {
+  const rows: Row[] = []
+  for (const member of await scope.redis.zrange(`${PUSH}ends`, 0, -1)) {
+    const [room, user] = member.split('\u0000') as [string, string]
+    const json = await scope.redis.get(`${PUSH}w:${room} ${user}`)
+    if (json === null) continue
+    const window = JSON.parse(json) as { e: number, s?: number, p?: string }
+    rows.push([room, user, window.e, window.s ?? null, window.p ?? null])
+  }
+  if (rows.length > 0) yield rows
+}
+
+async function * redisPushQueue (scope: RedisScope): AsyncIterable<Row[]> {
+  const [deliveries, due] = await Promise.all([scope.redis.hgetall(`${PUSH}deliveries`), scope.redis.zrange(`${PUSH}queue`, 0, -1, 'WITHSCORES')])
+  const dueOf = new Map<string, number>()
+  for (let i = 0; i < due.length; i += 2) dueOf.set(due[i]!, Number(due[i + 1]))
+  const rows: Row[] = []
+  for (const [id, json] of Object.entries(deliveries)) {
+    const d = JSON.parse(json) as { u: string, r: string, s: number, p: string, e: string, a: number, c: number }
+    rows.push([Number(id), d.e, d.u, d.r, d.s, d.p, dueOf.get(id) ?? Date.now(), d.a, d.c])
+  }
+  if (rows.length > 0) yield rows.sort((a, b) => Number(a[0]) - Number(b[0]))
+}
+
 export const TABLES: TableCopy[] = [
   {
     table: 'rooms',
@@ -249,6 +289,36 @@ export const TABLES: TableCopy[] = [
     columns: [text('room'), text('user_id')],
     sqlite: 'SELECT room, user FROM dm_users ORDER BY room, user',
     redisRoom: async (room) => (await room.redis.smembers(featureKey('dm', room))).sort().map((user): Row => [room.id, user])
+  },
+  {
+    table: 'push_subscriptions',
+    owner: 'push',
+    columns: [text('endpoint'), text('user_id'), text('p256dh'), text('auth'), bigint('created_at')],
+    sqlite: 'SELECT endpoint, user, p256dh, auth, created_at FROM push_subscriptions ORDER BY endpoint',
+    redisGlobal: redisPushSubscriptions
+  },
+  {
+    table: 'push_levels',
+    owner: 'push',
+    columns: [text('room'), text('user_id'), text('level')],
+    sqlite: 'SELECT room, user, level FROM push_levels ORDER BY room, user',
+    redisRoom: async (room) => Object.entries(await room.redis.hgetall(featureKey('pushlevels', room)))
+      .map(([user, level]): Row => [room.id, user, level]).sort(byUser)
+  },
+  {
+    table: 'push_windows',
+    owner: 'push',
+    columns: [text('room'), text('user_id'), bigint('ends'), bigint('seq'), text('payload')],
+    sqlite: 'SELECT room, user, ends, seq, payload FROM push_windows ORDER BY room, user',
+    redisGlobal: redisPushWindows
+  },
+  {
+    table: 'push_queue',
+    owner: 'push',
+    columns: [bigint('id'), text('endpoint'), text('user_id'), text('room'), bigint('seq'), text('payload'), bigint('due'), { name: 'attempts', type: 'integer' }, bigint('created_at')],
+    sqlite: 'SELECT id, endpoint, user, room, seq, payload, due, attempts, created_at FROM push_queue ORDER BY id',
+    redisGlobal: redisPushQueue,
+    serial: 'id'
   },
   // The webhook outbox, as it stood: PostgreSQL's tables are SQLite's, so the events not yet
   // delivered (and the parked ones) go on from where they were. Redis keeps its outbox in
