@@ -12,13 +12,16 @@ import { POSTGRES_KINDS, ROOT, type ServerHandle, type ServerKind, compileBench,
 import { postgresBinDir } from './lib/postgres.ts'
 import { DEPLOYMENTS, type Deployment, type DeploymentKind, crossNode, startDeployment } from './lib/cross-node.ts'
 import { machine, pinSelf } from './lib/system.ts'
+import { awayMembers, PUSH_TARGETS, type PushSink, type PushTarget, pushEnv, startPushSink } from './lib/push.ts'
 import { type Receiver, startReceiver, WEBHOOK_TARGETS, type WebhookTarget, webhookEnv } from './lib/webhooks.ts'
 import { RemoteProfiler } from './lib/inspector.ts'
 import { profileText, summarizeProfile } from './profile-summary.ts'
 
 const USAGE = `npm run bench -- [options]
-  --scenario fanout|rooms|chat|idle|connect|rest|cross-node|webhooks|all   (default all; a comma-separated list works too;
-                      webhooks: the rooms load on the service with no webhook URL, then with one that never answers)
+  --scenario fanout|rooms|chat|idle|connect|rest|cross-node|webhooks|push|all   (default all; a comma-separated list works too;
+                      webhooks: the rooms load on the service with no webhook URL, then with one that never answers;
+                      push: the chat load with as many members away and subscribed as connected, without Web Push,
+                      with it, and with a 1 ms window: every message a push to every away member)
   --rounds N          rounds per target, targets alternating A B C A B C… (default 3)
   --targets list      of service,bare,socketio,durable,service-pg,durable-pg (default the first four; durable,
                       the bare hub storing every message in SQLite, runs in the rooms scenario only; rest
@@ -210,6 +213,7 @@ results.command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
 async function measure (scenario: Exclude<Scenario, 'cross-node'>, server: ServerHandle): Promise<Metrics> {
   switch (scenario) {
     case 'webhooks': return rooms(server, load, params)
+    case 'push': return chat(server, load, params)
     case 'fanout': return fanout(server, load, params)
     case 'rooms': return rooms(server, load, params)
     case 'chat': return chat(server, load, params)
@@ -226,6 +230,7 @@ function brief (scenario: Scenario, metrics: Metrics): string {
     case 'rooms':
     case 'chat':
     case 'webhooks':
+    case 'push':
       return `${f(metrics.cpuUsPerDelivery)} µs/delivery${metrics.dbCpuUsPerDelivery === undefined ? '' : ` (+ PostgreSQL ${f(metrics.dbCpuUsPerDelivery)})`}, ${f(metrics.deliveriesPerSec, 0)} deliveries/s, p50 ${f(metrics.p50Ms)} ms, p99 ${f(metrics.p99Ms)} ms, sent ${metrics.sent}, lost ${metrics.lost}${metrics.timedOut === 1 ? ' (TIMED OUT)' : ''}, cores ${f(metrics.core0Busy, 0)}%/${f(metrics.core1Busy, 0)}%`
     case 'idle':
     case 'connect':
@@ -240,7 +245,7 @@ function brief (scenario: Scenario, metrics: Metrics): string {
 /** The suffix of a target run with the --compare build. */
 const COMPARED = '@b'
 const runsService = (scenario: Scenario, target: string) =>
-  scenario === 'webhooks' || target === 'service' || target === 'service-pg' || (scenario === 'cross-node' && target.startsWith('redis-'))
+  scenario === 'webhooks' || scenario === 'push' || target === 'service' || target === 'service-pg' || (scenario === 'cross-node' && target.startsWith('redis-'))
 
 const started = Date.now()
 for (const scenario of scenarios) {
@@ -248,21 +253,23 @@ for (const scenario of scenarios) {
     ? deployments
     : scenario === 'webhooks'
       ? [...WEBHOOK_TARGETS]
-      : scenario === 'rest'
-        ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(!args.profile || wsTargets.includes('bare') ? ['fastify' as const] : [])]
-        : wsTargets.filter((target) =>
-          // The price of durability alone is measured where messages are the whole load.
-          ((target !== 'durable' && target !== 'durable-pg') || scenario === 'rooms') &&
-          // A smoke run adds the PostgreSQL targets to rooms and chat only.
-          (!smokePostgres || !POSTGRES_KINDS.includes(target) || scenario === 'rooms' || scenario === 'chat') &&
-          // The Socket.IO reference speaks no typing, read or edit.
-          (target !== 'socketio' || scenario !== 'chat'))
+      : scenario === 'push'
+        ? [...PUSH_TARGETS]
+        : scenario === 'rest'
+          ? [...(wsTargets.includes('service') ? ['service' as const] : []), ...(!args.profile || wsTargets.includes('bare') ? ['fastify' as const] : [])]
+          : wsTargets.filter((target) =>
+            // The price of durability alone is measured where messages are the whole load.
+            ((target !== 'durable' && target !== 'durable-pg') || scenario === 'rooms') &&
+            // A smoke run adds the PostgreSQL targets to rooms and chat only.
+            (!smokePostgres || !POSTGRES_KINDS.includes(target) || scenario === 'rooms' || scenario === 'chat') &&
+            // The Socket.IO reference speaks no typing, read or edit.
+            (target !== 'socketio' || scenario !== 'chat'))
   const targets = args.compare === undefined
     ? chosen
     : chosen.flatMap((target) => runsService(scenario, target) ? [target, target + COMPARED] : [target])
   const record: ScenarioRecord = {
     scenario,
-    baseline: scenario === 'rest' ? 'fastify' : scenario === 'cross-node' ? 'redis-1' : scenario === 'webhooks' ? 'no-url' : 'bare',
+    baseline: scenario === 'rest' ? 'fastify' : scenario === 'cross-node' ? 'redis-1' : scenario === 'webhooks' ? 'no-url' : scenario === 'push' ? 'no-push' : 'bare',
     targets,
     rounds,
     params: {
@@ -273,7 +280,8 @@ for (const scenario of scenarios) {
       connect: params.connectJoin,
       rest: params.rest,
       'cross-node': params.crossNode,
-      webhooks: params.rooms
+      webhooks: params.rooms,
+      push: { ...params.chat, away: params.chat.perRoom }
     }[scenario],
     at: new Date().toISOString(),
     runs: []
@@ -285,6 +293,7 @@ for (const scenario of scenarios) {
       const t0 = Date.now()
       let server: ServerHandle | Deployment | undefined
       let receiver: Receiver | undefined
+      let sink: PushSink | undefined
       profileName = `${scenario}-${target}-round${round}`
       const kind = target.endsWith(COMPARED) ? target.slice(0, -COMPARED.length) : target
       const entry = kind === target ? args.service : args.compare
@@ -302,6 +311,13 @@ for (const scenario of scenarios) {
           if (kind !== 'no-url') receiver = await startReceiver(kind === 'hung-url')
           const single = server = await startServer('service', compiled.servers, { ...options, env: webhookEnv(kind as WebhookTarget, receiver) })
           run.metrics = { ...await measure(scenario, single), webhookRequests: receiver?.requests() ?? 0 }
+        } else if (scenario === 'push') {
+          // The same service and chat load, as many members away as connected in each room, each subscribed.
+          sink = await startPushSink()
+          const single = server = await startServer('service', compiled.servers, { ...options, env: pushEnv(kind as PushTarget) })
+          await awayMembers(single, params.chat.rooms, params.chat.perRoom, sink)
+          const metrics = await measure(scenario, single)
+          run.metrics = { ...metrics, pushRequests: sink.requests(), pushesPerSec: sink.requests() / (metrics.seconds ?? NaN) }
         } else {
           const single = server = await startServer(kind as ServerKind, compiled.servers, options)
           run.metrics = await measure(scenario, single)
@@ -315,6 +331,7 @@ for (const scenario of scenarios) {
         await Promise.all(workers.map((worker) => worker.close().catch(() => {})))
         await server?.stop()
         await receiver?.stop()
+        await sink?.stop()
       }
       record.runs.push(run)
     }

@@ -4,7 +4,7 @@ import type { Machine } from './system.ts'
 
 /** Results on disk, their summary (medians, spreads, ratios), the targets, and the chart. */
 
-export const SCENARIOS = ['fanout', 'rooms', 'chat', 'idle', 'connect', 'rest', 'cross-node', 'webhooks'] as const
+export const SCENARIOS = ['fanout', 'rooms', 'chat', 'idle', 'connect', 'rest', 'cross-node', 'webhooks', 'push'] as const
 export type Scenario = typeof SCENARIOS[number]
 
 export interface RunRecord {
@@ -103,6 +103,14 @@ export const METRICS: Record<Scenario, MetricInfo[]> = {
   webhooks: [
     ...ROOMS_METRICS,
     { key: 'webhookRequests', label: 'webhook requests at the receiver', unit: '' }
+  ],
+  // The chat load (its figures), with half of each room's members away and subscribed.
+  push: [
+    ...ROOMS_METRICS.map((metric) => metric.key === 'cpuUsPerDelivery'
+      ? { ...metric, label: 'server CPU per message delivery (typing, reads, edits, reactions, pushes included)' }
+      : metric.key === 'deliveriesPerSec' ? { ...metric, label: 'message deliveries/s' } : metric),
+    { key: 'pushRequests', label: 'pushes at the push service', unit: '' },
+    { key: 'pushesPerSec', label: 'pushes/s at the push service', unit: '' }
   ],
   'cross-node': [
     { key: 'cpuUsPerDelivery', label: 'nodes\' CPU per delivery', unit: 'µs' },
@@ -233,6 +241,16 @@ export function checkTargets (results: Results): TargetCheck[] {
       add(scenario, 'hung URL: latency p99 ≤ 1.1× a URL that answers', p99, ratioText(p99), (v) => v <= 1.1)
       const lost = Math.max(...record.runs.map((run) => run.metrics?.lost ?? NaN))
       add(scenario, '0 deliveries lost (every round)', lost, String(lost), (v) => v === 0)
+      continue
+    }
+    if (scenario === 'push') {
+      // The chat load with half the members away and subscribed, against the same load without Web Push.
+      const summary = summarize(record)
+      const ratio = (key: string) => summary.push?.[key]?.ratio ?? NaN
+      add(scenario, 'push: server CPU per message delivery ≤ 1.3× no-push', ratio('cpuUsPerDelivery'), ratioText(ratio('cpuUsPerDelivery')), (v) => v <= 1.3)
+      add(scenario, 'push: latency p99 ≤ 1.5× no-push', ratio('p99Ms'), ratioText(ratio('p99Ms')), (v) => v <= 1.5)
+      const lost = Math.max(...record.runs.filter((run) => run.target !== 'push-every').map((run) => run.metrics?.lost ?? NaN))
+      add(scenario, 'no-push and push: 0 deliveries lost (every round)', lost, String(lost), (v) => v === 0)
       continue
     }
     if (!record.targets.includes('service')) continue

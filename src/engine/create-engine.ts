@@ -1,12 +1,13 @@
 import pino from 'pino'
-import { type Config, sentinelsOf } from '../config.ts'
+import type { Config } from '../config.ts'
 import { EventKinds } from './events.ts'
 import type { StorageExtension } from './extension.ts'
-import { createLocalBroker } from './local/broker.ts'
-import { createSqliteStore, type SqliteStore } from './local/sqlite-store.ts'
+import { createRecordingBroker } from './local/broker.ts'
+import { createSqliteStore } from './local/sqlite-store.ts'
 import { createPostgresEngine } from './postgres/engine.ts'
 import { createPostgresRedisEngine } from './postgres/with-redis.ts'
 import { createRedisEngine, type EngineLog } from './redis/engine.ts'
+import { redisTargetOf } from './redis/target.ts'
 import { portOf } from './shared/ports.ts'
 import type { ChatEngine } from './types.ts'
 
@@ -31,11 +32,7 @@ export async function createEngine (config: Config, options: EngineOptions = {})
   }
   if (redis) {
     return await createRedisEngine({
-      url: config.REDIS_URL,
-      cluster: config.CHAT_REDIS_CLUSTER,
-      sentinel: config.REDIS_SENTINELS === undefined
-        ? undefined
-        : { sentinels: sentinelsOf(config.REDIS_SENTINELS), name: config.REDIS_SENTINEL_NAME! },
+      ...redisTargetOf(config),
       ackReplicas: config.CHAT_REDIS_ACK_REPLICAS,
       defaultHistoryLimit: config.CHAT_HISTORY_LIMIT,
       log: options.log ?? pino({ level: config.LOG_LEVEL }),
@@ -44,12 +41,8 @@ export async function createEngine (config: Config, options: EngineOptions = {})
     })
   }
   // Presence lives in this process: the broker tells the store, which records its events.
-  // (A reference the callback reads once the store exists: it runs only after a join.)
-  let store: SqliteStore | undefined
-  const broker = createLocalBroker({
-    onPresence: (room, event, user) => store?.recordEvent(`presence.${event}`, room, new Date().toISOString(), { user })
-  })
-  store = createSqliteStore({
+  const { broker, recordInto } = createRecordingBroker()
+  const store = createSqliteStore({
     path: config.CHAT_DB,
     defaultHistoryLimit: config.CHAT_HISTORY_LIMIT,
     defaultRetentionDays: config.CHAT_RETENTION_DAYS,
@@ -57,6 +50,7 @@ export async function createEngine (config: Config, options: EngineOptions = {})
     presence: broker.presence,
     publish: (event) => broker.publish(event)
   })
+  recordInto(store)
   const ports = new Map<StorageExtension, unknown>()
   try {
     for (const extension of extensions) ports.set(extension, extension.local(store.storage))

@@ -72,3 +72,19 @@ export function createLocalBroker (options: LocalBrokerOptions = {}): LocalBroke
     }
   }
 }
+
+/** What records a presence event in the outbox (a store's recordEvent). */
+interface PresenceRecorder { recordEvent (type: string, room: string, time: string, data: object): unknown }
+
+/**
+ * A local broker whose presence changes are recorded as `presence.join` and `presence.leave`
+ * events by the store it is then given (the store needs the broker's presence to be built, so
+ * it comes second; no join can happen before it exists).
+ */
+export function createRecordingBroker (): { broker: LocalBroker, recordInto: (store: PresenceRecorder) => void } {
+  let recorder: PresenceRecorder | undefined
+  const broker = createLocalBroker({
+    onPresence: (room, event, user) => { void recorder?.recordEvent(`presence.${event}`, room, new Date().toISOString(), { user }) }
+  })
+  return { broker, recordInto: (store) => { recorder = store } }
+}

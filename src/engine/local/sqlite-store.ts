@@ -7,7 +7,7 @@ import type { EventType } from '../../schemas/webhooks.ts'
 import type { RoomEvent } from '../events.ts'
 import { Refused } from '../extension.ts'
 import { createAppendBatcher, type PendingAppend } from '../shared/append-batcher.ts'
-import { newRoomRecord, roomObject } from '../shared/room-record.ts'
+import { newRoomRecord, patchedRoom, roomObject } from '../shared/room-record.ts'
 import type { Appended, ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord, WebhookStore } from '../types.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError } from '../types.ts'
 import { fieldsOf, MESSAGE_COLUMNS, messageQuery } from './message-rows.ts'
@@ -365,14 +365,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     async updateRoom (id, patch: RoomPatch) {
       const current = room(id)
       if (current === undefined) return undefined
-      const next: RoomRecord = {
-        ...current,
-        name: patch.name ?? current.name,
-        private: patch.private ?? current.private,
-        historyLimit: patch.historyLimit === undefined ? current.historyLimit : patch.historyLimit,
-        slowModeMs: patch.slowModeMs ?? current.slowModeMs,
-        retentionDays: patch.retentionDays === undefined ? current.retentionDays : patch.retentionDays
-      }
+      const next = patchedRoom(current, patch)
       const state = seqState(id)!
       patchRoom(id, next, state.lastSeq)
       state.record = next

@@ -1,10 +1,10 @@
 import type { Config } from '../../config.ts'
 import { EventKinds } from '../events.ts'
 import type { StorageExtension } from '../extension.ts'
-import { createLocalBroker } from '../local/broker.ts'
+import { createRecordingBroker } from '../local/broker.ts'
 import { portOf } from '../shared/ports.ts'
 import type { ChatEngine } from '../types.ts'
-import { createPostgresStore, type PostgresStore } from './store.ts'
+import { createPostgresStore } from './store.ts'
 
 export interface PostgresEngineOptions {
   extensions: StorageExtension[]
@@ -19,11 +19,8 @@ export interface PostgresEngineOptions {
  */
 export async function createPostgresEngine (config: Config, options: PostgresEngineOptions): Promise<ChatEngine> {
   // Presence lives in this process: the broker tells the store, which records its events.
-  let store: PostgresStore | undefined
-  const broker = createLocalBroker({
-    onPresence: (room, event, user) => store?.recordEvent(`presence.${event}`, room, new Date().toISOString(), { user })
-  })
-  store = createPostgresStore({
+  const { broker, recordInto } = createRecordingBroker()
+  const store = createPostgresStore({
     url: config.CHAT_DATABASE_URL!,
     defaultHistoryLimit: config.CHAT_HISTORY_LIMIT,
     defaultRetentionDays: config.CHAT_RETENTION_DAYS,
@@ -32,6 +29,7 @@ export async function createPostgresEngine (config: Config, options: PostgresEng
     presence: broker.presence,
     publish: (event) => broker.publish(event)
   })
+  recordInto(store)
   const ports = await store.start(options.extensions)
   return {
     name: 'postgres',

@@ -5,7 +5,7 @@ import type { Message } from '../../schemas/common.ts'
 import type { EventType } from '../../schemas/webhooks.ts'
 import type { RoomEvent } from '../events.ts'
 import type { StorageExtension } from '../extension.ts'
-import { newRoomRecord, roomObject } from '../shared/room-record.ts'
+import { newRoomRecord, patchedRoom, roomObject } from '../shared/room-record.ts'
 import type { ChatStore, Recovery, RoomInput, RoomPatch, RoomRecord, WebhookStore } from '../types.ts'
 import { CLIENT_ID_TTL_MS, NotFoundError } from '../types.ts'
 import { createPool } from './connection.ts'
@@ -216,14 +216,7 @@ export function createPostgresStore (options: PostgresStoreOptions): PostgresSto
         const row = await lockRoom(tx, id)
         if (row === undefined) return undefined
         const current = toRecord(row)
-        const updated: RoomRecord = {
-          ...current,
-          name: patch.name ?? current.name,
-          private: patch.private ?? current.private,
-          historyLimit: patch.historyLimit === undefined ? current.historyLimit : patch.historyLimit,
-          slowModeMs: patch.slowModeMs ?? current.slowModeMs,
-          retentionDays: patch.retentionDays === undefined ? current.retentionDays : patch.retentionDays
-        }
+        const updated = patchedRoom(current, patch)
         await tx.query('UPDATE rooms SET name = $2, private = $3, history_limit = $4, slow_mode_ms = $5, retention_days = $6 WHERE id = $1',
           [id, updated.name, updated.private, updated.historyLimit, updated.slowModeMs, updated.retentionDays])
         const keepFrom = row.last_seq - limitOf(updated.historyLimit) + 1

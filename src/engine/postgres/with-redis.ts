@@ -1,8 +1,9 @@
-import { type Config, sentinelsOf } from '../../config.ts'
+import type { Config } from '../../config.ts'
 import type { EngineLog } from '../../shared/log.ts'
 import type { StorageExtension } from '../extension.ts'
 import { createRedisEngine } from '../redis/engine.ts'
 import { roomKeys } from '../redis/keys.ts'
+import { redisTargetOf } from '../redis/target.ts'
 import type { RoomFeeds } from '../redis/room-feeds.ts'
 import type { ChatEngine, ChatStore, RoomEvent } from '../types.ts'
 import { postgresFeedHistory } from './feed-history.ts'
@@ -29,11 +30,7 @@ export async function createPostgresRedisEngine (config: Config, options: { exte
     publish: (event) => send?.(event)
   })
   const engine = await createRedisEngine({
-    url: config.REDIS_URL,
-    cluster: config.CHAT_REDIS_CLUSTER,
-    sentinel: config.REDIS_SENTINELS === undefined
-      ? undefined
-      : { sentinels: sentinelsOf(config.REDIS_SENTINELS), name: config.REDIS_SENTINEL_NAME! },
+    ...redisTargetOf(config),
     defaultHistoryLimit: config.CHAT_HISTORY_LIMIT,
     log: options.log,
     extensions: options.extensions,
