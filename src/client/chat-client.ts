@@ -5,9 +5,10 @@ import type {
 import { reconnectDelay } from './backoff.ts'
 import { Emitter } from './emitter.ts'
 import { ChatError } from './errors.ts'
+import { fetchPushKey, httpBase, type PushSubscriptionInput, subscriptionData } from './push.ts'
 import { randomId } from './random-id.ts'
 import type {
-  ChatClientOptions, ChatEvents, ConnectionState, HistoryOptions, MessageAck, SendOptions, TokenSource,
+  ChatClientOptions, ChatEvents, ConnectionState, HistoryOptions, MessageAck, NotifyLevel, RoomAck, SendOptions, TokenSource,
   WebSocketConstructor, WebSocketLike
 } from './types.ts'
 
@@ -255,28 +256,28 @@ export class ChatClient extends Emitter<ChatEvents> {
    * connections from the room (they get `kicked` and may join again). Resolves with the `ack`
    * (no seq); rejects with `forbidden` without the role or on an owner as a moderator.
    */
-  kick (room: string, user: string, reason?: string): Promise<AckFrame> {
-    return this.request<AckFrame>(reason === undefined ? { type: 'kick', room, user } : { type: 'kick', room, user, reason }, 'ack')
+  kick (room: string, user: string, reason?: string): Promise<RoomAck> {
+    return this.request<RoomAck>(reason === undefined ? { type: 'kick', room, user } : { type: 'kick', room, user, reason }, 'ack')
   }
 
   /** Bans the user from the room for `durationMs` (absent: until lifted): kicked, and its joins refused. As `kick`. */
-  ban (room: string, user: string, options: { durationMs?: number, reason?: string } = {}): Promise<AckFrame> {
-    return this.request<AckFrame>({ type: 'ban', room, user, ...options }, 'ack')
+  ban (room: string, user: string, options: { durationMs?: number, reason?: string } = {}): Promise<RoomAck> {
+    return this.request<RoomAck>({ type: 'ban', room, user, ...options }, 'ack')
   }
 
   /** Lifts a ban. As `kick`. */
-  unban (room: string, user: string): Promise<AckFrame> {
-    return this.request<AckFrame>({ type: 'unban', room, user }, 'ack')
+  unban (room: string, user: string): Promise<RoomAck> {
+    return this.request<RoomAck>({ type: 'unban', room, user }, 'ack')
   }
 
   /** Mutes the user in the room for `durationMs` (absent: until lifted): its messages, reactions and typing are refused. As `kick`. */
-  mute (room: string, user: string, options: { durationMs?: number, reason?: string } = {}): Promise<AckFrame> {
-    return this.request<AckFrame>({ type: 'mute', room, user, ...options }, 'ack')
+  mute (room: string, user: string, options: { durationMs?: number, reason?: string } = {}): Promise<RoomAck> {
+    return this.request<RoomAck>({ type: 'mute', room, user, ...options }, 'ack')
   }
 
   /** Lifts a mute. As `kick`. */
-  unmute (room: string, user: string): Promise<AckFrame> {
-    return this.request<AckFrame>({ type: 'unmute', room, user }, 'ack')
+  unmute (room: string, user: string): Promise<RoomAck> {
+    return this.request<RoomAck>({ type: 'unmute', room, user }, 'ack')
   }
 
   /**
@@ -284,8 +285,8 @@ export class ChatClient extends Emitter<ChatEvents> {
    * moderators may send one message every `intervalMs`; `0` turns it off. A message sent too
    * soon rejects with `rate_limited` and the error's `retryAfterMs`. As `kick`.
    */
-  slowMode (room: string, intervalMs: number): Promise<AckFrame> {
-    return this.request<AckFrame>({ type: 'slow_mode', room, intervalMs }, 'ack')
+  slowMode (room: string, intervalMs: number): Promise<RoomAck> {
+    return this.request<RoomAck>({ type: 'slow_mode', room, intervalMs }, 'ack')
   }
 
   /**
@@ -295,6 +296,45 @@ export class ChatClient extends Emitter<ChatEvents> {
    */
   report (room: string, seq: number, reason?: string): Promise<MessageAck> {
     return this.request<MessageAck>(reason === undefined ? { type: 'report', room, seq } : { type: 'report', room, seq, reason }, 'ack')
+  }
+
+  /**
+   * Registers a browser's Web Push subscription (the `PushSubscription` that
+   * `pushManager.subscribe` gives, or its `toJSON()`) for the user, and resolves with the `ack`.
+   * The service then pushes to it when someone writes in a room the user is away from (see
+   * `notify`). Registering an endpoint again is harmless; an endpoint belongs to the last user
+   * who registered it. Rejects with `bad_request` for an endpoint that is not `https` or names
+   * a private host, or malformed keys.
+   */
+  subscribePush (subscription: PushSubscriptionInput): Promise<AckFrame> {
+    try {
+      return this.request<AckFrame>({ type: 'push_subscribe', subscription: subscriptionData(subscription) }, 'ack')
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** Removes one of the user's push subscriptions by its endpoint (after `PushSubscription.unsubscribe()`); resolves with the `ack`. */
+  unsubscribePush (endpoint: string): Promise<AckFrame> {
+    return this.request<AckFrame>({ type: 'push_unsubscribe', endpoint }, 'ack')
+  }
+
+  /**
+   * Sets what the user is notified of in a room, on every device: `all` messages (the
+   * default), only those that `mentions` it, or `none`. Resolves with the `ack` (with the room).
+   * Rejects like `join` would for a room the user may not join, `not_found` for no such room.
+   */
+  notify (room: string, level: NotifyLevel = 'all'): Promise<RoomAck> {
+    return this.request<RoomAck>({ type: 'notify', room, level }, 'ack')
+  }
+
+  /**
+   * The service's VAPID public key, the `applicationServerKey` of `pushManager.subscribe`;
+   * undefined when it has no Web Push. Asked over HTTP beside the WebSocket URL
+   * (`ws://host/chat/ws` → `http://host/chat/push/key`); `fetchPushKey(baseUrl)` asks elsewhere.
+   */
+  pushKey (): Promise<string | undefined> {
+    return fetchPushKey(httpBase(this.url))
   }
 
   /**
@@ -611,7 +651,7 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.pending.delete(ref)
     if (request.frame.type === 'message' && reply.type === 'ack') {
       // The server moves a sender's read seq to its own message.
-      const state = this.rooms.get(reply.room)
+      const state = this.rooms.get(request.frame.room)
       if (state !== undefined && reply.seq !== undefined) state.readSeq = Math.max(state.readSeq, reply.seq)
     }
     if (request.frame.type === 'join') {

@@ -5,8 +5,9 @@
  */
 export { ChatClient } from './chat-client.ts'
 export { ChatError, type ChatErrorCode } from './errors.ts'
+export { type FetchLike, fetchPushKey, type PushSubscriptionInput } from './push.ts'
 export type {
-  ChatClientOptions, ChatEvents, ConnectionState, DisconnectInfo, HistoryOptions, MessageAck, Reaction, SendOptions, ThreadSummary,
-  TokenSource, WebSocketConstructor, WebSocketLike
+  ChatClientOptions, ChatEvents, ConnectionState, DisconnectInfo, HistoryOptions, MessageAck, NotifyLevel, PushSubscriptionData, Reaction,
+  RoomAck, SendOptions, ThreadSummary, TokenSource, WebSocketConstructor, WebSocketLike
 } from './types.ts'
 export type * from './protocol.ts'

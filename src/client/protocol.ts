@@ -357,6 +357,43 @@ export interface SearchFrame {
   limit?: number
   ref?: string
 }
+export interface PushSubscribeFrame {
+  type: 'push_subscribe'
+  subscription: {
+    /**
+     * the push service URL of this browser (https; a host of CHAT_PUSH_ALLOWED_HOSTS may be http)
+     */
+    endpoint: string
+    keys: {
+      /**
+       * the browser's P-256 public key, URL-safe base64 (65 bytes)
+       */
+      p256dh: string
+      /**
+       * the authentication secret, URL-safe base64 (16 bytes)
+       */
+      auth: string
+    }
+  }
+  ref?: string
+}
+export interface PushUnsubscribeFrame {
+  type: 'push_unsubscribe'
+  endpoint: string
+  ref?: string
+}
+export interface NotifyFrame {
+  type: 'notify'
+  /**
+   * matches ^[A-Za-z0-9_.-]{1,64}$
+   */
+  room: string
+  /**
+   * all: every message; mentions: messages that mention the user; none: nothing
+   */
+  level?: 'all' | 'mentions' | 'none'
+  ref?: string
+}
 export interface WelcomeFrame {
   type: 'welcome'
   connectionId: string
@@ -491,9 +528,9 @@ export interface AckFrame {
   type: 'ack'
   ref?: string
   /**
-   * matches ^[A-Za-z0-9_.-]{1,64}$
+   * the frame's room; absent on acks of push_subscribe and push_unsubscribe, which name none
    */
-  room: string
+  room?: string
   /**
    * the message's seq: on acks of message, edit, delete and react; absent on acks of moderation frames
    */
@@ -690,7 +727,7 @@ export interface SearchOutFrame {
 }
 
 /** Any frame the client sends. */
-export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame | SlowModeFrame | KickFrame | BanFrame | UnbanFrame | MuteFrame | UnmuteFrame | ReportFrame | OpenDmFrame | RoomsFrame | SearchFrame
+export type ClientFrame = JoinFrame | LeaveFrame | MessageFrame | HistoryFrame | PingFrame | RefreshFrame | EditFrame | DeleteFrame | TypingFrame | ReadFrame | UnreadFrame | ReadsFrame | ReactFrame | SlowModeFrame | KickFrame | BanFrame | UnbanFrame | MuteFrame | UnmuteFrame | ReportFrame | OpenDmFrame | RoomsFrame | SearchFrame | PushSubscribeFrame | PushUnsubscribeFrame | NotifyFrame
 
 /** Any frame the server sends. */
 export type ServerFrame = WelcomeFrame | JoinedFrame | LeftFrame | MessageOutFrame | AckFrame | PresenceFrame | HistoryOutFrame | PongFrame | KickedFrame | RoomDeletedFrame | RefreshedFrame | ErrorFrame | UpdatedFrame | TypingOutFrame | ReadOutFrame | UnreadOutFrame | ReadsOutFrame | DmFrame | RoomsOutFrame | SearchOutFrame

@@ -1,4 +1,4 @@
-import type { AckFrame, Message, ServerFrame } from './protocol.ts'
+import type { AckFrame, Message, NotifyFrame, PushSubscribeFrame, ServerFrame } from './protocol.ts'
 import type { ChatError } from './errors.ts'
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
@@ -103,4 +103,13 @@ export type Reaction = NonNullable<Message['reactions']>[number]
 export type ThreadSummary = NonNullable<Message['thread']>
 
 /** The `ack` of a message, an edit, a delete or a reaction: it names the message (seq and id). */
-export type MessageAck = AckFrame & { seq: number, id: string }
+export type MessageAck = AckFrame & { room: string, seq: number, id: string }
+
+/** The `ack` of a frame about a room (moderation, slow mode, notify): it names the room. */
+export type RoomAck = AckFrame & { room: string }
+
+/** A browser's Web Push subscription as JSON (`PushSubscription.toJSON()`): `{endpoint, keys: {p256dh, auth}}`. */
+export type PushSubscriptionData = PushSubscribeFrame['subscription']
+
+/** What a user is notified of in a room: `all` messages, those that `mentions` it, or `none`. */
+export type NotifyLevel = NonNullable<NotifyFrame['level']>

@@ -36,8 +36,9 @@ function writeAtomically (path: string, contents: Uint8Array | string): void {
 }
 
 /**
- * Bundles each page: main.ts (with the client SDK it imports) into main.js and style.css
- * into style.css, minified with source maps; index.html is copied as is.
+ * Bundles each page: main.ts (with the client SDK it imports) into main.js, style.css into
+ * style.css, and a service worker, sw.ts, into sw.js when the page has one, minified with
+ * source maps; index.html is copied as is.
  */
 export async function buildPages (outDir = PUBLIC_DIR): Promise<string[]> {
   const written: string[] = []
@@ -45,11 +46,8 @@ export async function buildPages (outDir = PUBLIC_DIR): Promise<string[]> {
     const source = join(WEB_SOURCE_DIR, page)
     const target = pageOutDir(page, outDir)
     const entryPoints = ['main.ts', 'style.css'].map((file) => join(source, file)).filter((file) => existsSync(file))
-    const result = await build({
-      entryPoints,
-      outdir: target,
+    const common = {
       bundle: true,
-      format: 'esm',
       platform: 'browser',
       target: TARGETS,
       minify: true,
@@ -58,8 +56,12 @@ export async function buildPages (outDir = PUBLIC_DIR): Promise<string[]> {
       legalComments: 'none',
       logLevel: 'silent',
       write: false
-    })
-    for (const file of result.outputFiles) {
+    } as const
+    const result = await build({ ...common, entryPoints, outdir: target, format: 'esm' })
+    const worker = join(source, 'sw.ts')
+    // A service worker is a classic script unless registered as a module, which not every browser can.
+    const workerResult = existsSync(worker) ? await build({ ...common, entryPoints: [worker], outdir: target, format: 'iife' }) : undefined
+    for (const file of [...result.outputFiles, ...workerResult?.outputFiles ?? []]) {
       writeAtomically(file.path, file.contents)
       written.push(file.path)
     }

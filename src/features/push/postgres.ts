@@ -164,8 +164,8 @@ export function postgresPush (storage: PostgresStorage): PushStore {
         createdAt: row.created_at
       }))
     },
-    async finish (id) {
-      await sql.query('DELETE FROM push_queue WHERE id = $1', [Number(id)])
+    async finish (ids) {
+      if (ids.length > 0) await sql.query('DELETE FROM push_queue WHERE id = ANY($1::bigint[])', [ids.map(Number)])
     },
     async retryAt (id, attempts, at) {
       await sql.query('UPDATE push_queue SET attempts = $2, due = $3 WHERE id = $1', [Number(id), attempts, at])

@@ -238,8 +238,8 @@ export function redisPush (storage: RedisStorage): PushStore {
       }
       return taken
     },
-    async finish (id) {
-      await redis.multi().zrem(KEYS.queue, id).hdel(KEYS.deliveries, id).exec()
+    async finish (ids) {
+      if (ids.length > 0) await redis.multi().zrem(KEYS.queue, ...ids).hdel(KEYS.deliveries, ...ids).exec()
     },
     async retryAt (id, attempts, at) {
       await redis.chatPushRetry(KEYS.queue, KEYS.deliveries, id, attempts, at)

@@ -21,7 +21,7 @@ export const PUSH_TTL_S = 24 * 3600
 /** No answer within this long is a failed attempt. */
 const ATTEMPT_TIMEOUT_MS = 5000
 /** Pushes in flight at once from this node. */
-const PARALLEL = 16
+const PARALLEL = 32
 
 /**
  * Sends Web Push deliveries (RFC 8030), encrypted for the subscription (RFC 8291, aes128gcm) by
@@ -45,14 +45,17 @@ export class PushSender {
    */
   async sendAll (deliveries: Delivery[]): Promise<void> {
     let next = 0
+    const finished: string[] = []
     const worker = async () => {
       while (next < deliveries.length) {
         const delivery = deliveries[next++]!
         if (this.stopping) await this.options.store.retryAt(delivery.id, delivery.attempts, Date.now()).catch(() => {})
-        else await this.send(delivery)
+        else if (await this.send(delivery)) finished.push(delivery.id)
       }
     }
     await Promise.all(Array.from({ length: Math.min(PARALLEL, deliveries.length) }, worker))
+    // One write for the batch's finished deliveries: a crash before it sends them again (at least once).
+    await this.options.store.finish(finished).catch((err: unknown) => this.options.log.warn({ err }, 'recording finished pushes failed'))
   }
 
   /** Starts no more pushes (those in flight finish). */
@@ -65,30 +68,31 @@ export class PushSender {
     await this.agent.close()
   }
 
-  private async send (delivery: Delivery): Promise<void> {
+  /** One attempt and what it leads to; true when the delivery is finished (to be taken off the queue). */
+  private async send (delivery: Delivery): Promise<boolean> {
     const { store, log, outcome } = this.options
     const answer = await this.attempt(delivery)
     try {
       if (answer.status !== undefined && answer.status >= 200 && answer.status < 300) {
-        await store.finish(delivery.id)
-        return outcome('delivered')
+        outcome('delivered')
+        return true
       }
       if (answer.status === 404 || answer.status === 410) {
         await store.dropSubscription(delivery.subscription.endpoint)
-        await store.finish(delivery.id)
-        return outcome('gone')
+        outcome('gone')
+        return true
       }
       if (answer.status !== undefined && answer.status !== 429 && answer.status < 500) {
         log.warn({ endpoint: origin(delivery), status: answer.status, user: delivery.user }, 'push refused by the push service; dropped')
-        await store.finish(delivery.id)
-        return outcome('rejected')
+        outcome('rejected')
+        return true
       }
       const attempts = delivery.attempts + 1
       const wait = Math.min(LONGEST_RETRY_MS, Math.max(retryDelay(attempts), answer.retryAfterMs ?? 0))
       const at = Date.now() + wait
       if (at > delivery.createdAt + PUSH_TTL_S * 1000) {
-        await store.finish(delivery.id)
-        return outcome('expired')
+        outcome('expired')
+        return true
       }
       await store.retryAt(delivery.id, attempts, at)
       outcome('retried')
@@ -96,6 +100,7 @@ export class PushSender {
       // Storage unreachable: the delivery's lease runs out and it is taken again.
       log.warn({ err, user: delivery.user }, 'recording a push outcome failed')
     }
+    return false
   }
 
   /** One POST; never throws. `status` undefined: no answer (connection failed, timed out). */

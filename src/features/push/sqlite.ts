@@ -136,6 +136,10 @@ export function sqlitePush (storage: LocalStorage): PushStore {
     }))
   })
 
+  const finishAll = db.transaction((ids: string[]) => {
+    for (const id of ids) statements.finish.run(Number(id))
+  })
+
   const drop = db.transaction((endpoint: string) => {
     statements.drop.run(endpoint)
     statements.dropQueued.run(endpoint)
@@ -171,8 +175,8 @@ export function sqlitePush (storage: LocalStorage): PushStore {
     async take (limit, leaseMs, now) {
       return take(limit, leaseMs, now)
     },
-    async finish (id) {
-      statements.finish.run(Number(id))
+    async finish (ids) {
+      finishAll(ids)
     },
     async retryAt (id, attempts, at) {
       statements.retry.run(attempts, at, Number(id))

@@ -56,8 +56,8 @@ export interface PushStore {
   flushEnded (options: DueOptions, limit: number): Promise<Made>
   /** Deliveries due now, each lent to this node for `leaseMs` (a node that dies lets them go again). */
   take (limit: number, leaseMs: number, now: number): Promise<Delivery[]>
-  /** Answered, or given up: the delivery leaves the queue. */
-  finish (id: string): Promise<void>
+  /** Answered, or given up: the deliveries leave the queue. */
+  finish (ids: string[]): Promise<void>
   /** A failed attempt: tried again at `at`. */
   retryAt (id: string, attempts: number, at: number): Promise<void>
   /** The push service says the subscription is gone (404, 410): it and its queued deliveries go. */

@@ -12,7 +12,7 @@ export interface WorkerOptions {
 }
 
 /** Deliveries taken per look. */
-const BATCH = 64
+const BATCH = 128
 /** A delivery taken by a node that then dies is taken again after this long. */
 const LEASE_MS = 60_000
 /** Ended windows made due per look. */
@@ -59,10 +59,11 @@ export class PushWorker {
   private schedule (ms: number): void {
     clearTimeout(this.timer)
     this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => {
+      let more = false
+      this.running = this.tick().then((busy) => { more = busy }).finally(() => {
         this.running = undefined
         if (this.closed) return
-        const again = this.again
+        const again = this.again || more
         this.again = false
         this.schedule(again ? 0 : this.interval)
       })
@@ -70,7 +71,8 @@ export class PushWorker {
     this.timer.unref()
   }
 
-  private async tick (): Promise<void> {
+  /** Makes due and sends what is due; true when more may be waiting (a batch came back full). */
+  private async tick (): Promise<boolean> {
     const { store, sender, windowMs, log, made } = this.options
     try {
       for (let round = 0; round < 10 && !this.closed; round++) {
@@ -79,10 +81,12 @@ export class PushWorker {
         if (flushed.due.length > 0) made(flushed)
         const deliveries = sender === undefined ? [] : await store.take(BATCH, LEASE_MS, now)
         if (deliveries.length > 0) await sender!.sendAll(deliveries)
-        if (flushed.due.length < FLUSH_BATCH && deliveries.length < BATCH) return
+        if (flushed.due.length < FLUSH_BATCH && deliveries.length < BATCH) return false
       }
+      return true
     } catch (err) {
       log.warn({ err }, 'push work failed; trying again at the next tick')
+      return false
     }
   }
 }

@@ -2,6 +2,7 @@ import {
   ChatClient, type JoinedFrame, type Message, type PresenceFrame, type ReadOutFrame, type SendOptions, type TypingOutFrame
 } from '../../client/index.ts'
 import type { ClientConfig } from '../../schemas/client-config.ts'
+import { PushControls } from './push-controls.ts'
 import { PendingReactions, SETTLE_MS, type ShownReaction, shownReactions } from './reactions.ts'
 import {
   atBottom, confirmDelete, type MessageActions, messageItem, openEditor, type PendingChange, placeMessage,
@@ -18,6 +19,7 @@ import { byId } from '../dom.ts'
  * coalescing are the client SDK's; the page only shows what it reports, keyed by seq so
  * nothing is shown twice. Replies stay in the room's list (one item per message the room
  * received, as the unread counts count them), marked as replies, and show in the thread panel.
+ * `?room=<id>` opens that room once signed in (a click on a notification leads there).
  */
 
 const ID = /^[A-Za-z0-9_.-]{1,64}$/
@@ -76,6 +78,13 @@ const changes = new Map<string, { kind: PendingChange, text: string, version: nu
 const reacting = new PendingReactions()
 /** The control that opened the thread panel, in the room's list: the focus goes back to it. */
 let threadOpener: { seq: number, focus: string } | undefined
+/** A room to open once signed in: from `?room=`, or a notification clicked before. */
+let wantedRoom = roomFromUrl()
+
+function roomFromUrl (): string | undefined {
+  const room = new URLSearchParams(location.search).get('room') ?? ''
+  return ID.test(room) ? room : undefined
+}
 
 /** The service's WebSocket URL, next to this page. */
 function socketUrl (): string {
@@ -192,6 +201,7 @@ function start (identity: { user: string } | { token: string } | Record<string, 
     showConnection()
     void refreshUnread()
     void loadDirectMessages()
+    void push.connected()
   })
   client.on('joined', onJoined)
   client.on('message', onMessage)
@@ -213,9 +223,19 @@ function start (identity: { user: string } | { token: string } | Record<string, 
   showConnection()
   ui.room.focus()
   void client.connect()
+  if (wantedRoom !== undefined) openWanted(wantedRoom)
+}
+
+/** Shows a room asked for from outside the page (the URL, a notification); joined if need be. */
+function openWanted (room: string): void {
+  wantedRoom = undefined
+  // Once open, the room is the page's: a reload should not open it again.
+  if (location.search !== '') history.replaceState(null, '', location.pathname)
+  joinRoom(room)
 }
 
 ui.signOut.addEventListener('click', () => {
+  if (chat !== undefined) push.signOut(chat)
   // close() rejects what is still waiting; their handlers see `chat` is no longer their client.
   chat?.close()
   chat = undefined
@@ -499,6 +519,7 @@ function showRoom (): void {
   showOnline(model)
   showTyping()
   ui.leave.hidden = model === undefined
+  push.showRoom(model?.id)
   ui.message.disabled = ui.send.disabled = model === undefined
   showOlderButton()
 }
@@ -766,4 +787,23 @@ window.addEventListener('focus', markRead)
 document.addEventListener('visibilitychange', markRead)
 ui.scroller.addEventListener('scroll', () => { if (atBottom(ui.scroller)) markRead() }, { passive: true })
 
+// ---- notifications ------------------------------------------------------------------
+
+const push = new PushControls({
+  section: byId('notifications'),
+  toggle: byId<HTMLButtonElement>('push-toggle'),
+  status: byId('push-status'),
+  levelField: byId('notify-field'),
+  level: byId<HTMLSelectElement>('notify-level'),
+  client: () => chat,
+  user: () => me,
+  notice,
+  openRoom: (room) => {
+    if (!ID.test(room)) return
+    if (chat === undefined) wantedRoom = room
+    else openWanted(room)
+  }
+})
+
 void loadConfig()
+void push.load()
