@@ -20,18 +20,28 @@ export interface NotificationsOptions {
   allowedHosts: ReadonlySet<string>
   /** Something was made due (deliveries queued, events recorded). */
   made: (made: Made) => void
+  /** Noting failed (storage unreachable): those notifications are lost, and this says so. */
+  failed: (err: unknown, count: number) => void
 }
+
+/** Notifications written in one step at most. */
+const NOTE_BATCH = 500
 
 /**
  * Who is notified of a message, and the frames that set it up. When a message is stored, every
  * user with a read seq in or a grant to its room, other than its sender, with no connection
  * joined to the room, whose level allows it (`mentions`: only if the message mentions the user)
  * has a notification noted: due at once when the user's window in the room is not open, else
- * kept (the newest) for the window's end (PushStore.note).
+ * kept (the newest) for the window's end (PushStore.note). Notes are written together: what
+ * messages of every room bring while a write is under way goes in the next one, so a busy node
+ * writes a batch, not a transaction per message.
  */
 export class Notifications {
-  /** Per room, the notes under way: one message's notes are written after the previous one's, so a newer one never lands first. */
+  /** Per room, the reads under way: one message's notes are queued after the previous one's, so a newer one never lands first. */
   private readonly lanes = new Map<string, Promise<void>>()
+  private readonly queued: Notification[] = []
+  private writing: Promise<void> | undefined
+  private scheduled = false
 
   constructor (private readonly options: NotificationsOptions) {}
 
@@ -84,12 +94,31 @@ export class Notifications {
       items.push({ user, room, seq: message.seq, payload })
     }
     if (items.length === 0) return
-    const made = await this.options.store.note(items, { windowMs: this.options.windowMs, push: this.options.push, now: Date.now() })
-    this.options.made(made)
+    this.queued.push(...items)
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => this.write())
+  }
+
+  /** Writes what is queued, one batch at a time; what comes meanwhile waits for the next. */
+  private write (): void {
+    this.scheduled = false
+    if (this.writing !== undefined || this.queued.length === 0) return
+    const items = this.queued.splice(0, NOTE_BATCH)
+    this.writing = this.options.store.note(items, { windowMs: this.options.windowMs, push: this.options.push, now: Date.now() })
+      .then((made) => this.options.made(made), (err: unknown) => this.options.failed(err, items.length))
+      .finally(() => {
+        this.writing = undefined
+        this.write()
+      })
   }
 
   /** Resolves once the notes under way are written. */
   async settled (): Promise<void> {
     await Promise.allSettled([...this.lanes.values()])
+    for (let rounds = 0; rounds < 100 && (this.writing !== undefined || this.queued.length > 0); rounds++) {
+      if (this.writing === undefined) this.write()
+      await this.writing
+    }
   }
 }

@@ -57,7 +57,8 @@ export default fp(async (fastify) => {
     windowMs,
     push: vapid !== undefined,
     allowedHosts: allowedHostsOf(config.CHAT_PUSH_ALLOWED_HOSTS),
-    made
+    made,
+    failed: (err, count) => fastify.log.warn({ err, count }, 'noting push notifications failed; those are lost')
   })
   fastify.frames.handle<PushSubscribeFrame>('push_subscribe', (connection, frame) => notifications.subscribe(connection, frame))
   fastify.frames.handle<PushUnsubscribeFrame>('push_unsubscribe', (connection, frame) => notifications.unsubscribe(connection, frame))

@@ -83,12 +83,19 @@ export function postgresPush (storage: PostgresStorage): PushStore {
 
   return {
     async subscribe (user, subscription) {
-      await sql.query(`INSERT INTO push_subscriptions (endpoint, user_id, p256dh, auth, created_at) VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth`,
-      [subscription.endpoint, user, subscription.keys.p256dh, subscription.keys.auth, Date.now()])
+      await storage.transaction(async (tx) => {
+        await tx.query(`INSERT INTO push_subscriptions (endpoint, user_id, p256dh, auth, created_at) VALUES ($1, $2, $3, $4, $5)
+          ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth`,
+        [subscription.endpoint, user, subscription.keys.p256dh, subscription.keys.auth, Date.now()])
+        // Deliveries to this endpoint queued for its former user are no longer to be sent.
+        await tx.query('DELETE FROM push_queue WHERE endpoint = $1 AND user_id <> $2', [subscription.endpoint, user])
+      })
     },
     async unsubscribe (user, endpoint) {
-      await sql.query('DELETE FROM push_subscriptions WHERE endpoint = $1 AND user_id = $2', [endpoint, user])
+      await storage.transaction(async (tx) => {
+        const { rowCount } = await tx.query('DELETE FROM push_subscriptions WHERE endpoint = $1 AND user_id = $2', [endpoint, user])
+        if ((rowCount ?? 0) > 0) await tx.query('DELETE FROM push_queue WHERE endpoint = $1 AND user_id = $2', [endpoint, user])
+      })
     },
     async subscriptionsOf (user) {
       const { rows } = await sql.query<{ endpoint: string, p256dh: string, auth: string }>(
@@ -112,32 +119,41 @@ export function postgresPush (storage: PostgresStorage): PushStore {
     },
     async note (items, options) {
       if (items.length === 0) return { due: [], queued: 0 }
-      // One message's notifications: one room, each user once. Rows are created, then locked, in
-      // user order, so two nodes noting the same users wait for each other instead of deadlocking.
-      const sorted = [...items].sort((a, b) => a.user < b.user ? -1 : a.user > b.user ? 1 : 0)
-      const room = sorted[0]!.room
-      const users = sorted.map((item) => item.user)
+      // Windows are created, then locked, in (room, user) order, so two nodes noting the same
+      // windows wait for each other instead of deadlocking; the items are then taken in their
+      // own order against each window's state as it goes.
+      const keys = [...new Map(items.map((item) => [`${item.room}\0${item.user}`, item])).values()]
+        .sort((a, b) => a.room < b.room ? -1 : a.room > b.room ? 1 : a.user < b.user ? -1 : a.user > b.user ? 1 : 0)
+      const rooms = keys.map((item) => item.room)
+      const users = keys.map((item) => item.user)
       return await storage.transaction(async (tx) => {
-        await tx.query('INSERT INTO push_windows (room, user_id, ends) SELECT $1, u, 0 FROM unnest($2::text[]) AS u ON CONFLICT DO NOTHING', [room, users])
-        const { rows } = await tx.query<{ user_id: string, ends: number, seq: number | null }>(
-          'SELECT user_id, ends, seq FROM push_windows WHERE room = $1 AND user_id = ANY($2::text[]) ORDER BY user_id FOR UPDATE', [room, users])
-        const windows = new Map(rows.map((row) => [row.user_id, row]))
+        await tx.query(`INSERT INTO push_windows (room, user_id, ends) SELECT r, u, 0 FROM unnest($1::text[], $2::text[]) AS k(r, u)
+          ON CONFLICT DO NOTHING`, [rooms, users])
+        const { rows } = await tx.query<{ room: string, user_id: string, ends: number, seq: number | null, payload: string | null }>(
+          `SELECT w.room, w.user_id, w.ends, w.seq, w.payload FROM push_windows w JOIN unnest($1::text[], $2::text[]) AS k(r, u)
+            ON w.room = k.r AND w.user_id = k.u ORDER BY w.room, w.user_id FOR UPDATE OF w`, [rooms, users])
+        const windows = new Map(rows.map((row) => [`${row.room}\0${row.user_id}`, { ends: row.ends, seq: row.seq, payload: row.payload }]))
         const due: Notification[] = []
-        const waiting: Notification[] = []
-        for (const item of sorted) {
-          const window = windows.get(item.user)
+        const changed = new Set<string>()
+        for (const item of items) {
+          const key = `${item.room}\0${item.user}`
+          const window = windows.get(key)
           if (window === undefined) continue
-          if (window.ends <= options.now && window.seq === null) due.push(item)
-          else if (window.seq === null || item.seq > window.seq) waiting.push(item)
+          if (window.ends <= options.now && window.seq === null) {
+            window.ends = options.now + options.windowMs
+            due.push(item)
+          } else if (window.seq === null || item.seq > window.seq) {
+            window.seq = item.seq
+            window.payload = item.payload
+          } else continue
+          changed.add(key)
         }
-        if (due.length > 0) {
-          await tx.query('UPDATE push_windows SET ends = $3, seq = NULL, payload = NULL WHERE room = $1 AND user_id = ANY($2::text[])',
-            [room, due.map((item) => item.user), options.now + options.windowMs])
-        }
-        if (waiting.length > 0) {
-          await tx.query(`UPDATE push_windows w SET seq = d.seq, payload = d.payload
-            FROM unnest($2::text[], $3::bigint[], $4::text[]) AS d(user_id, seq, payload) WHERE w.room = $1 AND w.user_id = d.user_id`,
-          [room, waiting.map((item) => item.user), waiting.map((item) => item.seq), waiting.map((item) => item.payload)])
+        if (changed.size > 0) {
+          const list = [...changed].map((key) => [key.split('\0'), windows.get(key)!] as const)
+          await tx.query(`UPDATE push_windows w SET ends = d.ends, seq = d.seq, payload = d.payload
+            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) AS d(room, user_id, ends, seq, payload)
+            WHERE w.room = d.room AND w.user_id = d.user_id`,
+          [list.map(([[room]]) => room), list.map(([[, user]]) => user), list.map(([, w]) => w.ends), list.map(([, w]) => w.seq), list.map(([, w]) => w.payload)])
         }
         return { due, queued: await makeDue(tx, due, options) }
       })
@@ -150,8 +166,6 @@ export function postgresPush (storage: PostgresStorage): PushStore {
       })
     },
     async take (limit, leaseMs, now) {
-      await sql.query(`DELETE FROM push_queue q WHERE q.due <= $1 AND NOT EXISTS
-        (SELECT 1 FROM push_subscriptions s WHERE s.endpoint = q.endpoint AND s.user_id = q.user_id)`, [now])
       const { rows } = await sql.query<QueueRow>(TAKE, [now, now + leaseMs, limit])
       return rows.map((row): Delivery => ({
         id: String(row.id),

@@ -35,17 +35,16 @@ local function open (room, user)
   redis.call('SET', prefix .. 'w:' .. room .. ' ' .. user, cjson.encode({e = now + window}), 'PX', window)
 end`
 
-/** ARGV[5]: room; then user, seq, payload for each. Returns the users due now, then the deliveries queued. */
+/** ARGV[5…]: room, user, seq, payload of each. Returns the indexes (from 0) of those due now, then the deliveries queued. */
 const NOTE_LUA = `${DUE_LUA}
-local room = ARGV[5]
 local due, queued = {}, 0
-for i = 6, #ARGV, 3 do
-  local user, seq, payload = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+for i = 5, #ARGV, 4 do
+  local room, user, seq, payload = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
   local key = prefix .. 'w:' .. room .. ' ' .. user
   local current = redis.call('GET', key)
   if not current then
     open(room, user)
-    due[#due + 1] = user
+    due[#due + 1] = (i - 5) / 4
     queued = queued + queue(user, room, seq, payload)
   else
     local w = cjson.decode(current)
@@ -201,12 +200,10 @@ export function redisPush (storage: RedisStorage): PushStore {
     },
     async note (items, options) {
       if (items.length === 0) return { due: [], queued: 0 }
-      const room = items[0]!.room
-      const reply = await redis.chatPushNote(...dueKeys, ...dueArgs(options), room,
-        ...items.flatMap((item) => [item.user, item.seq, item.payload]))
+      const reply = await redis.chatPushNote(...dueKeys, ...dueArgs(options),
+        ...items.flatMap((item) => [item.room, item.user, item.seq, item.payload]))
       const queued = Number(reply.pop())
-      const dueUsers = new Set(reply.map(String))
-      const made: Made = { due: items.filter((item) => dueUsers.has(item.user)), queued }
+      const made: Made = { due: reply.map((index) => items[Number(index)]!), queued }
       await record(made.due, options.now)
       return made
     },

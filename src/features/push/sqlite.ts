@@ -1,5 +1,5 @@
 import type { LocalStorage } from '../../engine/local/storage.ts'
-import type { NotifyLevel } from './schemas.ts'
+import type { NotifyLevel, PushSubscription } from './schemas.ts'
 import type { Delivery, DueOptions, Made, Notification, PushStore } from './store.ts'
 
 /**
@@ -80,8 +80,9 @@ export function sqlitePush (storage: LocalStorage): PushStore {
       SELECT endpoint, user, @room, @seq, @payload, @now, 0, @now FROM push_subscriptions WHERE user = @user`),
     due: db.prepare<[number, number], QueueRow>(`SELECT q.id, q.user, q.room, q.seq, q.payload, q.attempts, q.created_at, q.endpoint, s.p256dh, s.auth
       FROM push_queue q JOIN push_subscriptions s ON s.endpoint = q.endpoint AND s.user = q.user WHERE q.due <= ? ORDER BY q.due LIMIT ?`),
-    orphans: db.prepare<[number]>(`DELETE FROM push_queue WHERE due <= ? AND NOT EXISTS
-      (SELECT 1 FROM push_subscriptions s WHERE s.endpoint = push_queue.endpoint AND s.user = push_queue.user)`),
+    // Deliveries whose subscription is no longer the user's (removed, or registered by another user).
+    orphans: db.prepare<[string, string]>('DELETE FROM push_queue WHERE endpoint = ? AND user <> ?'),
+    unqueue: db.prepare<[string, string]>('DELETE FROM push_queue WHERE endpoint = ? AND user = ?'),
     lend: db.prepare<[number, number]>('UPDATE push_queue SET due = ? WHERE id = ?'),
     finish: db.prepare<[number]>('DELETE FROM push_queue WHERE id = ?'),
     retry: db.prepare<[number, number, number]>('UPDATE push_queue SET attempts = ?, due = ? WHERE id = ?'),
@@ -121,7 +122,6 @@ export function sqlitePush (storage: LocalStorage): PushStore {
   })
 
   const take = db.transaction((limit: number, leaseMs: number, now: number): Delivery[] => {
-    statements.orphans.run(now)
     const rows = statements.due.all(now, limit)
     for (const row of rows) statements.lend.run(now + leaseMs, row.id)
     return rows.map((row) => ({
@@ -140,6 +140,15 @@ export function sqlitePush (storage: LocalStorage): PushStore {
     for (const id of ids) statements.finish.run(Number(id))
   })
 
+  const subscribe = db.transaction((user: string, subscription: PushSubscription) => {
+    statements.subscribe.run(subscription.endpoint, user, subscription.keys.p256dh, subscription.keys.auth, Date.now())
+    statements.orphans.run(subscription.endpoint, user)
+  })
+
+  const unsubscribe = db.transaction((user: string, endpoint: string) => {
+    if (statements.unsubscribe.run(endpoint, user).changes > 0) statements.unqueue.run(endpoint, user)
+  })
+
   const drop = db.transaction((endpoint: string) => {
     statements.drop.run(endpoint)
     statements.dropQueued.run(endpoint)
@@ -147,10 +156,10 @@ export function sqlitePush (storage: LocalStorage): PushStore {
 
   return {
     async subscribe (user, subscription) {
-      statements.subscribe.run(subscription.endpoint, user, subscription.keys.p256dh, subscription.keys.auth, Date.now())
+      subscribe(user, subscription)
     },
     async unsubscribe (user, endpoint) {
-      statements.unsubscribe.run(endpoint, user)
+      unsubscribe(user, endpoint)
     },
     async subscriptionsOf (user) {
       return statements.ofUser.all(user).map((row) => ({ endpoint: row.endpoint, keys: { p256dh: row.p256dh, auth: row.auth } }))

@@ -47,9 +47,10 @@ export interface PushStore {
   setLevel (room: string, user: string, level: NotifyLevel): Promise<boolean>
   audience (room: string): Promise<RoomAudience>
   /**
-   * One message's notifications (one room): each opens a window and is due now when its user has
-   * none open in the room; otherwise it waits as the window's pending notification (the newest
-   * replaces an older one). What is due is queued in the same step, and its webhook event recorded.
+   * Notifications of messages of any rooms, in the order the messages were stored: each opens a
+   * window and is due now when its user has none open in its room; otherwise it waits as the
+   * window's pending notification (a newer one replaces an older one). What is due is queued in
+   * the same step, and its webhook event recorded.
    */
   note (items: Notification[], options: DueOptions): Promise<Made>
   /** Makes due, once across nodes, the pending notifications whose window has ended (a new window opens for each). */

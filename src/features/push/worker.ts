@@ -15,8 +15,8 @@ export interface WorkerOptions {
 const BATCH = 128
 /** A delivery taken by a node that then dies is taken again after this long. */
 const LEASE_MS = 60_000
-/** Ended windows made due per look. */
-const FLUSH_BATCH = 500
+/** Ended windows made due per look: each look is one transaction, kept short so chat is not held up behind it. */
+const FLUSH_BATCH = 100
 
 /**
  * Each node's push work: it makes due the notifications whose window ended and sends the
@@ -82,6 +82,7 @@ export class PushWorker {
         const deliveries = sender === undefined ? [] : await store.take(BATCH, LEASE_MS, now)
         if (deliveries.length > 0) await sender!.sendAll(deliveries)
         if (flushed.due.length < FLUSH_BATCH && deliveries.length < BATCH) return false
+        await new Promise((resolve) => setImmediate(resolve))
       }
       return true
     } catch (err) {
