@@ -1,9 +1,8 @@
 import { createECDH, randomBytes } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
 import webPush from 'web-push'
 import WebSocket from 'ws'
 import type { ServerHandle } from './servers.ts'
+import { type Sink, startSink } from './sink.ts'
 
 /**
  * The push scenario's targets: the chat load with half of each room's members away (a read seq,
@@ -14,36 +13,14 @@ import type { ServerHandle } from './servers.ts'
 export const PUSH_TARGETS = ['no-push', 'push', 'push-every'] as const
 export type PushTarget = typeof PUSH_TARGETS[number]
 
-export interface PushSink { url: string, requests: () => number, stop: () => Promise<void> }
+export type PushSink = Sink
 
 /**
  * A push service on loopback that answers 201 once it has read a request, as a browser
  * vendor's does; it does not decrypt (test/push/push-service.ts does, in the tests), so the
  * benchmark's client core is not spent on it.
  */
-export async function startPushSink (): Promise<PushSink> {
-  let requests = 0
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((request, response) => {
-    requests++
-    request.resume()
-    request.on('end', () => response.writeHead(201).end())
-  })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests: () => requests,
-    async stop () {
-      for (const socket of sockets) socket.destroy()
-      await new Promise((resolve) => server.close(resolve))
-    }
-  }
-}
+export const startPushSink = (): Promise<PushSink> => startSink(201)
 
 const VAPID = webPush.generateVAPIDKeys()
 
@@ -76,7 +53,7 @@ export async function awayMembers (server: ServerHandle, rooms: number, perRoom:
   const worker = async () => {
     while (next < members.length) {
       const { user, room } = members[next++]!
-      await away(server.clientUrl, user, room, { endpoint: `${sink.url}/push/${user}`, keys: { p256dh, auth: randomBytes(16).toString('base64url') } })
+      await away(server.clientUrl, user, room, { endpoint: `${sink.origin}/push/${user}`, keys: { p256dh, auth: randomBytes(16).toString('base64url') } })
     }
   }
   await Promise.all(Array.from({ length: PARALLEL }, worker))

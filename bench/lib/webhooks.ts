@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { startSink } from './sink.ts'
 
 /**
  * The webhooks scenario's targets: the service without a URL, with one URL that answers 204 at
@@ -19,27 +18,8 @@ export interface Receiver { url: string, requests: () => number, stop: () => Pro
  * into the 5 s timeout; otherwise each request is answered 204 once read.
  */
 export async function startReceiver (hung: boolean): Promise<Receiver> {
-  let requests = 0
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((request, response) => {
-    requests++
-    request.resume()
-    if (!hung) request.on('end', () => response.writeHead(204).end())
-  })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}/hooks`,
-    requests: () => requests,
-    async stop () {
-      for (const socket of sockets) socket.destroy()
-      await new Promise((resolve) => server.close(resolve))
-    }
-  }
+  const sink = await startSink(hung ? 'hang' : 204)
+  return { url: `${sink.origin}/hooks`, requests: sink.requests, stop: sink.stop }
 }
 
 /** The service's environment for a target: every event type recorded and sent to the receiver, or none. */

@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import pino from 'pino'
@@ -6,7 +8,6 @@ import { createSqliteStore } from '../../src/engine/local/sqlite-store.ts'
 import { createPostgresStore } from '../../src/engine/postgres/store.ts'
 import { createRedisEngine } from '../../src/engine/redis/engine.ts'
 import type { ChatEngine, ChatStore, RoomEvent } from '../../src/engine/types.ts'
-import { tempDir } from '../helper.ts'
 import { startPostgres } from '../postgres-helper.ts'
 import { LAYOUTS, type RedisTarget, startRedisTarget } from '../redis-layouts.ts'
 
@@ -37,13 +38,18 @@ const silent = pino({ level: 'silent' })
 /** SQLite on a fresh file in a temporary directory. */
 export const openSqlite: OpenStore = async (t, options = {}) => {
   const events: RoomEvent[] = []
+  // The directory goes once the store is closed: removed while the store still writes, it is not empty.
+  const dir = mkdtempSync(join(tmpdir(), 'chat-test-'))
   const store = createSqliteStore({
-    path: join(tempDir(t), 'chat.sqlite'),
+    path: join(dir, 'chat.sqlite'),
     defaultHistoryLimit: options.defaultHistoryLimit ?? 1000,
     clientIdTtlMs: options.clientIdTtlMs,
     publish: (event) => events.push(event)
   })
-  t.after(() => store.close())
+  t.after(async () => {
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
   const ports = new Map((options.extensions ?? []).map((extension) => [extension, extension.local(store.storage)]))
   return { store, port: <P>(extension: StorageExtension<P>) => ports.get(extension) as P, events, follow: async () => {} }
 }

@@ -72,8 +72,11 @@ export class Notifications {
     const { room } = message
     const previous = this.lanes.get(room) ?? Promise.resolve()
     const next = previous.then(() => this.note(message))
-    this.lanes.set(room, next)
-    void next.finally(() => { if (this.lanes.get(room) === next) this.lanes.delete(room) })
+    // The lane never rejects: a message whose reads failed must not stop the room's next ones.
+    const lane: Promise<void> = next.then(() => {}, () => {}).then(() => {
+      if (this.lanes.get(room) === lane) this.lanes.delete(room)
+    })
+    this.lanes.set(room, lane)
     return next
   }
 

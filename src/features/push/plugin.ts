@@ -19,6 +19,7 @@ import { PushWorker } from './worker.ts'
 export default fp(async (fastify) => {
   const config = fastify.config
   const store = fastify.engine.port(pushStorage)
+  const reads = fastify.engine.port(readStorage)
   const vapid = config.CHAT_VAPID_PUBLIC_KEY === undefined
     ? undefined
     : { publicKey: config.CHAT_VAPID_PUBLIC_KEY, privateKey: config.CHAT_VAPID_PRIVATE_KEY!, subject: config.CHAT_VAPID_SUBJECT! }
@@ -52,7 +53,7 @@ export default fp(async (fastify) => {
   const notifications = new Notifications({
     hub: fastify.rooms,
     store,
-    readers: async (room) => (await fastify.engine.port(readStorage).reads(room)).map((entry) => entry.user),
+    readers: async (room) => (await reads.reads(room)).map((entry) => entry.user),
     online: async (room) => (await fastify.engine.broker.online(room)).map((entry) => entry.user),
     windowMs,
     push: vapid !== undefined,
